@@ -1,0 +1,243 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// SubdomainZoneSpec describes one parent domain and how its subdomains are hosted.
+// +kubebuilder:validation:XValidation:rule="(has(self.addressPool) && size(self.addressPool) > 0) != (has(self.sharedAddress) && self.sharedAddress != ”)",message="set exactly one of addressPool (an address per request) or sharedAddress (every name points at one address)"
+type SubdomainZoneSpec struct {
+	// Domain is the parent domain, for example pontianak.go.id.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == self.lowerAscii()",message="domain must be lowercase"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\\\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",message="domain must be dot-separated RFC 1123 labels (a-z, 0-9, '-', no leading or trailing hyphen, at most 63 characters each; write internationalized names as punycode xn--...)"
+	Domain string `json:"domain"`
+
+	// AddressPool lists CIDRs; each request gets its own address from them.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="each addressPool entry must be a CIDR such as 10.20.0.0/24"
+	// +kubebuilder:validation:items:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="each addressPool entry must be a network address (host bits zero), such as 10.20.0.0/24"
+	AddressPool []string `json:"addressPool,omitempty"`
+
+	// SharedAddress, if set instead of AddressPool, is the one address every name points at.
+	// +optional
+	// +kubebuilder:validation:MaxLength=39
+	// +kubebuilder:validation:XValidation:rule="self == '' || isIP(self)",message="sharedAddress must be an IP address such as 10.20.0.10"
+	SharedAddress string `json:"sharedAddress,omitempty"`
+
+	// Ingress says how sites are served.
+	// +optional
+	Ingress ZoneIngress `json:"ingress,omitempty"`
+
+	// DNS says where DNS records are written for external-dns.
+	// +optional
+	DNS ZoneDNS `json:"dns,omitempty"`
+
+	// ReservedNames are labels no request may take.
+	// +optional
+	// +listType=set
+	// +kubebuilder:default={www,mail,ftp,ns1,ns2,api,admin,webmail,cpanel}
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
+	ReservedNames []string `json:"reservedNames,omitempty"`
+
+	// Hosting holds defaults for each hosting namespace.
+	// +optional
+	Hosting ZoneHosting `json:"hosting,omitempty"`
+
+	// RenameGracePeriod is how long the old name keeps working after a rename.
+	// +optional
+	// +kubebuilder:default="720h"
+	RenameGracePeriod *metav1.Duration `json:"renameGracePeriod,omitempty"`
+
+	// ChangeWindow, if set, holds renames and deletions until a window opens.
+	// +optional
+	ChangeWindow *ChangeWindow `json:"changeWindow,omitempty"`
+
+	// ServiceLevel holds the SOP's time standards; breaches are reported.
+	// +optional
+	ServiceLevel ServiceLevel `json:"serviceLevel,omitempty"`
+}
+
+// ZoneIngress says how the zone's sites are served.
+type ZoneIngress struct {
+	// ClassName is the IngressClass of every request's Ingress.
+	// +optional
+	// +kubebuilder:default=nginx
+	// +kubebuilder:validation:MaxLength=253
+	ClassName string `json:"className,omitempty"`
+
+	// ControllerNamespace is where the ingress controller runs; the hosting
+	// NetworkPolicy admits traffic from it.
+	// +optional
+	// +kubebuilder:default=ingress-nginx
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	ControllerNamespace string `json:"controllerNamespace,omitempty"`
+
+	// ControllerSelector, when set on a pool zone, selects the ingress controller's pods;
+	// each assigned address is then announced by a LoadBalancer Service in front of them.
+	// +optional
+	ControllerSelector map[string]string `json:"controllerSelector,omitempty"`
+
+	// ClusterIssuer, when set, is the cert-manager ClusterIssuer for the Ingress's TLS.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ClusterIssuer string `json:"clusterIssuer,omitempty"`
+}
+
+// ZoneDNS says where DNSEndpoint objects are written.
+type ZoneDNS struct {
+	// Namespace is where DNSEndpoint objects are written.
+	// +optional
+	// +kubebuilder:default=subdomain-system
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace,omitempty"`
+
+	// TTL of the records in seconds.
+	// +optional
+	// +kubebuilder:default=300
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=604800
+	TTL int64 `json:"ttl,omitempty"`
+}
+
+// ZoneHosting holds defaults for each hosting namespace.
+type ZoneHosting struct {
+	// Quota is the ResourceQuota of each hosting namespace.
+	// +optional
+	// +kubebuilder:default={cpu: "2", memory: "4Gi", storage: "20Gi", pods: "20"}
+	Quota HostingQuota `json:"quota,omitempty"`
+}
+
+// HostingQuota is the ResourceQuota of a hosting namespace.
+type HostingQuota struct {
+	// +optional
+	CPU *resource.Quantity `json:"cpu,omitempty"`
+	// +optional
+	Memory *resource.Quantity `json:"memory,omitempty"`
+	// +optional
+	Storage *resource.Quantity `json:"storage,omitempty"`
+	// +optional
+	Pods *resource.Quantity `json:"pods,omitempty"`
+}
+
+// ChangeWindow holds renames and deletions until one of its windows is open.
+type ChangeWindow struct {
+	// TimeZone is an IANA time zone such as Asia/Makassar.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	TimeZone string `json:"timeZone"`
+
+	// Windows are the weekly opening hours.
+	// +required
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	Windows []Window `json:"windows"`
+}
+
+// Weekday is a three-letter English day name.
+// +kubebuilder:validation:Enum=Mon;Tue;Wed;Thu;Fri;Sat;Sun
+type Weekday string
+
+// Window is one weekly opening: on each of Days, from Start to End local time.
+// +kubebuilder:validation:XValidation:rule="self.end > self.start",message="window end must be after start (HH:MM, same day)"
+type Window struct {
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=7
+	Days []Weekday `json:"days"`
+	// Start is HH:MM, 24-hour local time.
+	// +required
+	// +kubebuilder:validation:Pattern=`^([01][0-9]|2[0-3]):[0-5][0-9]$`
+	Start string `json:"start"`
+	// End is HH:MM, 24-hour local time, after Start; 24:00 means midnight.
+	// +required
+	// +kubebuilder:validation:Pattern=`^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$`
+	End string `json:"end"`
+}
+
+// ServiceLevel holds the SOP's time standards.
+type ServiceLevel struct {
+	// Approval is the standard from request to approval.
+	// +optional
+	Approval *metav1.Duration `json:"approval,omitempty"`
+	// Provisioning is the standard from approval to Ready.
+	// +optional
+	Provisioning *metav1.Duration `json:"provisioning,omitempty"`
+}
+
+// SubdomainZoneStatus is the observed state of a zone.
+type SubdomainZoneStatus struct {
+	// ObservedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Ready.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Allocated is the number of addresses claimed from the pool.
+	// +optional
+	Allocated int64 `json:"allocated"`
+	// Capacity is the number of usable addresses in the pool.
+	// +optional
+	Capacity int64 `json:"capacity"`
+}
+
+// SubdomainZone is one parent domain whose subdomains the operator manages.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=sdz,categories=subdomain
+// +kubebuilder:printcolumn:name="Domain",type=string,JSONPath=`.spec.domain`
+// +kubebuilder:printcolumn:name="Allocated",type=integer,JSONPath=`.status.allocated`
+// +kubebuilder:printcolumn:name="Capacity",type=integer,JSONPath=`.status.capacity`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type SubdomainZone struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec SubdomainZoneSpec `json:"spec"`
+	// +optional
+	Status SubdomainZoneStatus `json:"status,omitempty"`
+}
+
+// SubdomainZoneList contains a list of SubdomainZone.
+// +kubebuilder:object:root=true
+type SubdomainZoneList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SubdomainZone `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SubdomainZone{}, &SubdomainZoneList{})
+}

@@ -1,0 +1,213 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/ipam"
+	"github.com/kominfo/subdomain-operator/internal/naming"
+	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
+)
+
+// Field indexes.
+const (
+	indexIngressHost = "ingress.host"
+	indexDNSName     = "dnsendpoint.dnsName"
+	indexRequestZone = "spec.zone"
+)
+
+// maxAllocationWalk bounds how many pool addresses one allocation looks at.
+const maxAllocationWalk = 1 << 16
+
+// claim makes value exclusive to the request. The API server arbitrates: exactly one
+// create of the claim object succeeds; everyone else learns the holder from it.
+func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope, typ sdv1.ClaimType, value, name string) error {
+	c := &sdv1.SubdomainClaim{}
+	err := r.Get(ctx, types.NamespacedName{Name: name}, c)
+	if apierrors.IsNotFound(err) {
+		c = newClaim(s, typ, value, name)
+		err = r.Create(ctx, c)
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		// Taken between our read and our create, or the cache lags: ask the API server.
+		err = r.APIReader.Get(ctx, types.NamespacedName{Name: name}, c)
+	}
+	if err != nil {
+		return err
+	}
+	if c.Spec.Request != s.req.Name {
+		cond, reason := sdv1.ConditionNameAvailable, "NameConflict"
+		if typ == sdv1.ClaimTypeAddress {
+			cond, reason = sdv1.ConditionAddressAssigned, "AddressConflict"
+		}
+		return reconcileerr.NewConflict(cond, reason, "%s is held by SubdomainRequest %q", value, c.Spec.Request)
+	}
+	return nil
+}
+
+func newClaim(s *requestScope, typ sdv1.ClaimType, value, name string) *sdv1.SubdomainClaim {
+	return &sdv1.SubdomainClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			sdv1.LabelRequest:   s.req.Name,
+			sdv1.LabelZone:      s.zone.Name,
+			sdv1.LabelClaimType: string(typ),
+		}},
+		Spec: sdv1.SubdomainClaimSpec{Type: typ, Value: value, Zone: s.zone.Name, Request: s.req.Name},
+	}
+}
+
+// heldAddresses lists the address claims the request holds. live reads the API
+// server instead of the cache.
+func (r *SubdomainRequestReconciler) heldAddresses(ctx context.Context, reader client.Reader, name string) ([]sdv1.SubdomainClaim, error) {
+	list := &sdv1.SubdomainClaimList{}
+	err := reader.List(ctx, list, client.MatchingLabels{
+		sdv1.LabelRequest: name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
+	})
+	return list.Items, err
+}
+
+// allocate returns the request's pool address, claiming a free one if it holds none.
+func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestScope) (netip.Addr, error) {
+	pool, err := ipam.Parse(s.zone.Spec.AddressPool)
+	if err != nil {
+		return netip.Addr{}, reconcileerr.NewInvalid(sdv1.ConditionAddressAssigned, "InvalidZone", "%v", err)
+	}
+	held, err := r.heldAddresses(ctx, r.Client, s.req.Name)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(held) == 0 {
+		// The cache may not show a claim made moments ago: ask the API server before
+		// taking a second address.
+		if held, err = r.heldAddresses(ctx, r.APIReader, s.req.Name); err != nil {
+			return netip.Addr{}, err
+		}
+	}
+	if len(held) > 0 {
+		return netip.ParseAddr(held[0].Spec.Value)
+	}
+	// Keep a previously reported address if it is still free.
+	if prev, err := netip.ParseAddr(s.req.Status.Address); err == nil && pool.Contains(prev) {
+		if err := r.claim(ctx, s, sdv1.ClaimTypeAddress, prev.String(), naming.AddressClaimName(prev)); err == nil {
+			return prev, nil
+		} else if reconcileerr.As(err) == nil {
+			return netip.Addr{}, err
+		}
+	}
+	taken := map[string]bool{}
+	all := &sdv1.SubdomainClaimList{}
+	if err := r.List(ctx, all, client.MatchingLabels{sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress)}); err != nil {
+		return netip.Addr{}, err
+	}
+	for _, c := range all.Items {
+		taken[c.Name] = true
+	}
+	var got netip.Addr
+	var walkErr error
+	pool.Each(maxAllocationWalk, func(a netip.Addr) bool {
+		name := naming.AddressClaimName(a)
+		if taken[name] {
+			return true
+		}
+		err := r.Create(ctx, newClaim(s, sdv1.ClaimTypeAddress, a.String(), name))
+		switch {
+		case err == nil:
+			got = a
+			return false
+		case apierrors.IsAlreadyExists(err):
+			return true // lost a race for this one: try the next
+		default:
+			walkErr = err
+			return false
+		}
+	})
+	if walkErr != nil {
+		return netip.Addr{}, walkErr
+	}
+	if !got.IsValid() {
+		return netip.Addr{}, reconcileerr.NewInvalid(sdv1.ConditionAddressAssigned, "PoolExhausted",
+			"zone %s has no free address left in its pool (%d usable); widen spec.addressPool or delete requests",
+			s.zone.Name, pool.Capacity())
+	}
+	return got, nil
+}
+
+// foreignHolder names an Ingress or DNSEndpoint, not created for this request, that
+// already serves the request's FQDN; "" if none.
+func (r *SubdomainRequestReconciler) foreignHolder(ctx context.Context, s *requestScope) (string, error) {
+	ings := &networkingv1.IngressList{}
+	if err := r.List(ctx, ings, client.MatchingFields{indexIngressHost: s.fqdn}); err != nil {
+		return "", err
+	}
+	for _, ing := range ings.Items {
+		if ing.Labels[sdv1.LabelRequest] != s.req.Name {
+			return fmt.Sprintf("Ingress %s/%s%s", ing.Namespace, ing.Name, heldBy(&ing)), nil
+		}
+	}
+	eps := &dnsv1.DNSEndpointList{}
+	if err := r.List(ctx, eps, client.MatchingFields{indexDNSName: s.fqdn}); err != nil {
+		return "", err
+	}
+	for _, ep := range eps.Items {
+		if ep.Labels[sdv1.LabelRequest] != s.req.Name {
+			return fmt.Sprintf("DNSEndpoint %s/%s%s", ep.Namespace, ep.Name, heldBy(&ep)), nil
+		}
+	}
+	return "", nil
+}
+
+// heldBy says who made an object, for conflict messages.
+func heldBy(o client.Object) string {
+	if r := o.GetLabels()[sdv1.LabelRequest]; r != "" {
+		return fmt.Sprintf(" (of SubdomainRequest %q)", r)
+	}
+	return " (not created by subdomain-operator)"
+}
+
+// releaseClaims deletes every claim the request holds, except those for keep.
+func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, name string, keep func(sdv1.SubdomainClaim) bool) error {
+	list := &sdv1.SubdomainClaimList{}
+	if err := r.APIReader.List(ctx, list, client.MatchingLabels{sdv1.LabelRequest: name}); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		c := &list.Items[i]
+		if c.Spec.Request != name || (keep != nil && keep(*c)) {
+			continue
+		}
+		uid := c.UID
+		if err := r.Delete(ctx, c, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
+)
+
+// ensure creates obj, or puts back the fields mutate sets when they drifted. It never
+// adopts: an object of that name that this request did not create is a Conflict
+// reported on condition cond. It writes nothing when the object is as desired.
+func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope, cond string, obj client.Object, mutate func() error) error {
+	key := client.ObjectKeyFromObject(obj)
+	err := r.Get(ctx, key, obj)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := mutate(); err != nil {
+			return err
+		}
+		if err := r.own(s, obj); err != nil {
+			return err
+		}
+		err = r.Create(ctx, obj)
+		if !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		// Someone else's object (the cache only holds ours for most kinds), or ours
+		// and the cache lags: ask the API server which.
+		live := obj.DeepCopyObject().(client.Object)
+		if err := r.APIReader.Get(ctx, key, live); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if live.GetLabels()[sdv1.LabelRequest] == s.req.Name {
+			return reconcileerr.NewWaiting(cond, "Progressing", cacheLagRetry, "waiting for the cache to show %s", describe(r, live))
+		}
+		return r.conflict(cond, live)
+	case err != nil:
+		return err
+	}
+	if obj.GetLabels()[sdv1.LabelRequest] != s.req.Name {
+		return r.conflict(cond, obj)
+	}
+	before := obj.DeepCopyObject().(client.Object)
+	if err := mutate(); err != nil {
+		return err
+	}
+	if err := r.own(s, obj); err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(before, obj) {
+		return nil
+	}
+	return r.Patch(ctx, obj, client.MergeFrom(before))
+}
+
+// own labels obj as the request's and makes the request its controller owner.
+func (r *SubdomainRequestReconciler) own(s *requestScope, obj client.Object) error {
+	labels := obj.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[sdv1.LabelRequest] = s.req.Name
+	obj.SetLabels(labels)
+	return controllerutil.SetControllerReference(s.req, obj, r.Scheme)
+}
+
+func (r *SubdomainRequestReconciler) conflict(cond string, live client.Object) error {
+	return reconcileerr.NewConflict(cond, "AlreadyExists", "%s already exists%s; the operator never adopts an object it did not create",
+		describe(r, live), heldBy(live))
+}
+
+// describe is "Kind namespace/name" for messages.
+func describe(r *SubdomainRequestReconciler, o client.Object) string {
+	kind := o.GetObjectKind().GroupVersionKind().Kind
+	if kind == "" {
+		if gvk, err := apiutil.GVKForObject(o, r.Scheme); err == nil {
+			kind = gvk.Kind
+		}
+	}
+	if o.GetNamespace() == "" {
+		return fmt.Sprintf("%s %s", kind, o.GetName())
+	}
+	return fmt.Sprintf("%s %s/%s", kind, o.GetNamespace(), o.GetName())
+}
+
+// setLabel and setAnnotation set one key, keeping others' keys.
+func setLabel(o metav1.Object, k, v string) {
+	m := o.GetLabels()
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	o.SetLabels(m)
+}
+
+func setAnnotation(o metav1.Object, k, v string) {
+	m := o.GetAnnotations()
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	o.SetAnnotations(m)
+}

@@ -1,0 +1,324 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+	"sigs.k8s.io/external-dns/endpoint"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/credentials"
+	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
+)
+
+const (
+	annotationClusterIssuer = "cert-manager.io/cluster-issuer"
+	annotationMetalLBIPs    = "metallb.io/loadBalancerIPs"
+	annotationCiliumIPs     = "lbipam.cilium.io/ips"
+	podSecurityRestricted   = "restricted"
+)
+
+// ensureHosting creates the hosting namespace (Pod Security restricted) and its
+// ResourceQuota, LimitRange, NetworkPolicy and admin RoleBinding.
+// Sets HostingReady. Ends with a Conflict when the namespace or one of the objects
+// exists and was not created for this request.
+func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *requestScope) (bool, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.namespace}}
+	err := r.ensure(ctx, s, sdv1.ConditionHostingReady, ns, func() error {
+		setLabel(ns, sdv1.LabelZone, s.zone.Name)
+		for _, mode := range []string{"enforce", "audit", "warn"} {
+			setLabel(ns, "pod-security.kubernetes.io/"+mode, podSecurityRestricted)
+		}
+		setAnnotation(ns, sdv1.AnnotationHostingFQDN, s.fqdn)
+		return nil
+	})
+	if err != nil {
+		return true, err
+	}
+	if !ns.DeletionTimestamp.IsZero() {
+		return true, reconcileerr.NewWaiting(sdv1.ConditionHostingReady, "NamespaceTerminating", cacheLagRetry,
+			"namespace %s is being deleted; waiting to create it again", s.namespace)
+	}
+	q := s.zone.Spec.Hosting.Quota
+	hard := corev1.ResourceList{}
+	for name, v := range map[corev1.ResourceName]*resource.Quantity{
+		corev1.ResourceRequestsCPU: q.CPU, corev1.ResourceLimitsCPU: q.CPU,
+		corev1.ResourceRequestsMemory: q.Memory, corev1.ResourceLimitsMemory: q.Memory,
+		corev1.ResourceRequestsStorage: q.Storage, corev1.ResourcePods: q.Pods,
+	} {
+		if v != nil {
+			hard[name] = v.DeepCopy()
+		}
+	}
+	quota := &corev1.ResourceQuota{ObjectMeta: s.child(sdv1.HostingObjectName)}
+	limits := &corev1.LimitRange{ObjectMeta: s.child(sdv1.HostingObjectName)}
+	netpol := &networkingv1.NetworkPolicy{ObjectMeta: s.child(sdv1.HostingObjectName)}
+	rb := &rbacv1.RoleBinding{ObjectMeta: s.child(sdv1.AdminRoleBindingName)}
+	for _, c := range []struct {
+		obj    client.Object
+		mutate func() error
+	}{
+		{quota, func() error { quota.Spec.Hard = hard; return nil }},
+		{limits, func() error { limits.Spec.Limits = defaultLimits(); return nil }},
+		{netpol, func() error { netpol.Spec = hostingNetworkPolicy(s.zone.Spec.Ingress.ControllerNamespace); return nil }},
+		{rb, func() error {
+			if rb.RoleRef.Name != "" && rb.RoleRef.Name != "admin" {
+				return reconcileerr.NewConflict(sdv1.ConditionHostingReady, "RoleRefChanged",
+					"RoleBinding %s/%s refers to %s, not admin; delete it to let the operator recreate it", rb.Namespace, rb.Name, rb.RoleRef.Name)
+			}
+			rb.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"}
+			rb.Subjects = []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: s.req.Spec.OPD.AdminGroup}}
+			return nil
+		}},
+	} {
+		if err := r.ensure(ctx, s, sdv1.ConditionHostingReady, c.obj, c.mutate); err != nil {
+			return true, err
+		}
+	}
+	s.req.Status.Namespace = s.namespace
+	s.setCondition(sdv1.ConditionHostingReady, true, "Created", fmt.Sprintf(
+		"namespace %s (Pod Security restricted) with quota, limits, network policy and admin binding for group %s",
+		s.namespace, s.req.Spec.OPD.AdminGroup))
+	return false, nil
+}
+
+// child is the ObjectMeta of a child in the hosting namespace.
+func (s *requestScope) child(name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: s.namespace, Name: name}
+}
+
+func defaultLimits() []corev1.LimitRangeItem {
+	return []corev1.LimitRangeItem{{
+		Type: corev1.LimitTypeContainer,
+		Default: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("512Mi"),
+		},
+		DefaultRequest: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
+		},
+	}}
+}
+
+// hostingNetworkPolicy denies all ingress but from the namespace itself and the
+// ingress controller's namespace.
+func hostingNetworkPolicy(controllerNamespace string) networkingv1.NetworkPolicySpec {
+	return networkingv1.NetworkPolicySpec{
+		PodSelector: metav1.LabelSelector{},
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		Ingress: []networkingv1.NetworkPolicyIngressRule{{
+			From: []networkingv1.NetworkPolicyPeer{
+				{PodSelector: &metav1.LabelSelector{}},
+				{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
+					corev1.LabelMetadataName: controllerNamespace,
+				}}},
+			},
+		}},
+	}
+}
+
+// ensureCredentials creates the credentials Secret. The password is made once and
+// kept; a new value of the rotate-credentials annotation makes a new one.
+// Sets CredentialsReady. Ends with a Conflict when a Secret of that name exists and
+// was not created for this request.
+func (r *SubdomainRequestReconciler) ensureCredentials(ctx context.Context, s *requestScope) (bool, error) {
+	sec := &corev1.Secret{ObjectMeta: s.child(sdv1.CredentialsSecretName)}
+	rotate := s.req.Annotations[sdv1.AnnotationRotateCredentials]
+	rotated := false
+	err := r.ensure(ctx, s, sdv1.ConditionCredentialsReady, sec, func() error {
+		sec.Type = corev1.SecretTypeOpaque
+		if sec.Data == nil {
+			sec.Data = map[string][]byte{}
+		}
+		for k, v := range map[string]string{
+			sdv1.SecretKeyFQDN: s.fqdn, sdv1.SecretKeySubdomain: s.label, sdv1.SecretKeyZone: s.zone.Spec.Domain,
+			sdv1.SecretKeyAddress: s.addr.String(), sdv1.SecretKeyUsername: s.req.Spec.OPD.Code,
+			sdv1.SecretKeyURL: siteURL(s),
+		} {
+			sec.Data[k] = []byte(v)
+		}
+		_, has := sec.Data[sdv1.SecretKeyPassword]
+		if !has || sec.Annotations[sdv1.AnnotationRotatedFor] != rotate {
+			rotated = has
+			sec.Data[sdv1.SecretKeyPassword] = []byte(credentials.NewPassword())
+			setAnnotation(sec, sdv1.AnnotationRotatedFor, rotate)
+		}
+		return nil
+	})
+	if err != nil {
+		return true, err
+	}
+	if rotated {
+		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "CredentialsRotated", "Rotate",
+			"a new password was written to Secret %s/%s", s.namespace, sdv1.CredentialsSecretName)
+	}
+	s.req.Status.CredentialsSecret = &sdv1.SecretReference{Namespace: s.namespace, Name: sdv1.CredentialsSecretName}
+	s.setCondition(sdv1.ConditionCredentialsReady, true, "Created",
+		fmt.Sprintf("Secret %s/%s holds the site's credentials", s.namespace, sdv1.CredentialsSecretName))
+	return false, nil
+}
+
+func siteURL(s *requestScope) string {
+	if s.zone.Spec.Ingress.ClusterIssuer != "" {
+		return "https://" + s.fqdn
+	}
+	return "http://" + s.fqdn
+}
+
+// ensureIngress routes the FQDN to the OPD's Service, with TLS from the zone's
+// ClusterIssuer when it names one.
+// Sets IngressReady. Ends with a Conflict when an Ingress of that name exists and was
+// not created for this request.
+func (r *SubdomainRequestReconciler) ensureIngress(ctx context.Context, s *requestScope) (bool, error) {
+	ing := &networkingv1.Ingress{ObjectMeta: s.child(s.req.Name)}
+	svc := s.req.Spec.Hosting.Service
+	err := r.ensure(ctx, s, sdv1.ConditionIngressReady, ing, func() error {
+		class := s.zone.Spec.Ingress.ClassName
+		ing.Spec.IngressClassName = &class
+		prefix := networkingv1.PathTypePrefix
+		ing.Spec.Rules = nil
+		for _, host := range s.hosts() {
+			ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{
+				Host: host,
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{
+						Path: "/", PathType: &prefix,
+						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+							Name: svc.Name, Port: networkingv1.ServiceBackendPort{Number: svc.Port},
+						}},
+					}},
+				}},
+			})
+		}
+		ing.Spec.TLS = nil
+		annotations := ing.GetAnnotations()
+		delete(annotations, annotationClusterIssuer)
+		ing.SetAnnotations(annotations)
+		if issuer := s.zone.Spec.Ingress.ClusterIssuer; issuer != "" {
+			setAnnotation(ing, annotationClusterIssuer, issuer)
+			ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: s.hosts(), SecretName: s.req.Name + "-tls"}}
+		}
+		if len(ing.Annotations) == 0 {
+			ing.Annotations = nil
+		}
+		return nil
+	})
+	if err != nil {
+		return true, err
+	}
+	s.setCondition(sdv1.ConditionIngressReady, true, "Created", fmt.Sprintf(
+		"Ingress %s/%s routes %s to Service %s:%d", s.namespace, s.req.Name, s.fqdn, svc.Name, svc.Port))
+	return false, nil
+}
+
+// hosts are the names the site answers to.
+func (s *requestScope) hosts() []string { return []string{s.fqdn} }
+
+// ensureDNS writes the DNSEndpoint external-dns publishes: A (or AAAA) fqdn -> address.
+// Sets DNSReady: the record is handed to external-dns; the operator does not claim it
+// is published (see docs: DNSReady). Ends with Waiting when the zone's DNS namespace
+// does not exist.
+func (r *SubdomainRequestReconciler) ensureDNS(ctx context.Context, s *requestScope) (bool, error) {
+	dnsNS := s.zone.Spec.DNS.Namespace
+	ep := &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: dnsNS, Name: s.req.Name}}
+	err := r.ensure(ctx, s, sdv1.ConditionDNSReady, ep, func() error {
+		rtype := endpoint.RecordTypeA
+		if s.addr.Is6() {
+			rtype = endpoint.RecordTypeAAAA
+		}
+		ep.Spec.Endpoints = []*endpoint.Endpoint{
+			endpoint.NewEndpointWithTTL(s.fqdn, rtype, endpoint.TTL(s.zone.Spec.DNS.TTL), s.addr.String()),
+		}
+		return nil
+	})
+	if apierrors.IsNotFound(err) {
+		return true, reconcileerr.NewWaiting(sdv1.ConditionDNSReady, "DNSNamespaceMissing", conflictRetry,
+			"namespace %s (zone spec.dns.namespace) does not exist; create it for DNSEndpoint objects", dnsNS)
+	}
+	if err != nil {
+		return true, err
+	}
+	s.setCondition(sdv1.ConditionDNSReady, true, "RecordHandedToExternalDNS", fmt.Sprintf(
+		"DNSEndpoint %s/%s asks external-dns for %s %s -> %s (TTL %ds)", dnsNS, s.req.Name,
+		ep.Spec.Endpoints[0].RecordType, s.fqdn, s.addr, s.zone.Spec.DNS.TTL))
+	return false, nil
+}
+
+// announceAddress, for pool zones with an ingress.controllerSelector, creates the
+// LoadBalancer Service that makes the cluster's load balancer announce the address in
+// front of the shared ingress controller.
+// Sets AddressAssigned from the Service's status. Returns early for zones that do not
+// announce (assignAddress set the condition).
+func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *requestScope) (bool, error) {
+	if !announces(s.zone) {
+		return false, nil
+	}
+	addr := s.addr.String()
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{
+		Namespace: s.zone.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + s.req.Name,
+	}}
+	err := r.ensure(ctx, s, sdv1.ConditionAddressAssigned, svc, func() error {
+		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+		svc.Spec.LoadBalancerIP = addr //nolint:staticcheck // still read by many load balancers
+		setAnnotation(svc, annotationMetalLBIPs, addr)
+		setAnnotation(svc, annotationCiliumIPs, addr)
+		svc.Spec.Selector = maps.Clone(s.zone.Spec.Ingress.ControllerSelector)
+		svc.Spec.Ports = lbPorts(svc.Spec.Ports)
+		return nil
+	})
+	if err != nil {
+		return true, err
+	}
+	announced := slices.ContainsFunc(svc.Status.LoadBalancer.Ingress, func(i corev1.LoadBalancerIngress) bool { return i.IP == addr })
+	if !announced {
+		s.setCondition(sdv1.ConditionAddressAssigned, false, "WaitingForLoadBalancer", fmt.Sprintf(
+			"Service %s/%s asks the load balancer for %s; it has not reported it yet", svc.Namespace, svc.Name, addr))
+		return false, nil
+	}
+	s.setCondition(sdv1.ConditionAddressAssigned, true, "Announced", fmt.Sprintf(
+		"the load balancer announces %s (Service %s/%s) in front of the ingress controller", addr, svc.Namespace, svc.Name))
+	return false, nil
+}
+
+// lbPorts are ports 80/443 to the controller's http/https, keeping the node ports the
+// API server allocated so that an unchanged Service is not rewritten.
+func lbPorts(existing []corev1.ServicePort) []corev1.ServicePort {
+	want := []corev1.ServicePort{
+		{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
+		{Name: "https", Port: 443, TargetPort: intstr.FromString("https"), Protocol: corev1.ProtocolTCP},
+	}
+	for i := range want {
+		for _, e := range existing {
+			if e.Name == want[i].Name {
+				want[i].NodePort = e.NodePort
+			}
+		}
+	}
+	return want
+}

@@ -1,0 +1,158 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/naming"
+	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
+)
+
+// finalize runs while the request is being deleted. With deletionPolicy Delete it
+// removes the DNS records, the load balancer Service and the hosting namespace, waits
+// until the namespace is gone, then releases the claims. With Retain it only removes
+// the owner references, so that garbage collection leaves the site, records, Secret
+// and claims in place. Then it removes the finalizer.
+// Returns Waiting while the namespace is being deleted.
+func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestScope) error {
+	if !controllerutil.ContainsFinalizer(s.req, sdv1.Finalizer) {
+		return nil
+	}
+	children, err := r.children(ctx, s.req)
+	if err != nil {
+		return err
+	}
+	if s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain {
+		for _, c := range children {
+			if err := r.disown(ctx, s.req, c); err != nil {
+				return err
+			}
+		}
+		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Retained", "Delete",
+			"deletionPolicy Retain: the site, DNS records, Secret and claims stay in place")
+	} else {
+		if err := r.deleteChildren(ctx, children); err != nil {
+			return err
+		}
+		if err := r.releaseClaims(ctx, s.req.Name, nil); err != nil {
+			return err
+		}
+		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Deleted", "Delete",
+			"the site, DNS records and claims were removed")
+	}
+	base := s.req.DeepCopy()
+	controllerutil.RemoveFinalizer(s.req, sdv1.Finalizer)
+	return client.IgnoreNotFound(r.Patch(ctx, s.req, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+}
+
+// children lists the objects the request created, found by name and label, never by
+// guess: an object without the request's label is not its child.
+func (r *SubdomainRequestReconciler) children(ctx context.Context, req *sdv1.SubdomainRequest) ([]client.Object, error) {
+	ns := req.Status.Namespace
+	if ns == "" {
+		ns = naming.HostingNamespace(req)
+	}
+	candidates := []client.Object{
+		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: req.Name}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.CredentialsSecretName}},
+		&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.HostingObjectName}},
+		&corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.HostingObjectName}},
+		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.HostingObjectName}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.AdminRoleBindingName}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+	}
+	var out []client.Object
+	for _, c := range candidates {
+		err := r.Get(ctx, client.ObjectKeyFromObject(c), c)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if c.GetLabels()[sdv1.LabelRequest] == req.Name {
+			out = append(out, c)
+		}
+	}
+	mine := client.MatchingLabels{sdv1.LabelRequest: req.Name}
+	eps := &dnsv1.DNSEndpointList{}
+	if err := r.List(ctx, eps, mine); err != nil {
+		return nil, err
+	}
+	for i := range eps.Items {
+		out = append(out, &eps.Items[i])
+	}
+	svcs := &corev1.ServiceList{}
+	if err := r.List(ctx, svcs, mine); err != nil {
+		return nil, err
+	}
+	for i := range svcs.Items {
+		out = append(out, &svcs.Items[i])
+	}
+	return out, nil
+}
+
+// deleteChildren deletes the DNS records and Service first (the name stops resolving
+// soonest), then the namespace, and waits until the namespace is gone.
+func (r *SubdomainRequestReconciler) deleteChildren(ctx context.Context, children []client.Object) error {
+	var nsLeft *corev1.Namespace
+	for _, c := range children {
+		switch o := c.(type) {
+		case *corev1.Namespace:
+			nsLeft = o
+		case *dnsv1.DNSEndpoint, *corev1.Service:
+			if err := r.Delete(ctx, c); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	if nsLeft == nil {
+		return nil
+	}
+	if nsLeft.DeletionTimestamp.IsZero() {
+		if err := r.Delete(ctx, nsLeft); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
+	return reconcileerr.NewWaiting("", "DeletingNamespace", cacheLagRetry,
+		"waiting for namespace %s to be deleted before releasing the name and address", nsLeft.Name)
+}
+
+// disown removes the request's owner reference from c, so that garbage collection
+// leaves it when the request is gone.
+func (r *SubdomainRequestReconciler) disown(ctx context.Context, req *sdv1.SubdomainRequest, c client.Object) error {
+	refs := c.GetOwnerReferences()
+	kept := slices.DeleteFunc(slices.Clone(refs), func(o metav1.OwnerReference) bool { return o.UID == req.UID })
+	if len(kept) == len(refs) {
+		return nil
+	}
+	base := c.DeepCopyObject().(client.Object)
+	c.SetOwnerReferences(kept)
+	return client.IgnoreNotFound(r.Patch(ctx, c, client.MergeFrom(base)))
+}

@@ -1,0 +1,134 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
+)
+
+// provisioningConditions must all be True for Ready. Approved is not among them: an
+// approval withdrawn or made stale after provisioning does not take a site down.
+var provisioningConditions = []string{
+	sdv1.ConditionNameAvailable, sdv1.ConditionAddressAssigned, sdv1.ConditionHostingReady,
+	sdv1.ConditionIngressReady, sdv1.ConditionDNSReady, sdv1.ConditionCredentialsReady,
+}
+
+// summarise computes the phase and the Ready/Reconciling/Stalled conditions from what
+// the steps found, emits an Event when the phase changes, and writes status once, only
+// if it changed. It also turns typed errors into the reconcile result.
+func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestScope, base *sdv1.SubdomainRequest,
+	res ctrl.Result, err error) (ctrl.Result, error) {
+	logStepError(ctx, err)
+	req := s.req
+	e := reconcileerr.As(err)
+	if e != nil && e.Condition != "" {
+		s.setCondition(e.Condition, false, e.Reason, e.Message)
+	}
+	phase, reason, msg := r.phase(s, err, e)
+	ready := phase == sdv1.PhaseReady
+	s.setCondition(sdv1.ConditionReady, ready, reason, msg)
+	stalled := phase == sdv1.PhaseConflict || phase == sdv1.PhaseFailed || phase == sdv1.PhaseRejected
+	setAbnormal(s, sdv1.ConditionStalled, stalled, reason, msg)
+	setAbnormal(s, sdv1.ConditionReconciling, !ready && !stalled, reason, msg)
+	req.Status.Phase = phase
+	req.Status.ObservedGeneration = req.Generation
+	if ready && base.Status.Phase != sdv1.PhaseReady {
+		now := metav1.NewTime(r.Clock.Now())
+		req.Status.ReadyAt = &now
+	}
+	if phase != base.Status.Phase {
+		kind := corev1.EventTypeNormal
+		if stalled {
+			kind = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(req, nil, kind, string(phase), "Reconcile", "%s", msg)
+	}
+	if !equality.Semantic.DeepEqual(base.Status, req.Status) && (req.DeletionTimestamp.IsZero() || controllerHolds(req)) {
+		// Diff status only: metadata edits of this reconcile were written already.
+		from := base.DeepCopy()
+		from.ObjectMeta = *req.ObjectMeta.DeepCopy()
+		if perr := r.Status().Patch(ctx, req, client.MergeFrom(from)); client.IgnoreNotFound(perr) != nil && err == nil {
+			err = perr
+		}
+	}
+	return resultFor(err, res)
+}
+
+// controllerHolds is true while the finalizer keeps the object around.
+func controllerHolds(req *sdv1.SubdomainRequest) bool {
+	for _, f := range req.Finalizers {
+		if f == sdv1.Finalizer {
+			return true
+		}
+	}
+	return false
+}
+
+// phase derives the phase and the Ready condition's reason and message.
+func (r *SubdomainRequestReconciler) phase(s *requestScope, err error, e *reconcileerr.Error) (sdv1.Phase, string, string) {
+	switch {
+	case !s.req.DeletionTimestamp.IsZero():
+		if e != nil {
+			return sdv1.PhaseTerminating, e.Reason, e.Message
+		}
+		return sdv1.PhaseTerminating, "Terminating", "the request is being deleted"
+	case e != nil && e.Kind == reconcileerr.Conflict:
+		return sdv1.PhaseConflict, e.Reason, e.Message
+	case e != nil && e.Kind == reconcileerr.Invalid:
+		return sdv1.PhaseFailed, e.Reason, e.Message
+	case s.decision.Rejected:
+		return sdv1.PhaseRejected, s.decision.Reason, s.decision.Message
+	case err == nil && s.label == "" && s.decision.Reason != "":
+		return sdv1.PhasePending, s.decision.Reason, s.decision.Message
+	case e != nil:
+		return sdv1.PhaseProvisioning, e.Reason, e.Message
+	case err != nil:
+		return sdv1.PhaseProvisioning, "ReconcileError", err.Error()
+	}
+	for _, t := range provisioningConditions {
+		c := meta.FindStatusCondition(s.req.Status.Conditions, t)
+		if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != s.req.Generation {
+			if c == nil {
+				return sdv1.PhaseProvisioning, "Provisioning", fmt.Sprintf("%s is not known yet", t)
+			}
+			return sdv1.PhaseProvisioning, c.Reason, c.Message
+		}
+	}
+	return sdv1.PhaseReady, "Ready", fmt.Sprintf("%s is served at %s from namespace %s",
+		s.req.Status.FQDN, s.req.Status.Address, s.req.Status.Namespace)
+}
+
+// setAbnormal sets a kstatus abnormal-true condition when on, and removes it when off
+// (kstatus reads a missing Reconciling or Stalled as False).
+func setAbnormal(s *requestScope, typ string, on bool, reason, msg string) {
+	if !on {
+		meta.RemoveStatusCondition(&s.req.Status.Conditions, typ)
+		return
+	}
+	s.setCondition(typ, true, reason, msg)
+}

@@ -1,0 +1,171 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/approval"
+	"github.com/kominfo/subdomain-operator/internal/naming"
+	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
+)
+
+// setCondition sets a condition with the request's generation.
+func (s *requestScope) setCondition(typ string, ok bool, reason, msg string) {
+	st := metav1.ConditionFalse
+	if ok {
+		st = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&s.req.Status.Conditions, metav1.Condition{
+		Type: typ, Status: st, Reason: reason, Message: msg, ObservedGeneration: s.req.Generation,
+	})
+}
+
+// loadZone reads the request's zone.
+// Ends with an Invalid error (Ready=False, reason ZoneNotFound) when the zone does not
+// exist; the zone watch retries when it appears.
+func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestScope) (bool, error) {
+	zone := &sdv1.SubdomainZone{}
+	if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err != nil {
+		if apierrors.IsNotFound(err) {
+			return true, reconcileerr.NewInvalid("", "ZoneNotFound",
+				"SubdomainZone %q does not exist; create it or fix spec.zone", s.req.Spec.Zone)
+		}
+		return true, err
+	}
+	s.zone = zone
+	if s.req.Status.RequestedAt == nil {
+		t := s.req.CreationTimestamp
+		s.req.Status.RequestedAt = &t
+	}
+	return false, nil
+}
+
+// gateApproval runs the approval policy chain and records a new approval.
+// Sets Approved. Stops the chain when nothing may be provisioned (no approval yet,
+// rejected, or a stale approval on a request that never had one). Ends with an Invalid
+// error (NameAvailable=False) when the approved label breaks a zone rule the API server
+// cannot check (reserved name, FQDN too long).
+func (r *SubdomainRequestReconciler) gateApproval(_ context.Context, s *requestScope) (bool, error) {
+	d := approval.Evaluate(approval.Input{
+		Annotations: s.req.Annotations,
+		Subdomain:   s.req.Spec.Subdomain,
+		Recorded:    s.req.Status.Approval,
+	})
+	s.decision = d
+	s.setCondition(sdv1.ConditionApproved, d.Approved, d.Reason, d.Message)
+	if reason, msg := naming.CheckName(s.req.Spec.Subdomain, s.zone); reason != "" {
+		return true, reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, reason, "%s", msg)
+	}
+	if d.Record != nil {
+		now := metav1.NewTime(r.Clock.Now())
+		d.Record.ApprovedAt = &now
+		s.req.Status.Approval = d.Record
+		if s.req.Status.ApprovedAt == nil {
+			s.req.Status.ApprovedAt = &now
+		}
+		r.Recorder.Eventf(s.req, nil, "Normal", "Approved", "Approve", "%s", d.Message)
+	}
+	if d.Target == "" {
+		return true, nil
+	}
+	s.label = d.Target
+	s.fqdn = naming.FQDN(d.Target, s.zone.Spec.Domain)
+	s.namespace = naming.HostingNamespace(s.req)
+	return false, nil
+}
+
+// ensureFinalizer adds the finalizer before anything is claimed, so that nothing the
+// request holds can outlive it unnoticed. Never returns early.
+func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *requestScope) (bool, error) {
+	if controllerutil.ContainsFinalizer(s.req, sdv1.Finalizer) {
+		return false, nil
+	}
+	// Patch a copy: the response must not overwrite the status this reconcile computed.
+	base := s.req.DeepCopy()
+	patched := base.DeepCopy()
+	controllerutil.AddFinalizer(patched, sdv1.Finalizer)
+	// Optimistic lock: a GitOps tool may be writing its own finalizers.
+	if err := r.Patch(ctx, patched, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return true, err
+	}
+	s.req.Finalizers, s.req.ResourceVersion = patched.Finalizers, patched.ResourceVersion
+	return false, nil
+}
+
+// claimName claims the FQDN with a create that fails if the name is taken, then checks
+// that no Ingress or DNSEndpoint outside the operator already serves it.
+// Sets NameAvailable. Ends with a Conflict naming the holder.
+func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestScope) (bool, error) {
+	if err := r.claim(ctx, s, sdv1.ClaimTypeFQDN, s.fqdn, naming.FQDNClaimName(s.fqdn)); err != nil {
+		return true, err
+	}
+	if holder, err := r.foreignHolder(ctx, s); err != nil {
+		return true, err
+	} else if holder != "" {
+		return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, "NameConflict",
+			"%s is already served by %s", s.fqdn, holder)
+	}
+	s.setCondition(sdv1.ConditionNameAvailable, true, "Claimed", fmt.Sprintf("%s is claimed for this request", s.fqdn))
+	s.req.Status.FQDN = s.fqdn
+	return false, nil
+}
+
+// assignAddress gives the request its address: the zone's shared address, or an
+// address of the pool claimed with a create that fails if it is taken. The address a
+// request holds never changes (a rename keeps it).
+// Sets AddressAssigned for zones that do not announce addresses (announceAddress sets
+// it otherwise). Ends with Invalid (PoolExhausted) when the pool is full.
+func (r *SubdomainRequestReconciler) assignAddress(ctx context.Context, s *requestScope) (bool, error) {
+	if shared := s.zone.Spec.SharedAddress; shared != "" {
+		a, err := netip.ParseAddr(shared)
+		if err != nil {
+			return true, reconcileerr.NewInvalid(sdv1.ConditionAddressAssigned, "InvalidZone", "zone sharedAddress %q: %v", shared, err)
+		}
+		s.addr = a
+		s.req.Status.Address = a.String()
+		s.setCondition(sdv1.ConditionAddressAssigned, true, "SharedAddress",
+			fmt.Sprintf("the zone points every name at its shared address %s", a))
+		return false, nil
+	}
+	a, err := r.allocate(ctx, s)
+	if err != nil {
+		return true, err
+	}
+	s.addr = a
+	s.req.Status.Address = a.String()
+	if !announces(s.zone) {
+		s.setCondition(sdv1.ConditionAddressAssigned, true, "Reserved", fmt.Sprintf(
+			"%s is reserved for this request and published in DNS; the zone has no ingress.controllerSelector, so no load balancer announces it: the network team routes the pool", a))
+	}
+	return false, nil
+}
+
+// announces reports whether a zone announces each address with a LoadBalancer Service.
+func announces(z *sdv1.SubdomainZone) bool {
+	return z.Spec.SharedAddress == "" && len(z.Spec.Ingress.ControllerSelector) > 0
+}

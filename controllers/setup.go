@@ -1,0 +1,160 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+)
+
+// CacheOptions scopes the informer cache: Secrets, Namespaces and the other hosting
+// children are cached only when they carry the request label, so the manager never
+// holds every Secret of the cluster. Ingresses and DNSEndpoints are cached whole: the
+// operator must see names served by others to refuse them.
+func CacheOptions() cache.Options {
+	owned, err := labels.NewRequirement(sdv1.LabelRequest, selection.Exists, nil)
+	if err != nil {
+		panic(err) // a constant requirement: cannot fail
+	}
+	byLabel := cache.ByObject{Label: labels.NewSelector().Add(*owned)}
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Secret{}:              byLabel,
+		&corev1.Namespace{}:           byLabel,
+		&corev1.Service{}:             byLabel,
+		&corev1.ResourceQuota{}:       byLabel,
+		&corev1.LimitRange{}:          byLabel,
+		&networkingv1.NetworkPolicy{}: byLabel,
+		&rbacv1.RoleBinding{}:         byLabel,
+	}}
+}
+
+// Options tunes the request controller.
+type Options struct {
+	MaxConcurrentReconciles int
+}
+
+// SetupWithManager registers indexes and watches.
+func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &networkingv1.Ingress{}, indexIngressHost, func(o client.Object) []string {
+		var hosts []string
+		for _, rule := range o.(*networkingv1.Ingress).Spec.Rules {
+			if rule.Host != "" {
+				hosts = append(hosts, rule.Host)
+			}
+		}
+		return hosts
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &dnsv1.DNSEndpoint{}, indexDNSName, func(o client.Object) []string {
+		var names []string
+		for _, ep := range o.(*dnsv1.DNSEndpoint).Spec.Endpoints {
+			if ep != nil {
+				names = append(names, ep.DNSName)
+			}
+		}
+		return names
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &sdv1.SubdomainRequest{}, indexRequestZone, func(o client.Object) []string {
+		return []string{o.(*sdv1.SubdomainRequest).Spec.Zone}
+	}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("subdomainrequest").
+		// Status writes change neither generation nor annotations: they do not
+		// trigger a reconcile of their own.
+		For(&sdv1.SubdomainRequest{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
+			predicate.LabelChangedPredicate{}, deletionPredicate()))).
+		Owns(&corev1.Namespace{}).
+		Owns(&corev1.ResourceQuota{}).
+		Owns(&corev1.LimitRange{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Owns(&networkingv1.Ingress{}).
+		Owns(&corev1.Secret{}).
+		Owns(&corev1.Service{}).
+		Owns(&dnsv1.DNSEndpoint{}).
+		Watches(&sdv1.SubdomainZone{}, handler.EnqueueRequestsFromMapFunc(r.requestsOfZone)).
+		Watches(&sdv1.SubdomainClaim{}, handler.EnqueueRequestsFromMapFunc(r.waitingForClaim),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc: func(event.CreateEvent) bool { return false },
+				UpdateFunc: func(event.UpdateEvent) bool { return false },
+			})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
+		Complete(r)
+}
+
+// deletionPredicate passes updates that set a deletion timestamp.
+func deletionPredicate() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
+	}}
+}
+
+// requestsOfZone maps a zone to its requests.
+func (r *SubdomainRequestReconciler) requestsOfZone(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.listRequests(ctx, client.MatchingFields{indexRequestZone: o.GetName()}, nil)
+}
+
+// waitingForClaim maps a released claim to the requests of its zone that wait for a
+// name or an address (phase Conflict, or Failed because the pool was full).
+func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o client.Object) []reconcile.Request {
+	c, ok := o.(*sdv1.SubdomainClaim)
+	if !ok {
+		return nil
+	}
+	return r.listRequests(ctx, client.MatchingFields{indexRequestZone: c.Spec.Zone}, func(req *sdv1.SubdomainRequest) bool {
+		return req.Status.Phase == sdv1.PhaseConflict || req.Status.Phase == sdv1.PhaseFailed
+	})
+}
+
+func (r *SubdomainRequestReconciler) listRequests(ctx context.Context, sel client.ListOption, keep func(*sdv1.SubdomainRequest) bool) []reconcile.Request {
+	list := &sdv1.SubdomainRequestList{}
+	if err := r.List(ctx, list, sel); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if keep == nil || keep(&list.Items[i]) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: list.Items[i].Name}})
+		}
+	}
+	return out
+}

@@ -1,0 +1,152 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package controllers holds the SubdomainRequest and SubdomainZone reconcilers.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/approval"
+	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
+)
+
+// Retry intervals. Conflicts are also retried at once when a claim is released.
+const (
+	conflictRetry = 5 * time.Minute
+	cacheLagRetry = 2 * time.Second
+)
+
+// SubdomainRequestReconciler turns an approved SubdomainRequest into its claims and
+// children and keeps them as the request says.
+type SubdomainRequestReconciler struct {
+	client.Client
+	// APIReader reads from the API server, not the cache; used only to tell cache lag
+	// from a real conflict and before allocating an address.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+}
+
+// requestScope is what one reconcile knows. Steps fill it in order.
+type requestScope struct {
+	req      *sdv1.SubdomainRequest
+	zone     *sdv1.SubdomainZone
+	decision approval.Decision
+	// label and fqdn are what is provisioned: the approved target.
+	label, fqdn string
+	namespace   string
+	addr        netip.Addr
+	// requeueAfter, when set by a step, asks for a later reconcile.
+	requeueAfter time.Duration
+}
+
+// step is one phase of a reconcile. It returns stop=true to end the chain without an
+// error (for example: nothing is approved yet).
+type step func(ctx context.Context, s *requestScope) (stop bool, err error)
+
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/finalizers,verbs=update
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones,verbs=get;list;watch
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets;services;resourcequotas;limitranges,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=admin
+// +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile reads like the procedure it replaces: gate on approval, claim the name and
+// the address, then build the hosting namespace, credentials, Ingress, DNS records and
+// the load balancer that announces the address. Status is computed once and written
+// once, by the deferred summarise.
+func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Request) (result ctrl.Result, retErr error) {
+	req := &sdv1.SubdomainRequest{}
+	if err := r.Get(ctx, key.NamespacedName, req); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &requestScope{req: req}
+	base := req.DeepCopy()
+	defer func() {
+		result, retErr = r.summarise(ctx, s, base, result, retErr)
+	}()
+
+	if !req.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, s)
+	}
+
+	steps := []step{
+		r.loadZone,
+		r.gateApproval,
+		r.ensureFinalizer,
+		r.claimName,
+		r.assignAddress,
+		r.ensureHosting,
+		r.ensureCredentials,
+		r.ensureIngress,
+		r.ensureDNS,
+		r.announceAddress,
+	}
+	for _, st := range steps {
+		stop, err := st(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if stop {
+			break
+		}
+	}
+	return ctrl.Result{RequeueAfter: s.requeueAfter}, nil
+}
+
+// resultFor turns a step error into the controller-runtime result: typed errors are
+// handled here (never logged as failures, never hot-looped); anything else is returned
+// for a rate-limited retry.
+func resultFor(err error, res ctrl.Result) (ctrl.Result, error) {
+	e := reconcileerr.As(err)
+	if e == nil {
+		return res, err
+	}
+	switch e.Kind {
+	case reconcileerr.Conflict:
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	case reconcileerr.Waiting:
+		return ctrl.Result{RequeueAfter: e.RequeueAfter}, nil
+	default: // Invalid: retried when the request or its zone changes.
+		return ctrl.Result{}, nil
+	}
+}
+
+// logStepError logs unexpected errors; typed ones end up in conditions instead.
+func logStepError(ctx context.Context, err error) {
+	if err != nil && reconcileerr.As(err) == nil && !errors.Is(err, context.Canceled) {
+		log.FromContext(ctx).V(1).Info("reconcile step failed; retrying", "error", err.Error())
+	}
+}

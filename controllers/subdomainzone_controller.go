@@ -1,0 +1,103 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/ipam"
+)
+
+// SubdomainZoneReconciler reports a zone's pool use and whether its settings are usable.
+type SubdomainZoneReconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=get;patch;update
+
+// Reconcile counts the zone's address claims and checks what the API server cannot
+// (the change window's time zone). Sets Ready. Writes status only when it changed.
+func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Request) (ctrl.Result, error) {
+	zone := &sdv1.SubdomainZone{}
+	if err := r.Get(ctx, key.NamespacedName, zone); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	base := zone.DeepCopy()
+	claims := &sdv1.SubdomainClaimList{}
+	if err := r.List(ctx, claims, client.MatchingLabels{
+		sdv1.LabelZone: zone.Name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	zone.Status.Allocated = int64(len(claims.Items))
+	zone.Status.Capacity = 0
+	ready, reason, msg := true, "Ready", fmt.Sprintf("zone %s is ready", zone.Spec.Domain)
+	if shared := zone.Spec.SharedAddress; shared != "" {
+		zone.Status.Capacity = 1
+		msg = fmt.Sprintf("every name of %s points at %s", zone.Spec.Domain, shared)
+	} else if pool, err := ipam.Parse(zone.Spec.AddressPool); err != nil {
+		ready, reason, msg = false, "InvalidAddressPool", err.Error()
+	} else {
+		zone.Status.Capacity = pool.Capacity()
+		msg = fmt.Sprintf("%d of %d addresses allocated", zone.Status.Allocated, zone.Status.Capacity)
+	}
+	if cw := zone.Spec.ChangeWindow; cw != nil {
+		if _, err := time.LoadLocation(cw.TimeZone); err != nil {
+			ready, reason, msg = false, "InvalidTimeZone", fmt.Sprintf("changeWindow.timeZone %q is not an IANA time zone", cw.TimeZone)
+		}
+	}
+	st := metav1.ConditionTrue
+	if !ready {
+		st = metav1.ConditionFalse
+	}
+	meta.SetStatusCondition(&zone.Status.Conditions, metav1.Condition{
+		Type: sdv1.ConditionReady, Status: st, Reason: reason, Message: msg, ObservedGeneration: zone.Generation,
+	})
+	zone.Status.ObservedGeneration = zone.Generation
+	if equality.Semantic.DeepEqual(base.Status, zone.Status) {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base)))
+}
+
+// SetupWithManager watches zones and address claims.
+func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("subdomainzone").
+		For(&sdv1.SubdomainZone{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&sdv1.SubdomainClaim{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			c, ok := o.(*sdv1.SubdomainClaim)
+			if !ok || c.Spec.Type != sdv1.ClaimTypeAddress {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: c.Spec.Zone}}}
+		})).
+		Complete(r)
+}

@@ -1,0 +1,135 @@
+// Package approval decides, from a request's annotations and its recorded approval,
+// what the operator may provision. The rules are an ordered policy chain: the first
+// policy that decides wins, the way cert-manager's certificate policies work.
+package approval
+
+import (
+	"fmt"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+)
+
+// Condition reasons of the Approved condition.
+const (
+	ReasonApproved          = "Approved"
+	ReasonAwaitingApproval  = "AwaitingApproval"
+	ReasonApprovalStale     = "ApprovalStale"
+	ReasonApprovalWithdrawn = "ApprovalWithdrawn"
+	ReasonRejected          = "Rejected"
+)
+
+// Input is what the gate looks at.
+type Input struct {
+	// Annotations of the request.
+	Annotations map[string]string
+	// Subdomain is spec.subdomain.
+	Subdomain string
+	// Recorded is status.approval: the decision on record, if any.
+	Recorded *sdv1.Approval
+}
+
+// Decision is the gate's verdict.
+type Decision struct {
+	// Approved is the Approved condition's status.
+	Approved bool
+	Reason   string
+	Message  string
+	// Target is the label the operator provisions or keeps serving; "" means nothing
+	// may be provisioned.
+	Target string
+	// Record, when set, is a new approval to put on record (status.approval).
+	Record *sdv1.Approval
+	// Rejected is true when the request is rejected and nothing was ever approved.
+	Rejected bool
+}
+
+// Policy decides or passes (ok=false) to the next policy.
+type Policy func(in Input) (d Decision, ok bool)
+
+// Chain is the ordered list of policies. The last one always decides.
+var Chain = []Policy{rejected, notApproved, stale, approved}
+
+// Evaluate runs the chain.
+func Evaluate(in Input) Decision {
+	for _, p := range Chain {
+		if d, ok := p(in); ok {
+			return d
+		}
+	}
+	panic("approval: chain ended without a decision") // unreachable: approved always decides
+}
+
+// keep is the label a request keeps serving under its recorded approval, if any.
+func keep(in Input) string {
+	if in.Recorded == nil {
+		return ""
+	}
+	return in.Recorded.Name
+}
+
+// rejected: the rejected annotation wins over approved. A request that was never
+// approved provisions nothing; one already approved keeps serving its recorded name
+// (deleting the request is how a site is removed), and any pending change is refused.
+func rejected(in Input) (Decision, bool) {
+	reason, ok := in.Annotations[sdv1.AnnotationRejected]
+	if !ok {
+		return Decision{}, false
+	}
+	msg := fmt.Sprintf("rejected: %s", reason)
+	if reason == "" {
+		msg = "rejected (no reason given)"
+	}
+	if t := keep(in); t != "" {
+		msg += fmt.Sprintf("; %q stays served under its earlier approval", t)
+	}
+	return Decision{Reason: ReasonRejected, Message: msg, Target: keep(in), Rejected: keep(in) == ""}, true
+}
+
+// notApproved: no approved annotation. Before any approval this is waiting; after one it
+// is a withdrawal, which does not take the site down.
+func notApproved(in Input) (Decision, bool) {
+	if _, ok := in.Annotations[sdv1.AnnotationApproved]; ok {
+		return Decision{}, false
+	}
+	if t := keep(in); t != "" {
+		return Decision{Reason: ReasonApprovalWithdrawn, Target: t, Message: fmt.Sprintf(
+			"the %s annotation was removed; %q stays served under its approval on record (delete the request to remove the site)",
+			sdv1.AnnotationApproved, t)}, true
+	}
+	return Decision{Reason: ReasonAwaitingApproval, Message: fmt.Sprintf(
+		"waiting for an approver to set %s: %s", sdv1.AnnotationApproved, in.Subdomain)}, true
+}
+
+// stale: the annotation approves some other label than spec.subdomain (a typo, or a
+// spec change after approval). Not an approval of what is asked now.
+func stale(in Input) (Decision, bool) {
+	v := in.Annotations[sdv1.AnnotationApproved]
+	if v == in.Subdomain {
+		return Decision{}, false
+	}
+	msg := fmt.Sprintf("the approval is for %q but spec.subdomain is %q: %q waits for approval",
+		v, in.Subdomain, in.Subdomain)
+	if t := keep(in); t != "" && t != in.Subdomain {
+		msg += fmt.Sprintf("; %q stays served", t)
+	}
+	return Decision{Reason: ReasonApprovalStale, Message: msg, Target: keep(in)}, true
+}
+
+// approved: the annotation equals spec.subdomain. A new decision is recorded when it
+// differs from the one on record (a first approval, a rename, or another approver).
+func approved(in Input) (Decision, bool) {
+	by := in.Annotations[sdv1.AnnotationApprovedBy]
+	d := Decision{Approved: true, Reason: ReasonApproved, Target: in.Subdomain}
+	who := by
+	if who == "" {
+		who = "an approver (approved-by not stamped)"
+	}
+	d.Message = fmt.Sprintf("%q approved by %s", in.Subdomain, who)
+	if in.Recorded == nil || in.Recorded.Name != in.Subdomain {
+		d.Record = &sdv1.Approval{Name: in.Subdomain, ApprovedBy: by}
+	} else if in.Recorded.ApprovedBy != "" {
+		// A GitOps apply may drop approved-by later: the record keeps who approved.
+		d.Message = fmt.Sprintf("%q approved by %s", in.Subdomain, in.Recorded.ApprovedBy)
+	}
+	return d, true
+}

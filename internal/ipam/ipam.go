@@ -1,0 +1,89 @@
+// Package ipam walks a zone's address pool. It decides nothing about ownership: the
+// API server's create of a claim object does that.
+package ipam
+
+import (
+	"fmt"
+	"math/big"
+	"net/netip"
+)
+
+// Pool is a parsed address pool.
+type Pool struct {
+	prefixes []netip.Prefix
+}
+
+// Parse parses CIDRs such as 10.20.0.0/24.
+func Parse(cidrs []string) (*Pool, error) {
+	p := &Pool{}
+	for _, c := range cidrs {
+		pf, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("addressPool entry %q: %w", c, err)
+		}
+		p.prefixes = append(p.prefixes, pf.Masked())
+	}
+	return p, nil
+}
+
+// usable returns the first usable address and how many there are in pf. For IPv4
+// prefixes shorter than /31 the network and broadcast addresses are skipped; for IPv6
+// the subnet-router anycast address (the first) is skipped.
+func usable(pf netip.Prefix) (netip.Addr, *big.Int) {
+	bits := pf.Addr().BitLen() - pf.Bits()
+	size := new(big.Int).Lsh(big.NewInt(1), uint(bits))
+	first := pf.Addr()
+	switch {
+	case pf.Addr().Is4() && bits >= 2:
+		first = first.Next()
+		size.Sub(size, big.NewInt(2))
+	case pf.Addr().Is6() && bits >= 1:
+		first = first.Next()
+		size.Sub(size, big.NewInt(1))
+	}
+	return first, size
+}
+
+// Capacity is the number of usable addresses, capped at max int64.
+func (p *Pool) Capacity() int64 {
+	total := new(big.Int)
+	for _, pf := range p.prefixes {
+		_, n := usable(pf)
+		total.Add(total, n)
+	}
+	if !total.IsInt64() {
+		return int64(^uint64(0) >> 1)
+	}
+	return total.Int64()
+}
+
+// Contains reports whether a is a usable address of the pool.
+func (p *Pool) Contains(a netip.Addr) bool {
+	for _, pf := range p.prefixes {
+		if !pf.Contains(a) {
+			continue
+		}
+		first, n := usable(pf)
+		if a.Less(first) {
+			return false
+		}
+		off := new(big.Int).Sub(new(big.Int).SetBytes(a.AsSlice()), new(big.Int).SetBytes(first.AsSlice()))
+		return off.Cmp(n) < 0
+	}
+	return false
+}
+
+// Each calls fn with usable addresses in pool order until fn returns false. It walks
+// at most limit addresses (the pool may be a huge IPv6 prefix).
+func (p *Pool) Each(limit int, fn func(netip.Addr) bool) {
+	for _, pf := range p.prefixes {
+		a, n := usable(pf)
+		for i := big.NewInt(0); i.Cmp(n) < 0; i.Add(i, big.NewInt(1)) {
+			if limit <= 0 || !fn(a) {
+				return
+			}
+			limit--
+			a = a.Next()
+		}
+	}
+}

@@ -1,0 +1,111 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package manager builds the controller-runtime manager that runs the operator, so
+// that main.go, the demo and the tests start exactly the same thing.
+package manager
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/controllers"
+)
+
+// Scheme holds every type the operator reads or writes.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(sdv1.AddToScheme(s))
+	utilruntime.Must(dnsv1.AddToScheme(s))
+	return s
+}
+
+// Config is what the command line sets.
+type Config struct {
+	MetricsAddr             string
+	ProbeAddr               string
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	LeaderElectionID        string
+	QPS                     float32
+	Burst                   int
+	MaxConcurrentReconciles int
+	// Clock is injected by tests; nil means the real clock.
+	Clock clock.PassiveClock
+}
+
+// New builds a manager with the operator's controllers registered.
+func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, error) {
+	restCfg = rest.CopyConfig(restCfg)
+	if cfg.QPS > 0 {
+		restCfg.QPS = cfg.QPS
+	}
+	if cfg.Burst > 0 {
+		restCfg.Burst = cfg.Burst
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.LeaderElectionID == "" {
+		cfg.LeaderElectionID = "subdomain-operator.kominfo.go.id"
+	}
+	scheme := Scheme()
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         controllers.CacheOptions(),
+		Metrics:                       metricsserver.Options{BindAddress: cfg.MetricsAddr},
+		HealthProbeBindAddress:        cfg.ProbeAddr,
+		LeaderElection:                cfg.LeaderElection,
+		LeaderElectionID:              cfg.LeaderElectionID,
+		LeaderElectionNamespace:       cfg.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	rr := &controllers.SubdomainRequestReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    scheme,
+		Recorder:  mgr.GetEventRecorder("subdomain-operator"),
+		Clock:     cfg.Clock,
+	}
+	if err := rr.SetupWithManager(ctx, mgr, controllers.Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {
+		return nil, fmt.Errorf("setting up the request controller: %w", err)
+	}
+	if err := (&controllers.SubdomainZoneReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the zone controller: %w", err)
+	}
+	return mgr, nil
+}
