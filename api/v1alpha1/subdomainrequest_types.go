@@ -99,7 +99,7 @@ type Contact struct {
 	Name string `json:"name,omitempty"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:XValidation:rule="self == '' || self.matches('^[^@\\\\s]+@[^@\\\\s]+$')",message="contact.email must look like name@example.go.id"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^[^@\\\\s]+@[^@\\\\s]+$')",message="contact.email must look like name@example.go.id"
 	Email string `json:"email,omitempty"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
@@ -122,7 +122,7 @@ type RequestHosting struct {
 	// Namespace is the hosting namespace; default opd-<opd.code>.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:XValidation:rule="self == '' || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="hosting.namespace must be a lowercase RFC 1123 label"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="hosting.namespace must be a lowercase RFC 1123 label"
 	Namespace string `json:"namespace,omitempty"`
 
 	// Service is the OPD app behind the Ingress.

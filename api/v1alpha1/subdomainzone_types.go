@@ -22,7 +22,7 @@ import (
 )
 
 // SubdomainZoneSpec describes one parent domain and how its subdomains are hosted.
-// +kubebuilder:validation:XValidation:rule="(has(self.addressPool) && size(self.addressPool) > 0) != (has(self.sharedAddress) && self.sharedAddress != ”)",message="set exactly one of addressPool (an address per request) or sharedAddress (every name points at one address)"
+// +kubebuilder:validation:XValidation:rule="(has(self.addressPool) && size(self.addressPool) > 0) != (has(self.sharedAddress) && size(self.sharedAddress) > 0)",message="set exactly one of addressPool (an address per request) or sharedAddress (every name points at one address)"
 type SubdomainZoneSpec struct {
 	// Domain is the parent domain, for example pontianak.go.id.
 	// +required
@@ -44,7 +44,7 @@ type SubdomainZoneSpec struct {
 	// SharedAddress, if set instead of AddressPool, is the one address every name points at.
 	// +optional
 	// +kubebuilder:validation:MaxLength=39
-	// +kubebuilder:validation:XValidation:rule="self == '' || isIP(self)",message="sharedAddress must be an IP address such as 10.20.0.10"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || isIP(self)",message="sharedAddress must be an IP address such as 10.20.0.10"
 	SharedAddress string `json:"sharedAddress,omitempty"`
 
 	// Ingress says how sites are served.
@@ -100,6 +100,7 @@ type ZoneIngress struct {
 	// ControllerSelector, when set on a pool zone, selects the ingress controller's pods;
 	// each assigned address is then announced by a LoadBalancer Service in front of them.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=16
 	ControllerSelector map[string]string `json:"controllerSelector,omitempty"`
 
 	// ClusterIssuer, when set, is the cert-manager ClusterIssuer for the Ingress's TLS.
@@ -175,10 +176,12 @@ type Window struct {
 	Days []Weekday `json:"days"`
 	// Start is HH:MM, 24-hour local time.
 	// +required
+	// +kubebuilder:validation:MaxLength=5
 	// +kubebuilder:validation:Pattern=`^([01][0-9]|2[0-3]):[0-5][0-9]$`
 	Start string `json:"start"`
 	// End is HH:MM, 24-hour local time, after Start; 24:00 means midnight.
 	// +required
+	// +kubebuilder:validation:MaxLength=5
 	// +kubebuilder:validation:Pattern=`^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$`
 	End string `json:"end"`
 }

@@ -1,0 +1,340 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package testenv starts the real test control plane for the whole repository:
+// kube-apiserver and etcd through controller-runtime's envtest (binaries built from
+// Go modules into bin/ by `make envtest-assets`), our CRDs and the external-dns
+// DNSEndpoint CRD, and optionally kube-controller-manager so that garbage collection
+// and namespace deletion really happen.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/kominfo/subdomain-operator/internal/manager"
+)
+
+// Options choose what runs beside the API server.
+type Options struct {
+	// ControllerManager starts kube-controller-manager (garbagecollector, namespace).
+	ControllerManager bool
+	// ExtraManifests are applied after the CRDs (files or directories of YAML).
+	ExtraManifests []string
+}
+
+// Env is a running control plane.
+type Env struct {
+	Env    *envtest.Environment
+	Config *rest.Config
+	Client client.Client
+	// Kubeconfig is a file with an admin (system:masters) kubeconfig.
+	Kubeconfig string
+	Dir        string
+
+	kcm     *exec.Cmd
+	kcmDone chan struct{}
+}
+
+var (
+	rootOnce sync.Once
+	root     string
+)
+
+// RepoRoot is the repository's top directory.
+func RepoRoot() string {
+	rootOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	})
+	return root
+}
+
+// AssetsDir is where kube-apiserver, etcd and kube-controller-manager are:
+// $KUBEBUILDER_ASSETS, else bin/.
+func AssetsDir() string {
+	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
+		return d
+	}
+	return filepath.Join(RepoRoot(), "bin")
+}
+
+// ModuleDir is the directory of a module the main module requires.
+func ModuleDir(module string) (string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
+	cmd.Dir = RepoRoot()
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m %s: %w", module, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// DNSEndpointCRD is the path of the DNSEndpoint CRD shipped in the external-dns module.
+func DNSEndpointCRD() (string, error) {
+	dir, err := ModuleDir("sigs.k8s.io/external-dns")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config", "crd", "standard", "dnsendpoints.externaldns.k8s.io.yaml"), nil
+}
+
+// Start starts the control plane. Call Stop when done.
+func Start(opts Options) (*Env, error) {
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(AssetsDir(), bin)); err != nil {
+			return nil, fmt.Errorf("%s not found in %s: run `make envtest-assets` first", bin, AssetsDir())
+		}
+	}
+	dnsCRD, err := DNSEndpointCRD()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "subdomain-testenv-")
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Dir: dir}
+	e.Env = &envtest.Environment{
+		BinaryAssetsDirectory: AssetsDir(),
+		CRDInstallOptions: envtest.CRDInstallOptions{
+			Paths:              []string{filepath.Join(RepoRoot(), "config", "crd", "bases"), dnsCRD},
+			ErrorIfPathMissing: true,
+		},
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
+	}
+	if e.Config, err = e.Env.Start(); err != nil {
+		return nil, fmt.Errorf("starting envtest: %w", err)
+	}
+	if e.Client, err = client.New(e.Config, client.Options{Scheme: manager.Scheme()}); err != nil {
+		_ = e.Stop()
+		return nil, err
+	}
+	admin, err := e.AddUser("testenv-admin", "system:masters")
+	if err != nil {
+		_ = e.Stop()
+		return nil, err
+	}
+	if e.Kubeconfig, err = e.WriteKubeconfig("admin.kubeconfig", admin); err != nil {
+		_ = e.Stop()
+		return nil, err
+	}
+	for _, m := range opts.ExtraManifests {
+		if err := e.Kubectl("apply", "--server-side", "-f", m); err != nil {
+			_ = e.Stop()
+			return nil, err
+		}
+	}
+	if opts.ControllerManager {
+		if err := e.startControllerManager(); err != nil {
+			_ = e.Stop()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// AddUser adds an authenticated user and returns its client config.
+func (e *Env) AddUser(name string, groups ...string) (*envtest.AuthenticatedUser, error) {
+	return e.Env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+}
+
+// WriteKubeconfig writes u's kubeconfig into the env's directory.
+func (e *Env) WriteKubeconfig(file string, u *envtest.AuthenticatedUser) (string, error) {
+	b, err := u.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(e.Dir, file)
+	return path, os.WriteFile(path, b, 0o600)
+}
+
+// Kubectl runs bin/kubectl (or kubectl on PATH) as the admin user.
+func (e *Env) Kubectl(args ...string) error {
+	kubectl := filepath.Join(AssetsDir(), "kubectl")
+	if _, err := os.Stat(kubectl); err != nil {
+		kubectl = "kubectl"
+	}
+	cmd := exec.Command(kubectl, append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return nil
+}
+
+func (e *Env) startControllerManager() error {
+	bin := filepath.Join(AssetsDir(), "kube-controller-manager")
+	logf, err := os.Create(filepath.Join(e.Dir, "kube-controller-manager.log"))
+	if err != nil {
+		return err
+	}
+	e.kcm = exec.Command(bin,
+		"--kubeconfig="+e.Kubeconfig,
+		"--authentication-kubeconfig="+e.Kubeconfig,
+		"--authorization-kubeconfig="+e.Kubeconfig,
+		"--controllers=garbagecollector,namespace",
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--concurrent-gc-syncs=5",
+		"--v=1",
+	)
+	e.kcm.Stdout, e.kcm.Stderr = logf, logf
+	if err := e.kcm.Start(); err != nil {
+		return fmt.Errorf("starting kube-controller-manager: %w", err)
+	}
+	e.kcmDone = make(chan struct{})
+	go func() {
+		_ = e.kcm.Wait()
+		_ = logf.Close()
+		close(e.kcmDone)
+	}()
+	return nil
+}
+
+// ControllerManagerLog returns kube-controller-manager's output so far.
+func (e *Env) ControllerManagerLog() string {
+	b, _ := os.ReadFile(filepath.Join(e.Dir, "kube-controller-manager.log"))
+	return string(b)
+}
+
+// Stop stops everything Start started and removes the temporary directory.
+func (e *Env) Stop() error {
+	var errs []error
+	if e.kcm != nil && e.kcm.Process != nil {
+		_ = e.kcm.Process.Signal(os.Interrupt)
+		select {
+		case <-e.kcmDone:
+		case <-time.After(10 * time.Second):
+			_ = e.kcm.Process.Kill()
+			<-e.kcmDone
+		}
+	}
+	if e.Env != nil {
+		errs = append(errs, e.Env.Stop())
+	}
+	errs = append(errs, os.RemoveAll(e.Dir))
+	return errors.Join(errs...)
+}
+
+// ReconcilePanics is the number of reconciles that panicked in this process (every
+// controller-runtime controller counts them in the shared metrics registry).
+func ReconcilePanics() float64 {
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		return 0
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_panics_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			n += counterValue(m)
+		}
+	}
+	return n
+}
+
+func counterValue(m *dto.Metric) float64 {
+	if c := m.GetCounter(); c != nil {
+		return c.GetValue()
+	}
+	return 0
+}
+
+// WriteCounter counts the write requests (anything but GET, LIST, WATCH) a client
+// sends. Wrap the operator's rest.Config with it to prove that it writes nothing.
+type WriteCounter struct {
+	n   atomic.Int64
+	mu  sync.Mutex
+	log []string
+}
+
+// Wrap installs the counter on cfg.
+func (w *WriteCounter) Wrap(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(req *http.Request) (*http.Response, error) {
+			if req.Method != http.MethodGet && req.Method != http.MethodHead {
+				w.n.Add(1)
+				w.mu.Lock()
+				w.log = append(w.log, req.Method+" "+req.URL.Path)
+				w.mu.Unlock()
+			}
+			return rt.RoundTrip(req)
+		})
+	})
+	return cfg
+}
+
+// Count is the number of writes so far.
+func (w *WriteCounter) Count() int64 { return w.n.Load() }
+
+// Since returns the writes recorded after the first n.
+func (w *WriteCounter) Since(n int64) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if int(n) >= len(w.log) {
+		return nil
+	}
+	return append([]string(nil), w.log[n:]...)
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Eventually polls cond every interval until it returns true or timeout passes.
+func Eventually(ctx context.Context, timeout, interval time.Duration, cond func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		ok, err := cond()
+		if ok && err == nil {
+			return nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return fmt.Errorf("timed out after %s: %w", timeout, last)
+			}
+			return fmt.Errorf("timed out after %s", timeout)
+		case <-time.After(interval):
+		}
+	}
+}
