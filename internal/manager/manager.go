@@ -22,12 +22,15 @@ import (
 	"context"
 	"fmt"
 
+	"time"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
@@ -57,6 +60,10 @@ type Config struct {
 	MaxConcurrentReconciles int
 	// Clock is injected by tests; nil means the real clock.
 	Clock clock.PassiveClock
+	// SyncPeriod is the informers' resync period (0: controller-runtime's default).
+	SyncPeriod time.Duration
+	// SkipNameValidation lets tests run several managers in one process.
+	SkipNameValidation bool
 }
 
 // New builds a manager with the operator's controllers registered.
@@ -75,9 +82,14 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 		cfg.LeaderElectionID = "subdomain-operator.kominfo.go.id"
 	}
 	scheme := Scheme()
+	cacheOpts := controllers.CacheOptions()
+	if cfg.SyncPeriod > 0 {
+		cacheOpts.SyncPeriod = &cfg.SyncPeriod
+	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                        scheme,
-		Cache:                         controllers.CacheOptions(),
+		Cache:                         cacheOpts,
+		Controller:                    config.Controller{SkipNameValidation: &cfg.SkipNameValidation},
 		Metrics:                       metricsserver.Options{BindAddress: cfg.MetricsAddr},
 		HealthProbeBindAddress:        cfg.ProbeAddr,
 		LeaderElection:                cfg.LeaderElection,
