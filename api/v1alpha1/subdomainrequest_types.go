@@ -48,6 +48,7 @@ type SubdomainRequestSpec struct {
 
 	// Hosting says where the OPD's site runs.
 	// +optional
+	// +kubebuilder:default={}
 	Hosting RequestHosting `json:"hosting,omitempty"`
 
 	// DeletionPolicy says what deleting the request does: Delete removes the site,

@@ -49,10 +49,12 @@ type SubdomainZoneSpec struct {
 
 	// Ingress says how sites are served.
 	// +optional
+	// +kubebuilder:default={}
 	Ingress ZoneIngress `json:"ingress,omitempty"`
 
 	// DNS says where DNS records are written for external-dns.
 	// +optional
+	// +kubebuilder:default={}
 	DNS ZoneDNS `json:"dns,omitempty"`
 
 	// ReservedNames are labels no request may take.
@@ -65,6 +67,7 @@ type SubdomainZoneSpec struct {
 
 	// Hosting holds defaults for each hosting namespace.
 	// +optional
+	// +kubebuilder:default={}
 	Hosting ZoneHosting `json:"hosting,omitempty"`
 
 	// RenameGracePeriod is how long the old name keeps working after a rename.
@@ -130,19 +133,23 @@ type ZoneDNS struct {
 type ZoneHosting struct {
 	// Quota is the ResourceQuota of each hosting namespace.
 	// +optional
-	// +kubebuilder:default={cpu: "2", memory: "4Gi", storage: "20Gi", pods: "20"}
+	// +kubebuilder:default={}
 	Quota HostingQuota `json:"quota,omitempty"`
 }
 
 // HostingQuota is the ResourceQuota of a hosting namespace.
 type HostingQuota struct {
 	// +optional
+	// +kubebuilder:default="2"
 	CPU *resource.Quantity `json:"cpu,omitempty"`
 	// +optional
+	// +kubebuilder:default="4Gi"
 	Memory *resource.Quantity `json:"memory,omitempty"`
 	// +optional
+	// +kubebuilder:default="20Gi"
 	Storage *resource.Quantity `json:"storage,omitempty"`
 	// +optional
+	// +kubebuilder:default="20"
 	Pods *resource.Quantity `json:"pods,omitempty"`
 }
 

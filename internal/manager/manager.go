@@ -24,6 +24,7 @@ import (
 
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -45,6 +46,9 @@ func Scheme() *runtime.Scheme {
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(sdv1.AddToScheme(s))
 	utilruntime.Must(dnsv1.AddToScheme(s))
+	// external-dns registers its types without the meta types (ListOptions, ...)
+	// that list and watch need for its group version.
+	metav1.AddToGroupVersion(s, dnsv1.GroupVersion)
 	return s
 }
 

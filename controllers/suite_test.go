@@ -1,0 +1,268 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/manager"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+var (
+	env    *testenv.Env
+	k8s    client.Client
+	writes = &testenv.WriteCounter{}
+	// logs captures everything the operator logs, to prove no password reaches it.
+	logs = &syncBuffer{}
+	// stopManager stops the running manager; restartManager replaces it.
+	stopManager func()
+)
+
+const (
+	timeout  = 90 * time.Second
+	interval = 100 * time.Millisecond
+)
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true)))
+	var err error
+	env, err = testenv.Start(testenv.Options{ControllerManager: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	k8s = env.Client
+	code := func() int {
+		ctx := context.Background()
+		for _, ns := range []string{"subdomain-system", "ingress-nginx"} {
+			if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		if err := startManager(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		code := m.Run()
+		stopManager()
+		if n := testenv.ReconcilePanics(); n > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: %v reconciles panicked\n%s\n", n, logs.String())
+			return 1
+		}
+		return code
+	}()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
+// startManager runs the operator as main.go does, with a write counter on its client,
+// 8 concurrent reconciles and a short resync so that steady-state tests see resyncs.
+func startManager() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := manager.New(ctx, writes.Wrap(env.Config), manager.Config{
+		MetricsAddr: "0", ProbeAddr: "0", MaxConcurrentReconciles: 8, QPS: 200, Burst: 400,
+		SyncPeriod: 5 * time.Second, SkipNameValidation: true,
+	})
+	if err != nil {
+		cancel()
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
+	stopManager = func() { cancel(); <-done }
+	return nil
+}
+
+
+// --- builders -----------------------------------------------------------------
+
+func newZone(name, domain string, mutate ...func(*sdv1.SubdomainZone)) *sdv1.SubdomainZone {
+	z := &sdv1.SubdomainZone{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       sdv1.SubdomainZoneSpec{Domain: domain, AddressPool: []string{"10.20.0.0/24"}},
+	}
+	for _, m := range mutate {
+		m(z)
+	}
+	return z
+}
+
+func newRequest(name, zone, sub string, mutate ...func(*sdv1.SubdomainRequest)) *sdv1.SubdomainRequest {
+	r := &sdv1.SubdomainRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: sdv1.SubdomainRequestSpec{
+			Zone: zone, Subdomain: sub,
+			OPD: sdv1.OPD{Name: "Dinas " + name, Code: name, AdminGroup: "opd:" + name,
+				Contact: sdv1.Contact{Name: "Admin", Email: "admin@" + name + ".go.id"}},
+			Letter: sdv1.Letter{Number: "400/123/" + strings.ToUpper(name) + "/2026", Date: "2026-11-20"},
+		},
+	}
+	for _, m := range mutate {
+		m(r)
+	}
+	return r
+}
+
+// approved sets the approval as an approver would (the admission policy stamps
+// approved-by in a full install; the core tests write it as the approver).
+func approved(by string) func(*sdv1.SubdomainRequest) {
+	return func(r *sdv1.SubdomainRequest) {
+		if r.Annotations == nil {
+			r.Annotations = map[string]string{}
+		}
+		r.Annotations[sdv1.AnnotationApproved] = r.Spec.Subdomain
+		r.Annotations[sdv1.AnnotationApprovedBy] = by
+	}
+}
+
+func create(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := k8s.Create(context.Background(), o); err != nil {
+			t.Fatalf("create %s: %v", o.GetName(), err)
+		}
+	}
+}
+
+// annotate merges annotations into a request (nil value removes the key).
+func annotate(t *testing.T, name string, kv map[string]*string) {
+	t.Helper()
+	r := getRequest(t, name)
+	base := r.DeepCopy()
+	if r.Annotations == nil {
+		r.Annotations = map[string]string{}
+	}
+	for k, v := range kv {
+		if v == nil {
+			delete(r.Annotations, k)
+		} else {
+			r.Annotations[k] = *v
+		}
+	}
+	if err := k8s.Patch(context.Background(), r, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func getRequest(t *testing.T, name string) *sdv1.SubdomainRequest {
+	t.Helper()
+	r := &sdv1.SubdomainRequest{}
+	if err := k8s.Get(context.Background(), types.NamespacedName{Name: name}, r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// waitFor polls the request until cond holds, and fails with its status otherwise.
+func waitFor(t *testing.T, name string, what string, cond func(*sdv1.SubdomainRequest) bool) *sdv1.SubdomainRequest {
+	t.Helper()
+	var last *sdv1.SubdomainRequest
+	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
+		r := &sdv1.SubdomainRequest{}
+		if err := k8s.Get(context.Background(), types.NamespacedName{Name: name}, r); err != nil {
+			return false, err
+		}
+		last = r
+		return cond(r), nil
+	})
+	if err != nil {
+		t.Fatalf("request %s never became %s: %v\nstatus: %s\noperator log (tail):\n%s", name, what, err, statusString(last), logTail())
+	}
+	return last
+}
+
+func waitPhase(t *testing.T, name string, phase sdv1.Phase) *sdv1.SubdomainRequest {
+	t.Helper()
+	return waitFor(t, name, string(phase), func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == phase && r.Status.ObservedGeneration == r.Generation
+	})
+}
+
+func statusString(r *sdv1.SubdomainRequest) string {
+	if r == nil {
+		return "<none>"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "phase=%s fqdn=%s address=%s ns=%s\n", r.Status.Phase, r.Status.FQDN, r.Status.Address, r.Status.Namespace)
+	for _, c := range r.Status.Conditions {
+		fmt.Fprintf(&b, "  %s=%s %s: %s\n", c.Type, c.Status, c.Reason, c.Message)
+	}
+	return b.String()
+}
+
+func condition(r *sdv1.SubdomainRequest, typ string) metav1.Condition {
+	if c := meta.FindStatusCondition(r.Status.Conditions, typ); c != nil {
+		return *c
+	}
+	return metav1.Condition{}
+}
+
+// mustNotExist fails if obj exists.
+func mustNotExist(t *testing.T, obj client.Object) {
+	t.Helper()
+	err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("%T %s/%s exists (err=%v), want none", obj, obj.GetNamespace(), obj.GetName(), err)
+	}
+}
+
+// waitGone waits until obj no longer exists.
+func waitGone(t *testing.T, obj client.Object) {
+	t.Helper()
+	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
+		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		t.Fatalf("%T %s/%s still exists: %v", obj, obj.GetNamespace(), obj.GetName(), err)
+	}
+}
+
+// logTail is the end of the operator's log, for failure messages.
+func logTail() string {
+	s := logs.String()
+	if len(s) > 6000 {
+		s = s[len(s)-6000:]
+	}
+	return s
+}
