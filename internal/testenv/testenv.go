@@ -34,6 +34,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -212,6 +213,8 @@ func (e *Env) startControllerManager() error {
 		"--v=1",
 	)
 	e.kcm.Stdout, e.kcm.Stderr = logf, logf
+	// Die with the test binary, even when a timeout kills it.
+	e.kcm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := e.kcm.Start(); err != nil {
 		return fmt.Errorf("starting kube-controller-manager: %w", err)
 	}

@@ -16,7 +16,7 @@ limitations under the License.
 
 // Package dnsenv runs the real-DNS tier of the tests: BIND 9 (Debian's `named`,
 // package bind9) as an authoritative primary for one zone on 127.0.0.1, and the
-// real external-dns binary (built into bin/ by hack/build-externaldns.sh) with the
+// real external-dns binary (built into bin/ by hack/build-tools.sh external-dns) with the
 // crd source and the rfc2136 provider pointed at it. Both run as plain child
 // processes in their own process groups and are stopped by Stop or by cancelling
 // the context they were started with.

@@ -85,7 +85,7 @@ func needTools(t *testing.T, externalDNS bool) (named, edns string) {
 	if externalDNS {
 		edns = externalDNSPath(t)
 		if _, err := os.Stat(edns); err != nil {
-			missing = append(missing, edns+" (run hack/build-externaldns.sh)")
+			missing = append(missing, edns+" (run hack/build-tools.sh external-dns)")
 		}
 	}
 	if len(missing) == 0 {

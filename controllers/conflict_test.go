@@ -1,0 +1,385 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+// TestValidation: bad input is refused by the API server with a clear message.
+func TestValidation(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		obj  client.Object
+		want string
+	}{
+		{"uppercase", newRequest("v1", "z", "Dinkes"), "subdomain must be lowercase"},
+		{"leading hyphen", newRequest("v2", "z", "-dinkes"), "must not start or end with a hyphen"},
+		{"trailing hyphen", newRequest("v3", "z", "dinkes-"), "must not start or end with a hyphen"},
+		{"too long", newRequest("v4", "z", strings.Repeat("a", 64)), "Too long"},
+		{"unicode", newRequest("v5", "z", "dinkés"), "punycode"},
+		{"underscore", newRequest("v6", "z", "din_kes"), "may contain only a-z, 0-9 and '-'"},
+		{"empty zone", newRequest("v7", "", "dinkes"), "spec.zone"},
+		{"bad opd code", newRequest("v8", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "Din Kes" }), "opd.code must be a lowercase RFC 1123 label"},
+		{"bad deletion policy", newRequest("v9", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.DeletionPolicy = "Keep" }), "Unsupported value"},
+		{"invalid CIDR", newZone("vz1", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.20.0.0/33"} }), "must be a CIDR"},
+		{"CIDR host bits", newZone("vz2", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.20.0.5/24"} }), "network address"},
+		{"pool and shared", newZone("vz3", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress = "10.0.0.1" }), "set exactly one of addressPool"},
+		{"neither pool nor shared", newZone("vz4", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = nil }), "set exactly one of addressPool"},
+		{"bad shared address", newZone("vz5", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = nil; z.Spec.SharedAddress = "10.0.0.300" }), "sharedAddress must be an IP"},
+		{"uppercase domain", newZone("vz6", "Pontianak.go.id"), "domain must be lowercase"},
+		{"window end before start", newZone("vz7", "a.go.id", func(z *sdv1.SubdomainZone) {
+			z.Spec.ChangeWindow = &sdv1.ChangeWindow{TimeZone: "Asia/Makassar", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "16:00", End: "08:00"}}}
+		}), "window end must be after start"},
+		{"bad window time", newZone("vz8", "a.go.id", func(z *sdv1.SubdomainZone) {
+			z.Spec.ChangeWindow = &sdv1.ChangeWindow{TimeZone: "Asia/Makassar", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "8:00", End: "25:00"}}}
+		}), "spec.changeWindow.windows[0].start"},
+		{"bad day", newZone("vz9", "a.go.id", func(z *sdv1.SubdomainZone) {
+			z.Spec.ChangeWindow = &sdv1.ChangeWindow{TimeZone: "Asia/Makassar", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Monday"}, Start: "08:00", End: "16:00"}}}
+		}), "Unsupported value: \"Monday\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := k8s.Create(ctx, tc.obj)
+			if err == nil {
+				t.Fatalf("accepted, want refusal containing %q", tc.want)
+			}
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q, want an Invalid error containing %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("unknown field", func(t *testing.T) {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "subdomain.kominfo.go.id/v1alpha1", "kind": "SubdomainRequest",
+			"metadata": map[string]any{"name": "vunknown"},
+			"spec": map[string]any{"zone": "z", "subdomain": "x", "subdomian": "typo",
+				"opd": map[string]any{"name": "n", "code": "x", "adminGroup": "g"}},
+		}}
+		err := k8s.Create(ctx, u, client.FieldValidation("Strict"))
+		if err == nil || !strings.Contains(err.Error(), `unknown field "spec.subdomian"`) {
+			t.Fatalf("error %v, want unknown field spec.subdomian", err)
+		}
+	})
+}
+
+// TestZoneRules: rules the API server cannot check end in a condition with a clear
+// reason, and the request recovers when the cause goes away.
+func TestZoneRules(t *testing.T) {
+	create(t, newRequest("nozone", "later", "nozone", approved("kadis")))
+	r := waitPhase(t, "nozone", sdv1.PhaseFailed)
+	if c := condition(r, sdv1.ConditionStalled); c.Reason != "ZoneNotFound" || !strings.Contains(c.Message, `"later"`) {
+		t.Errorf("missing zone: %+v", c)
+	}
+	create(t, newZone("later", "later.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.30.0.0/29"} }))
+	waitPhase(t, "nozone", sdv1.PhaseReady)
+
+	create(t, newRequest("reserved", "later", "www", approved("kadis")))
+	r = waitPhase(t, "reserved", sdv1.PhaseFailed)
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "ReservedName" || !strings.Contains(c.Message, `"www" is reserved`) {
+		t.Errorf("reserved: %+v", c)
+	}
+	create(t, newZone("longzone", strings.Repeat("a", 63)+"."+strings.Repeat("b", 63)+"."+strings.Repeat("c", 63)+".go.id"))
+	create(t, newRequest("toolong", "longzone", strings.Repeat("d", 63), approved("kadis")))
+	r = waitPhase(t, "toolong", sdv1.PhaseFailed)
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameTooLong" || !strings.Contains(c.Message, "at most 253") {
+		t.Errorf("too long: %+v", c)
+	}
+	for _, n := range []string{"reserved", "toolong"} {
+		mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-" + n}})
+	}
+
+	// Pool exhaustion: a /29 has 6 usable addresses; nozone holds one.
+	for i := range 6 {
+		create(t, newRequest(fmt.Sprintf("fill%d", i), "later", fmt.Sprintf("fill%d", i), approved("kadis")))
+	}
+	var failed string
+	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
+		ready, fail := 0, ""
+		for i := range 6 {
+			r := getRequest(t, fmt.Sprintf("fill%d", i))
+			switch r.Status.Phase {
+			case sdv1.PhaseReady:
+				ready++
+			case sdv1.PhaseFailed:
+				fail = r.Name
+			}
+		}
+		failed = fail
+		return ready == 5 && fail != "", nil
+	})
+	if err != nil {
+		t.Fatalf("want 5 Ready and 1 Failed on a full /29: %v", err)
+	}
+	r = getRequest(t, failed)
+	if c := condition(r, sdv1.ConditionAddressAssigned); c.Reason != "PoolExhausted" || !strings.Contains(c.Message, "no free address") {
+		t.Errorf("pool exhausted: %+v", c)
+	}
+}
+
+// TestConflicts: a name, namespace, Ingress host or DNS name held by someone else is a
+// Conflict naming the holder; the holder is untouched.
+func TestConflicts(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("kalbar", "kalbarprov.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.40.0.0/24"} }))
+	create(t, newRequest("diskominfo", "kalbar", "diskominfo", approved("kadis")))
+	holder := waitPhase(t, "diskominfo", sdv1.PhaseReady)
+	create(t, newRequest("copycat", "kalbar", "diskominfo", approved("kadis")))
+	r := waitPhase(t, "copycat", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameConflict" || !strings.Contains(c.Message, `SubdomainRequest "diskominfo"`) {
+		t.Errorf("name conflict: %+v", c)
+	}
+	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-copycat"}})
+	if now := getRequest(t, "diskominfo"); now.Status.Phase != sdv1.PhaseReady || now.Status.Address != holder.Status.Address {
+		t.Errorf("the holder was touched: %s", statusString(now))
+	}
+
+	// An existing namespace is never adopted.
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-bappeda"}})
+	create(t, newRequest("bappeda", "kalbar", "bappeda", approved("kadis")))
+	r = waitPhase(t, "bappeda", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionHostingReady); c.Reason != "AlreadyExists" || !strings.Contains(c.Message, "Namespace opd-bappeda") ||
+		!strings.Contains(c.Message, "not created by subdomain-operator") {
+		t.Errorf("namespace conflict: %+v", c)
+	}
+	ns := &corev1.Namespace{}
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-bappeda"}, ns); err != nil || len(ns.OwnerReferences) != 0 || ns.Labels[sdv1.LabelRequest] != "" {
+		t.Errorf("the foreign namespace was changed: %+v %v", ns.ObjectMeta, err)
+	}
+
+	// Two requests for one OPD code share the default namespace: the second loses.
+	create(t, newRequest("diskominfo2", "kalbar", "kominfo", approved("kadis"), func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "diskominfo" }))
+	r = waitPhase(t, "diskominfo2", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionHostingReady); !strings.Contains(c.Message, `SubdomainRequest "diskominfo"`) {
+		t.Errorf("shared namespace conflict: %+v", c)
+	}
+
+	// A host served by a foreign Ingress, or a name in a foreign DNSEndpoint.
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy"}})
+	prefix := networkingv1.PathTypePrefix
+	create(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "old-site"},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "dispar.kalbarprov.go.id",
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}})
+	create(t, newRequest("dispar", "kalbar", "dispar", approved("kadis")))
+	r = waitPhase(t, "dispar", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, "Ingress legacy/old-site") {
+		t.Errorf("ingress host conflict: %+v", c)
+	}
+	create(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "manual"},
+		Spec: dnsv1.DNSEndpointSpec{Endpoints: nil}})
+	// The claim on dispar's FQDN was taken before the conflict was found; it must not
+	// block the legacy site's owner, so deleting the request releases it.
+	if err := k8s.Delete(ctx, getRequest(t, "dispar")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "dispar.kalbarprov.go.id"}})
+
+	// When the holder goes, a request in Conflict gets the name.
+	if err := k8s.Delete(ctx, getRequest(t, "diskominfo")); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, "copycat", sdv1.PhaseReady)
+}
+
+// TestDrift: children changed by hand are put back.
+func TestDrift(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("drift", "drift.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.50.0.0/24"} }))
+	create(t, newRequest("dukcapil", "drift", "dukcapil", approved("kadis")))
+	waitPhase(t, "dukcapil", sdv1.PhaseReady)
+
+	ing := &networkingv1.Ingress{}
+	key := types.NamespacedName{Namespace: "opd-dukcapil", Name: "dukcapil"}
+	if err := k8s.Get(ctx, key, ing); err != nil {
+		t.Fatal(err)
+	}
+	ing.Spec.Rules[0].Host = "hijacked.example.com"
+	if err := k8s.Update(ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	np := &networkingv1.NetworkPolicy{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "opd-dukcapil", Name: "subdomain-hosting"}, np); err != nil {
+		t.Fatal(err)
+	}
+	np.Spec.Ingress = nil
+	if err := k8s.Update(ctx, np); err != nil {
+		t.Fatal(err)
+	}
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		if err := k8s.Get(ctx, key, ing); err != nil {
+			return false, err
+		}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(np), np); err != nil {
+			return false, err
+		}
+		return ing.Spec.Rules[0].Host == "dukcapil.drift.go.id" && len(np.Spec.Ingress) == 1, nil
+	})
+	if err != nil {
+		t.Fatalf("drift was not put back: host=%s netpol=%+v: %v", ing.Spec.Rules[0].Host, np.Spec.Ingress, err)
+	}
+	// A deleted child comes back.
+	ep := &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "dukcapil"}}
+	if err := k8s.Delete(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(ep), ep)
+		return err == nil && ep.DeletionTimestamp.IsZero(), client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		t.Fatalf("deleted DNSEndpoint not recreated: %v", err)
+	}
+}
+
+// TestConcurrentClaims: 50 requests for 10 names, created at once, with 8 concurrent
+// reconciles: exactly 10 winners, and every loser names its winner.
+func TestConcurrentClaims(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("race", "race.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.60.0.0/24"} }))
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := newRequest(fmt.Sprintf("race%02d", i), "race", fmt.Sprintf("name%d", i%10), approved("kadis"))
+			errs <- k8s.Create(ctx, r)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	winners := map[string]string{}
+	addrs := map[string]string{}
+	err := testenv.Eventually(ctx, 3*timeout, 250*time.Millisecond, func() (bool, error) {
+		list := &sdv1.SubdomainRequestList{}
+		if err := k8s.List(ctx, list); err != nil {
+			return false, err
+		}
+		clear(winners)
+		clear(addrs)
+		settled := 0
+		for _, r := range list.Items {
+			if r.Spec.Zone != "race" {
+				continue
+			}
+			switch r.Status.Phase {
+			case sdv1.PhaseReady:
+				if prev, dup := winners[r.Status.FQDN]; dup {
+					return false, fmt.Errorf("two winners for %s: %s and %s", r.Status.FQDN, prev, r.Name)
+				}
+				winners[r.Status.FQDN] = r.Name
+				if prev, dup := addrs[r.Status.Address]; dup {
+					return false, fmt.Errorf("address %s held by %s and %s", r.Status.Address, prev, r.Name)
+				}
+				addrs[r.Status.Address] = r.Name
+				settled++
+			case sdv1.PhaseConflict:
+				settled++
+			}
+		}
+		return settled == 50, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(winners) != 10 {
+		t.Fatalf("%d winners, want exactly 10: %v", len(winners), winners)
+	}
+	list := &sdv1.SubdomainRequestList{}
+	if err := k8s.List(ctx, list); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range list.Items {
+		if r.Spec.Zone == "race" && r.Status.Phase == sdv1.PhaseConflict {
+			want := winners[r.Spec.Subdomain+".race.go.id"]
+			if c := condition(&r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, fmt.Sprintf("%q", want)) {
+				t.Errorf("%s: conflict message %q does not name the holder %s", r.Name, c.Message, want)
+			}
+			if len(r.Finalizers) > 0 && r.Status.Address != "" {
+				t.Errorf("loser %s took an address %s", r.Name, r.Status.Address)
+			}
+		}
+	}
+	claims := &sdv1.SubdomainClaimList{}
+	if err := k8s.List(ctx, claims, client.MatchingLabels{sdv1.LabelZone: "race"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(claims.Items) != 20 {
+		t.Errorf("%d claims in zone race, want 10 FQDN + 10 address", len(claims.Items))
+	}
+}
+
+// TestPool200: 200 approved requests on a /24 get 200 distinct addresses.
+func TestPool200(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("big", "big.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.70.0.0/24"} }))
+	for i := range 200 {
+		create(t, newRequest(fmt.Sprintf("opd%03d", i), "big", fmt.Sprintf("opd%03d", i), approved("kadis")))
+	}
+	seen := map[string]string{}
+	err := testenv.Eventually(ctx, 5*time.Minute, time.Second, func() (bool, error) {
+		list := &sdv1.SubdomainRequestList{}
+		if err := k8s.List(ctx, list); err != nil {
+			return false, err
+		}
+		clear(seen)
+		for _, r := range list.Items {
+			if r.Spec.Zone != "big" || r.Status.Phase != sdv1.PhaseReady {
+				continue
+			}
+			if prev, dup := seen[r.Status.Address]; dup {
+				return false, fmt.Errorf("address %s given to %s and %s", r.Status.Address, prev, r.Name)
+			}
+			seen[r.Status.Address] = r.Name
+		}
+		return len(seen) == 200, nil
+	})
+	if err != nil {
+		t.Fatalf("%d of 200 Ready with distinct addresses: %v", len(seen), err)
+	}
+	z := &sdv1.SubdomainZone{}
+	err = testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		return z.Status.Allocated == 200, k8s.Get(ctx, types.NamespacedName{Name: "big"}, z)
+	})
+	if err != nil {
+		t.Errorf("zone allocated = %d, want 200: %v", z.Status.Allocated, err)
+	}
+}
