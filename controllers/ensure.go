@@ -39,6 +39,14 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 	err := r.Get(ctx, key, obj)
 	switch {
 	case apierrors.IsNotFound(err):
+		// Most kinds are cached only when they carry our label, so a foreign object
+		// looks absent. A request already in Conflict asks the API server first rather
+		// than retrying a create that would fail: at steady state it writes nothing.
+		if s.req.Status.Phase == sdv1.PhaseConflict {
+			if done, err := r.whoHolds(ctx, s, cond, key, obj); done {
+				return err
+			}
+		}
 		if err := mutate(); err != nil {
 			return err
 		}
@@ -49,16 +57,8 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 		if !apierrors.IsAlreadyExists(err) {
 			return err
 		}
-		// Someone else's object (the cache only holds ours for most kinds), or ours
-		// and the cache lags: ask the API server which.
-		live := obj.DeepCopyObject().(client.Object)
-		if err := r.APIReader.Get(ctx, key, live); err != nil {
-			return client.IgnoreNotFound(err)
-		}
-		if live.GetLabels()[sdv1.LabelRequest] == s.req.Name {
-			return reconcileerr.NewWaiting(cond, "Progressing", cacheLagRetry, "waiting for the cache to show %s", describe(r, live))
-		}
-		return r.conflict(cond, live)
+		_, err = r.whoHolds(ctx, s, cond, key, obj)
+		return err
 	case err != nil:
 		return err
 	}
@@ -76,6 +76,19 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 		return nil
 	}
 	return r.Patch(ctx, obj, client.MergeFrom(before))
+}
+
+// whoHolds reads key from the API server. done is false when nothing is there. An
+// object of ours means the cache lags (Waiting); anyone else's is a Conflict.
+func (r *SubdomainRequestReconciler) whoHolds(ctx context.Context, s *requestScope, cond string, key client.ObjectKey, obj client.Object) (done bool, err error) {
+	live := obj.DeepCopyObject().(client.Object)
+	if err := r.APIReader.Get(ctx, key, live); err != nil {
+		return !apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	}
+	if live.GetLabels()[sdv1.LabelRequest] == s.req.Name {
+		return true, reconcileerr.NewWaiting(cond, "Progressing", cacheLagRetry, "waiting for the cache to show %s", describe(r, live))
+	}
+	return true, r.conflict(cond, live)
 }
 
 // own labels obj as the request's and makes the request its controller owner.

@@ -1,0 +1,257 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+func password(t *testing.T, ns string) string {
+	t.Helper()
+	s := &corev1.Secret{}
+	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: sdv1.CredentialsSecretName}, s); err != nil {
+		t.Fatal(err)
+	}
+	return string(s.Data[sdv1.SecretKeyPassword])
+}
+
+// TestCredentials: the password is made once, survives reconciles and an operator
+// restart, changes only on rotation, and never reaches status, events or logs.
+func TestCredentials(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("cred", "cred.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.80.0.0/24"} }))
+	create(t, newRequest("bkpsdm", "cred", "bkpsdm", approved("kadis")))
+	waitPhase(t, "bkpsdm", sdv1.PhaseReady)
+	first := password(t, "opd-bkpsdm")
+	if len(first) < 22 {
+		t.Fatalf("password of %d characters is under 128 bits", len(first))
+	}
+	// Touch the request (a label change triggers a reconcile) and restart the operator.
+	r := getRequest(t, "bkpsdm")
+	base := r.DeepCopy()
+	r.Labels = map[string]string{"team": "platform"}
+	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	stopManager()
+	if err := startManager(); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, "bkpsdm", sdv1.PhaseReady)
+	time.Sleep(2 * time.Second) // give a wrongful rewrite the chance to happen
+	if got := password(t, "opd-bkpsdm"); got != first {
+		t.Fatal("the password changed without a rotation")
+	}
+
+	annotate(t, "bkpsdm", map[string]*string{sdv1.AnnotationRotateCredentials: ptr("2026-11-23")})
+	var second string
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		second = password(t, "opd-bkpsdm")
+		return second != first, nil
+	})
+	if err != nil {
+		t.Fatalf("rotation did not make a new password: %v", err)
+	}
+	assertEvent(t, "bkpsdm", "CredentialsRotated")
+	time.Sleep(2 * time.Second)
+	if got := password(t, "opd-bkpsdm"); got != second {
+		t.Fatal("the same rotate-credentials value rotated twice")
+	}
+
+	// Never in status, events or logs.
+	st, _ := json.Marshal(getRequest(t, "bkpsdm").Status)
+	evs := &eventsv1.EventList{}
+	if err := k8s.List(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := json.Marshal(evs)
+	for _, pw := range []string{first, second} {
+		for where, text := range map[string]string{"status": string(st), "events": string(ev), "operator log": logs.String()} {
+			if strings.Contains(text, pw) {
+				t.Errorf("a password appears in the %s", where)
+			}
+		}
+	}
+}
+
+// TestDeletion: Delete removes children, DNS records and claims (garbage collection and
+// namespace deletion by the real kube-controller-manager); Retain leaves the site.
+func TestDeletion(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("del", "del.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.90.0.0/24"} }))
+	create(t, newRequest("dishub", "del", "dishub", approved("kadis")))
+	create(t, newRequest("disdik", "del", "disdik", approved("kadis"), func(r *sdv1.SubdomainRequest) {
+		r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
+	}))
+	gone := waitPhase(t, "dishub", sdv1.PhaseReady)
+	kept := waitPhase(t, "disdik", sdv1.PhaseReady)
+	keptPassword := password(t, "opd-disdik")
+
+	for _, n := range []string{"dishub", "disdik"} {
+		if err := k8s.Delete(ctx, getRequest(t, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dishub"}})
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "disdik"}})
+
+	// Delete: everything is gone, and the name and address are free again.
+	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-dishub"}})
+	mustNotExist(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "dishub"}})
+	claims := &sdv1.SubdomainClaimList{}
+	if err := k8s.List(ctx, claims, client.MatchingLabels{sdv1.LabelRequest: "dishub"}); err != nil || len(claims.Items) != 0 {
+		t.Errorf("claims of a deleted request remain: %d %v", len(claims.Items), err)
+	}
+	_ = gone
+
+	// Retain: the site, records, Secret and claims stay, no longer owned, and survive
+	// garbage collection.
+	time.Sleep(3 * time.Second) // let the garbage collector act on anything still owned
+	objs := []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-disdik"}},
+		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-disdik", Name: "disdik"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-disdik", Name: sdv1.CredentialsSecretName}},
+		&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "disdik"}},
+		&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "disdik.del.go.id"}},
+	}
+	for _, o := range objs {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+			t.Errorf("Retain removed %T %s: %v", o, o.GetName(), err)
+			continue
+		}
+		if len(o.GetOwnerReferences()) != 0 || !o.GetDeletionTimestamp().IsZero() {
+			t.Errorf("%T %s is still owned or being deleted", o, o.GetName())
+		}
+	}
+	if password(t, "opd-disdik") != keptPassword {
+		t.Error("Retain changed the password")
+	}
+	if err := k8s.List(ctx, claims, client.MatchingLabels{sdv1.LabelRequest: "disdik"}); err != nil || len(claims.Items) != 2 {
+		t.Errorf("Retain released claims: %d left, want 2 (%v)", len(claims.Items), err)
+	}
+	_ = kept
+
+	// The released name can be requested again and gets the freed address back first.
+	create(t, newRequest("dishub2", "del", "dishub", approved("kadis")))
+	again := waitPhase(t, "dishub2", sdv1.PhaseReady)
+	if again.Status.FQDN != "dishub.del.go.id" {
+		t.Errorf("re-request got %s", again.Status.FQDN)
+	}
+}
+
+// TestLoadBalancerAnnounce: with a controllerSelector the address is requested from the
+// cluster's load balancer; AddressAssigned waits until it reports the address.
+func TestLoadBalancerAnnounce(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("lb", "lb.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.100.0.0/24"}
+		z.Spec.Ingress.ControllerSelector = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
+	}))
+	create(t, newRequest("rsud", "lb", "rsud", approved("kadis")))
+	r := waitFor(t, "rsud", "waiting for the load balancer", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
+	})
+	if r.Status.Phase != sdv1.PhaseProvisioning || condition(r, sdv1.ConditionReady).Status != metav1.ConditionFalse {
+		t.Errorf("not Ready until announced: %s", statusString(r))
+	}
+	svc := &corev1.Service{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "ingress-nginx", Name: "sdr-rsud"}, svc); err != nil {
+		t.Fatal(err)
+	}
+	addr := r.Status.Address
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || svc.Spec.LoadBalancerIP != addr || //nolint:staticcheck
+		svc.Annotations["metallb.io/loadBalancerIPs"] != addr || svc.Annotations["lbipam.cilium.io/ips"] != addr ||
+		svc.Spec.Selector["app.kubernetes.io/name"] != "ingress-nginx" || len(svc.Spec.Ports) != 2 ||
+		svc.Spec.Ports[0].TargetPort.StrVal != "http" || svc.Spec.Ports[1].Port != 443 {
+		t.Errorf("load balancer Service = %+v %v", svc.Spec, svc.Annotations)
+	}
+	// Play the load balancer: report the address in the Service's status.
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: addr}}
+	if err := k8s.Status().Update(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	r = waitPhase(t, "rsud", sdv1.PhaseReady)
+	if c := condition(r, sdv1.ConditionAddressAssigned); c.Reason != "Announced" {
+		t.Errorf("AddressAssigned = %+v", c)
+	}
+}
+
+// TestSteadyStateWrites: once everything is Ready the operator writes nothing, over
+// informer resyncs (every 5 s in this suite) and after a restart.
+func TestSteadyStateWrites(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("quiet", "quiet.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.110.0.0/24"}
+		z.Spec.Ingress.ClusterIssuer = "letsencrypt"
+	}))
+	for _, n := range []string{"satpolpp", "inspektorat", "bapenda"} {
+		create(t, newRequest(n, "quiet", n, approved("kadis")))
+	}
+	for _, n := range []string{"satpolpp", "inspektorat", "bapenda"} {
+		waitPhase(t, n, sdv1.PhaseReady)
+	}
+	// Wait until every request of the whole suite has settled.
+	err := testenv.Eventually(ctx, 2*timeout, time.Second, func() (bool, error) {
+		list := &sdv1.SubdomainRequestList{}
+		if err := k8s.List(ctx, list); err != nil {
+			return false, err
+		}
+		for _, r := range list.Items {
+			if !r.DeletionTimestamp.IsZero() || r.Status.Phase == sdv1.PhaseProvisioning || r.Status.ObservedGeneration != r.Generation {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // let in-flight reconciles finish
+	check := func(what string) {
+		t.Helper()
+		start := writes.Count()
+		time.Sleep(12 * time.Second) // two resync periods
+		if w := writes.Since(start); len(w) != 0 {
+			t.Errorf("%s: the operator wrote %d times at steady state: %v", what, len(w), w)
+		}
+	}
+	check("resync")
+	stopManager()
+	start := writes.Count()
+	if err := startManager(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(12 * time.Second)
+	if w := writes.Since(start); len(w) != 0 {
+		t.Errorf("restart: the operator wrote %d times: %v", len(w), w)
+	}
+}
