@@ -1,0 +1,70 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ipam
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestPool(t *testing.T) {
+	for _, tc := range []struct {
+		cidrs    []string
+		capacity int64
+		first    string
+		last     string
+	}{
+		{[]string{"10.20.0.0/24"}, 254, "10.20.0.1", "10.20.0.254"},
+		{[]string{"10.20.0.0/31"}, 2, "10.20.0.0", "10.20.0.1"},
+		{[]string{"10.20.0.7/32"}, 1, "10.20.0.7", "10.20.0.7"},
+		{[]string{"10.20.0.0/30", "10.30.0.0/30"}, 4, "10.20.0.1", "10.30.0.2"},
+		{[]string{"fd00::/126"}, 3, "fd00::1", "fd00::3"},
+	} {
+		p, err := Parse(tc.cidrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Capacity(); got != tc.capacity {
+			t.Errorf("%v capacity = %d, want %d", tc.cidrs, got, tc.capacity)
+		}
+		var all []netip.Addr
+		p.Each(1000, func(a netip.Addr) bool { all = append(all, a); return true })
+		if int64(len(all)) != tc.capacity || all[0].String() != tc.first || all[len(all)-1].String() != tc.last {
+			t.Errorf("%v walks %v", tc.cidrs, all)
+		}
+		for _, a := range all {
+			if !p.Contains(a) {
+				t.Errorf("%v does not contain its own %s", tc.cidrs, a)
+			}
+		}
+	}
+	p, _ := Parse([]string{"10.20.0.0/24"})
+	for _, a := range []string{"10.20.0.0", "10.20.0.255", "10.21.0.1"} {
+		if p.Contains(netip.MustParseAddr(a)) {
+			t.Errorf("%s must not be usable", a)
+		}
+	}
+	big, _ := Parse([]string{"fd00::/64"})
+	n := 0
+	big.Each(10, func(netip.Addr) bool { n++; return true })
+	if n != 10 {
+		t.Errorf("walk limit ignored: %d", n)
+	}
+	if _, err := Parse([]string{"nope"}); err == nil {
+		t.Error("bad CIDR accepted")
+	}
+}
