@@ -111,7 +111,6 @@ func startManager() error {
 	return nil
 }
 
-
 // --- builders -----------------------------------------------------------------
 
 func newZone(name, domain string, mutate ...func(*sdv1.SubdomainZone)) *sdv1.SubdomainZone {
