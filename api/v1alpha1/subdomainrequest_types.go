@@ -124,6 +124,7 @@ type RequestHosting struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="hosting.namespace must be a lowercase RFC 1123 label"
+	// +kubebuilder:validation:XValidation:rule="!(self in ['default', 'subdomain-system']) && !self.startsWith('kube-')",message="hosting.namespace may not be default, subdomain-system or a kube-* namespace"
 	Namespace string `json:"namespace,omitempty"`
 
 	// Service is the OPD app behind the Ingress.

@@ -48,9 +48,11 @@ import (
 
 // Options choose what runs beside the API server.
 type Options struct {
-	// ControllerManager starts kube-controller-manager (garbagecollector, namespace).
+	// ControllerManager starts kube-controller-manager (garbagecollector, namespace,
+	// clusterrole-aggregation: the admin ClusterRole is aggregated by it).
 	ControllerManager bool
-	// ExtraManifests are applied after the CRDs (files or directories of YAML).
+	// ExtraManifests are applied after the CRDs: files, directories of YAML, or
+	// kustomizations (applied with -k).
 	ExtraManifests []string
 }
 
@@ -152,7 +154,11 @@ func Start(opts Options) (*Env, error) {
 		return nil, err
 	}
 	for _, m := range opts.ExtraManifests {
-		if err := e.Kubectl("apply", "--server-side", "-f", m); err != nil {
+		flag := "-f"
+		if _, err := os.Stat(filepath.Join(m, "kustomization.yaml")); err == nil {
+			flag = "-k"
+		}
+		if err := e.Kubectl("apply", "--server-side", flag, m); err != nil {
 			_ = e.Stop()
 			return nil, err
 		}
@@ -206,7 +212,7 @@ func (e *Env) startControllerManager() error {
 		"--kubeconfig="+e.Kubeconfig,
 		"--authentication-kubeconfig="+e.Kubeconfig,
 		"--authorization-kubeconfig="+e.Kubeconfig,
-		"--controllers=garbagecollector,namespace",
+		"--controllers=garbagecollector,namespace,clusterrole-aggregation",
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--concurrent-gc-syncs=5",

@@ -1,0 +1,350 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package admission tests, with real impersonated users against a real API server, the
+// admission policies and RBAC shipped in config/: approval authority, the approved-by
+// stamp, tenant host isolation, least-privilege manager RBAC, the label-scoped Secret
+// cache and the restricted manager pod.
+package admission_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/controllers"
+	"github.com/kominfo/subdomain-operator/internal/manager"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+const operatorUser = "system:serviceaccount:subdomain-system:subdomain-operator"
+
+type users struct {
+	admin, editor, approver, opdAdmin client.Client
+}
+
+func start(t *testing.T) (*testenv.Env, users) {
+	t.Helper()
+	root := testenv.RepoRoot()
+	env, err := testenv.Start(testenv.Options{ControllerManager: true, ExtraManifests: []string{
+		filepath.Join(root, "config", "manager", "namespace.yaml"),
+		filepath.Join(root, "config", "rbac"),
+		filepath.Join(root, "config", "policies"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx := context.Background()
+	bind := func(name, role string, subject rbacv1.Subject) {
+		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects: []rbacv1.Subject{subject}}
+		if err := env.Client.Create(ctx, crb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bind("platform-edits", "subdomain-editor", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "platform-team"})
+	bind("kadis-approves", "subdomain-approver", rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "kadis"})
+	u := users{admin: env.Client}
+	for name, spec := range map[string]struct {
+		dst    *client.Client
+		groups []string
+	}{
+		"pat":   {&u.editor, []string{"platform-team"}},
+		"kadis": {&u.approver, []string{"platform-team"}},
+		"budi":  {&u.opdAdmin, []string{"opd:dinkes"}},
+	} {
+		au, err := env.AddUser(name, spec.groups...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *spec.dst, err = client.New(au.Config(), client.Options{Scheme: manager.Scheme()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitForPolicies(t, u)
+	return env, u
+}
+
+// waitForPolicies waits until the API server enforces the policies: right after they
+// are created (and the CRD with them) they may not type-check yet.
+func waitForPolicies(t *testing.T, u users) {
+	t.Helper()
+	ctx := context.Background()
+	probe := request("probe", "probe")
+	probe.Annotations = map[string]string{sdv1.AnnotationApproved: "probe"}
+	err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		denied := u.editor.Create(ctx, probe.DeepCopy(), client.DryRunAll)
+		if denied == nil || !strings.Contains(denied.Error(), `verb "approve"`) {
+			return false, nil
+		}
+		stamped := probe.DeepCopy()
+		if err := u.approver.Create(ctx, stamped, client.DryRunAll); err != nil {
+			return false, nil
+		}
+		return stamped.Annotations[sdv1.AnnotationApprovedBy] == "kadis", nil
+	})
+	if err != nil {
+		t.Fatalf("the admission policies are not enforced: %v", err)
+	}
+}
+
+func request(name, sub string) *sdv1.SubdomainRequest {
+	return &sdv1.SubdomainRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: sdv1.SubdomainRequestSpec{Zone: "pontianak", Subdomain: sub,
+			OPD: sdv1.OPD{Name: "Dinas " + name, Code: name, AdminGroup: "opd:" + name}},
+	}
+}
+
+func setAnnotations(t *testing.T, c client.Client, name string, kv map[string]*string) error {
+	t.Helper()
+	r := &sdv1.SubdomainRequest{}
+	if err := c.Get(context.Background(), types.NamespacedName{Name: name}, r); err != nil {
+		t.Fatal(err)
+	}
+	base := r.DeepCopy()
+	if r.Annotations == nil {
+		r.Annotations = map[string]string{}
+	}
+	for k, v := range kv {
+		if v == nil {
+			delete(r.Annotations, k)
+		} else {
+			r.Annotations[k] = *v
+		}
+	}
+	return c.Patch(context.Background(), r, client.MergeFrom(base))
+}
+
+func ptr(s string) *string { return &s }
+
+func annotationsOf(t *testing.T, c client.Client, name string) map[string]string {
+	t.Helper()
+	r := &sdv1.SubdomainRequest{}
+	if err := c.Get(context.Background(), types.NamespacedName{Name: name}, r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Annotations
+}
+
+func wantDenied(t *testing.T, err error, contains string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("allowed, want a denial containing %q", contains)
+	}
+	if !strings.Contains(err.Error(), contains) {
+		t.Fatalf("denied with %q, want it to contain %q", err, contains)
+	}
+}
+
+// TestApprovalAuthority: self-approval and forged approvers are refused in the API server.
+func TestApprovalAuthority(t *testing.T) {
+	_, u := start(t)
+	ctx := context.Background()
+	if err := u.editor.Create(ctx, request("dinkes", "dinkes")); err != nil {
+		t.Fatalf("an editor may create a request: %v", err)
+	}
+	// An editor cannot approve, reject, or create an approved request.
+	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: ptr("dinkes")}),
+		`needs verb "approve" on resource "subdomainrequests" in API group "subdomain.kominfo.go.id"`)
+	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationRejected: ptr("no")}), `"approve"`)
+	pre := request("selfie", "selfie")
+	pre.Annotations = map[string]string{sdv1.AnnotationApproved: "selfie"}
+	wantDenied(t, u.editor.Create(ctx, pre), `user "pat" may not set`)
+	// Nor forge an approver.
+	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApprovedBy: ptr("kadis")}),
+		"approved-by is stamped by the API server")
+
+	// The approver approves; the API server stamps who, even over a forged value.
+	if err := setAnnotations(t, u.approver, "dinkes", map[string]*string{
+		sdv1.AnnotationApproved: ptr("dinkes"), sdv1.AnnotationApprovedBy: ptr("the-mayor"),
+	}); err != nil {
+		t.Fatalf("an approver may approve: %v", err)
+	}
+	if got := annotationsOf(t, u.admin, "dinkes")[sdv1.AnnotationApprovedBy]; got != "kadis" {
+		t.Fatalf("approved-by = %q, want the authenticated approver kadis", got)
+	}
+	// Other edits by the editor still work (labels, spec), and keep the stamp.
+	if err := setAnnotations(t, u.editor, "dinkes", map[string]*string{"note": ptr("ok")}); err != nil {
+		t.Fatalf("an editor may edit other annotations: %v", err)
+	}
+	// An editor cannot withdraw the approval either; an approver can.
+	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil}), `"approve"`)
+	if err := setAnnotations(t, u.approver, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil, sdv1.AnnotationApprovedBy: nil}); err != nil {
+		t.Fatal(err)
+	}
+	// An approver creating a pre-approved request (GitOps apply by an approving SA).
+	pre.Name, pre.Spec.Subdomain, pre.Spec.OPD.Code = "gitops", "gitops", "gitops"
+	pre.Annotations = map[string]string{sdv1.AnnotationApproved: "gitops"}
+	if err := u.approver.Create(ctx, pre); err != nil {
+		t.Fatal(err)
+	}
+	if got := annotationsOf(t, u.admin, "gitops")[sdv1.AnnotationApprovedBy]; got != "kadis" {
+		t.Fatalf("approved-by on create = %q", got)
+	}
+	// A system namespace cannot be asked for.
+	sys := request("takeover", "takeover")
+	sys.Spec.Hosting.Namespace = "kube-system"
+	wantDenied(t, u.admin.Create(ctx, sys), "hosting.namespace may not be default, subdomain-system or a kube-* namespace")
+}
+
+// TestTenantIsolation runs the operator with only its generated RBAC, then checks that
+// an OPD admin can serve its own name and cannot hijack another's.
+func TestTenantIsolation(t *testing.T) {
+	env, u := start(t)
+	ctx := context.Background()
+	for _, ns := range []string{"ingress-nginx"} {
+		if err := u.admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	op, err := env.AddUser(operatorUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	mgr, err := manager.New(mctx, op.Config(), manager.Config{MetricsAddr: "0", ProbeAddr: "0", SkipNameValidation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { defer close(done); _ = mgr.Start(mctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"},
+		Spec: sdv1.SubdomainZoneSpec{Domain: "pontianak.go.id", AddressPool: []string{"10.20.0.0/24"}}}
+	if err := u.admin.Create(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"dinkes", "disdukcapil"} {
+		r := request(n, n)
+		r.Annotations = map[string]string{sdv1.AnnotationApproved: n}
+		if err := u.approver.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"dinkes", "disdukcapil"} {
+		err := testenv.Eventually(ctx, 90*time.Second, 200*time.Millisecond, func() (bool, error) {
+			r := &sdv1.SubdomainRequest{}
+			err := u.admin.Get(ctx, types.NamespacedName{Name: n}, r)
+			return r.Status.Phase == sdv1.PhaseReady, err
+		})
+		if err != nil {
+			t.Fatalf("%s not Ready with the operator's generated RBAC: %v", n, err)
+		}
+	}
+
+	ing := func(name, host string) *networkingv1.Ingress {
+		prefix := networkingv1.PathTypePrefix
+		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: name},
+			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: host,
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+					Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+						Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
+	}
+	// The OPD admin got admin in its namespace through its group: it may serve its own name.
+	if err := u.opdAdmin.Create(ctx, ing("own", "dinkes.pontianak.go.id")); err != nil {
+		t.Fatalf("an OPD admin may serve its own name: %v", err)
+	}
+	if err := u.opdAdmin.Create(ctx, ing("sub", "api.dinkes.pontianak.go.id")); err != nil {
+		t.Fatalf("an OPD admin may serve a name under its own: %v", err)
+	}
+	wantDenied(t, u.opdAdmin.Create(ctx, ing("hijack", "disdukcapil.pontianak.go.id")),
+		"namespace opd-dinkes may only serve dinkes.pontianak.go.id (and names under it); refused: disdukcapil.pontianak.go.id")
+	wantDenied(t, u.opdAdmin.Create(ctx, ing("suffix", "evildinkes.pontianak.go.id")), "refused: evildinkes.pontianak.go.id")
+	wantDenied(t, u.opdAdmin.Create(ctx, ing("catchall", "")), "refused: (every host)")
+	tls := ing("tls", "dinkes.pontianak.go.id")
+	tls.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"disdukcapil.pontianak.go.id"}}}
+	wantDenied(t, u.opdAdmin.Create(ctx, tls), "refused: disdukcapil.pontianak.go.id")
+	// The OPD admin cannot touch another OPD's namespace at all (RBAC).
+	other := ing("x", "disdukcapil.pontianak.go.id")
+	other.Namespace = "opd-disdukcapil"
+	wantDenied(t, u.opdAdmin.Create(ctx, other), "forbidden")
+
+	// The operator's cache holds only labelled Secrets.
+	if err := u.admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "unrelated"},
+		StringData: map[string]string{"k": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	opts := controllers.CacheOptions()
+	opts.Scheme = manager.Scheme()
+	c, err := cache.New(op.Config(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = c.Start(mctx) }()
+	c.WaitForCacheSync(mctx)
+	secrets := &corev1.SecretList{}
+	if err := c.List(ctx, secrets); err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets.Items) != 2 {
+		t.Errorf("the cache holds %d Secrets, want the 2 credentials Secrets", len(secrets.Items))
+	}
+	for _, s := range secrets.Items {
+		if s.Labels[sdv1.LabelRequest] == "" {
+			t.Errorf("the cache holds unlabelled Secret %s/%s", s.Namespace, s.Name)
+		}
+	}
+}
+
+// TestManagerPodRestricted: a pod made from the shipped Deployment's template is admitted
+// by Pod Security admission in a namespace that enforces restricted.
+func TestManagerPodRestricted(t *testing.T) {
+	_, u := start(t)
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "manager", "manager.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &appsv1.Deployment{}
+	if err := yaml.UnmarshalStrict(b, d); err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{}
+	if err := u.admin.Get(context.Background(), types.NamespacedName{Name: d.Namespace}, ns); err != nil {
+		t.Fatal(err)
+	}
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Fatalf("namespace %s does not enforce restricted", d.Namespace)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: "manager-probe"}, Spec: d.Spec.Template.Spec}
+	if err := u.admin.Create(context.Background(), pod); err != nil {
+		t.Fatalf("the manager pod is refused under Pod Security restricted: %v", err)
+	}
+	// And the check is real: a privileged variant is refused.
+	bad := pod.DeepCopy()
+	bad.Name = "privileged-probe"
+	bad.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
+	if err := u.admin.Create(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "restricted") {
+		t.Fatalf("a non-restricted pod was admitted: %v", err)
+	}
+}
