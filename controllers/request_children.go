@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -56,7 +57,7 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 		for _, mode := range []string{"enforce", "audit", "warn"} {
 			setLabel(ns, "pod-security.kubernetes.io/"+mode, podSecurityRestricted)
 		}
-		setAnnotation(ns, sdv1.AnnotationHostingFQDN, s.fqdn)
+		setAnnotation(ns, sdv1.AnnotationHostingFQDN, strings.Join(s.hosts(), ","))
 		return nil
 	})
 	if err != nil {
@@ -237,8 +238,8 @@ func (r *SubdomainRequestReconciler) ensureIngress(ctx context.Context, s *reque
 	return false, nil
 }
 
-// hosts are the names the site answers to.
-func (s *requestScope) hosts() []string { return []string{s.fqdn} }
+// hosts are the names the site answers to: its name and the old names in grace.
+func (s *requestScope) hosts() []string { return append([]string{s.fqdn}, s.retiring...) }
 
 // ensureDNS writes the DNSEndpoint external-dns publishes: A (or AAAA) fqdn -> address.
 // Sets DNSReady: the record is handed to external-dns; the operator does not claim it
@@ -252,8 +253,10 @@ func (r *SubdomainRequestReconciler) ensureDNS(ctx context.Context, s *requestSc
 		if s.addr.Is6() {
 			rtype = endpoint.RecordTypeAAAA
 		}
-		ep.Spec.Endpoints = []*endpoint.Endpoint{
-			endpoint.NewEndpointWithTTL(s.fqdn, rtype, endpoint.TTL(s.zone.Spec.DNS.TTL), s.addr.String()),
+		ttl := endpoint.TTL(s.zone.Spec.DNS.TTL)
+		ep.Spec.Endpoints = []*endpoint.Endpoint{endpoint.NewEndpointWithTTL(s.fqdn, rtype, ttl, s.addr.String())}
+		for _, old := range s.retiring {
+			ep.Spec.Endpoints = append(ep.Spec.Endpoints, endpoint.NewEndpointWithTTL(old, endpoint.RecordTypeCNAME, ttl, s.fqdn))
 		}
 		return nil
 	})

@@ -20,7 +20,10 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -118,8 +121,10 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 }
 
 // claimName claims the FQDN with a create that fails if the name is taken, then checks
-// that no Ingress or DNSEndpoint outside the operator already serves it.
-// Sets NameAvailable. Ends with a Conflict naming the holder.
+// that no Ingress or DNSEndpoint outside the operator already serves it. On a rename
+// the old name goes to status.previousNames and keeps serving until its grace period
+// ends; renaming back to a name still in its grace period takes it back.
+// Sets NameAvailable. Ends with a Conflict naming the holder (the old name untouched).
 func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestScope) (bool, error) {
 	if err := r.claim(ctx, s, sdv1.ClaimTypeFQDN, s.fqdn, naming.FQDNClaimName(s.fqdn)); err != nil {
 		return true, err
@@ -130,9 +135,85 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 		return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, "NameConflict",
 			"%s is already served by %s", s.fqdn, holder)
 	}
+	st := &s.req.Status
+	if old := st.FQDN; old != "" && old != s.fqdn {
+		now := r.Clock.Now()
+		grace := 720 * time.Hour
+		if g := s.zone.Spec.RenameGracePeriod; g != nil {
+			grace = g.Duration
+		}
+		st.PreviousNames = slices.DeleteFunc(st.PreviousNames, func(p sdv1.PreviousName) bool {
+			return p.FQDN == s.fqdn || p.FQDN == old
+		})
+		st.PreviousNames = append(st.PreviousNames, sdv1.PreviousName{
+			FQDN: old, RetiredAt: metav1.NewTime(now), ExpiresAt: metav1.NewTime(now.Add(grace)),
+		})
+		if n := len(st.PreviousNames); n > maxPreviousNames {
+			st.PreviousNames = st.PreviousNames[n-maxPreviousNames:]
+		}
+		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Renamed", "Rename",
+			"renamed %s to %s; %s keeps working until %s", old, s.fqdn, old, now.Add(grace).UTC().Format(time.RFC3339))
+	}
 	s.setCondition(sdv1.ConditionNameAvailable, true, "Claimed", fmt.Sprintf("%s is claimed for this request", s.fqdn))
-	s.req.Status.FQDN = s.fqdn
+	st.FQDN = s.fqdn
+	s.retiring = activePreviousNames(st.PreviousNames, r.Clock.Now())
 	return false, nil
+}
+
+// maxPreviousNames bounds the rename history kept in status.
+const maxPreviousNames = 20
+
+// activePreviousNames are the old names still in their grace period.
+func activePreviousNames(prev []sdv1.PreviousName, now time.Time) []string {
+	var out []string
+	for _, p := range prev {
+		if !p.Released && now.Before(p.ExpiresAt.Time) {
+			out = append(out, p.FQDN)
+		}
+	}
+	return out
+}
+
+// releaseRetiredNames, once the Ingress and DNS records no longer carry them, releases
+// the claims of old names whose grace period ended and marks them released. Asks for a
+// reconcile when the next grace period ends (no polling). Never returns early.
+func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s *requestScope) (bool, error) {
+	now := r.Clock.Now()
+	prev := s.req.Status.PreviousNames
+	for i := range prev {
+		p := &prev[i]
+		if p.Released {
+			continue
+		}
+		if now.Before(p.ExpiresAt.Time) {
+			s.requeueAt(p.ExpiresAt.Sub(now))
+			continue
+		}
+		c := &sdv1.SubdomainClaim{}
+		err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(p.FQDN)}, c)
+		if err == nil && c.Spec.Request == s.req.Name {
+			uid := c.UID
+			if err := r.Delete(ctx, c, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+				return true, err
+			}
+		} else if client.IgnoreNotFound(err) != nil {
+			return true, err
+		}
+		p.Released = true
+		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "NameReleased", "Rename",
+			"the grace period of %s ended: its host, record and claim are released", p.FQDN)
+	}
+	return false, nil
+}
+
+// requeueAt asks for a reconcile after d at the latest.
+func (s *requestScope) requeueAt(d time.Duration) {
+	if d <= 0 {
+		d = time.Second
+	}
+	if s.requeueAfter == 0 || d < s.requeueAfter {
+		s.requeueAfter = d
+	}
 }
 
 // assignAddress gives the request its address: the zone's shared address, or an

@@ -62,6 +62,8 @@ type requestScope struct {
 	label, fqdn string
 	namespace   string
 	addr        netip.Addr
+	// retiring are old names still in their rename grace period: still served.
+	retiring []string
 	// requeueAfter, when set by a step, asks for a later reconcile.
 	requeueAfter time.Duration
 }
@@ -113,6 +115,7 @@ func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Req
 		r.ensureIngress,
 		r.ensureDNS,
 		r.announceAddress,
+		r.releaseRetiredNames,
 	}
 	for _, st := range steps {
 		stop, err := st(ctx, s)

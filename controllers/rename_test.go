@@ -1,0 +1,174 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+func setSubdomain(t *testing.T, name, sub string) {
+	t.Helper()
+	r := getRequest(t, name)
+	base := r.DeepCopy()
+	r.Spec.Subdomain = sub
+	if err := k8s.Patch(context.Background(), r, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hostsOf(t *testing.T, ns, name string) []string {
+	t.Helper()
+	ing := &networkingv1.Ingress{}
+	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, ing); err != nil {
+		t.Fatal(err)
+	}
+	var hosts []string
+	for _, r := range ing.Spec.Rules {
+		hosts = append(hosts, r.Host)
+	}
+	return hosts
+}
+
+func recordsOf(t *testing.T, name string) []string {
+	t.Helper()
+	ep := &dnsv1.DNSEndpoint{}
+	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: "subdomain-system", Name: name}, ep); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ep.Spec.Endpoints {
+		out = append(out, e.RecordType+" "+e.DNSName+" "+strings.Join(e.Targets, ","))
+	}
+	return out
+}
+
+// TestRename: a rename waits for its approval, then serves both names during the grace
+// period, keeping address, namespace and password; afterwards the old name is released.
+func TestRename(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("ren", "ren.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.120.0.0/24"}
+		z.Spec.RenameGracePeriod = &metav1.Duration{Duration: 6 * time.Second}
+	}))
+	create(t, newRequest("dpmptsp", "ren", "dpmptsp", approved("kadis")))
+	before := waitPhase(t, "dpmptsp", sdv1.PhaseReady)
+	pw := password(t, "opd-dpmptsp")
+
+	// The rename waits for its approval; the current name keeps serving.
+	setSubdomain(t, "dpmptsp", "perizinan")
+	r := waitFor(t, "dpmptsp", "ApprovalStale", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.ObservedGeneration == r.Generation && condition(r, sdv1.ConditionApproved).Reason == "ApprovalStale"
+	})
+	if r.Status.Phase != sdv1.PhaseReady || r.Status.FQDN != "dpmptsp.ren.go.id" ||
+		!strings.Contains(condition(r, sdv1.ConditionApproved).Message, `"perizinan" waits for approval`) {
+		t.Fatalf("waiting rename: %s", statusString(r))
+	}
+
+	annotate(t, "dpmptsp", map[string]*string{sdv1.AnnotationApproved: ptr("perizinan")})
+	r = waitFor(t, "dpmptsp", "renamed", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.FQDN == "perizinan.ren.go.id" && r.Status.Phase == sdv1.PhaseReady
+	})
+	if r.Status.Address != before.Status.Address || r.Status.Namespace != "opd-dpmptsp" || len(r.Status.PreviousNames) != 1 ||
+		r.Status.PreviousNames[0].FQDN != "dpmptsp.ren.go.id" {
+		t.Fatalf("after rename: %s %+v", statusString(r), r.Status.PreviousNames)
+	}
+	if got := hostsOf(t, "opd-dpmptsp", "dpmptsp"); !slices.Equal(got, []string{"perizinan.ren.go.id", "dpmptsp.ren.go.id"}) {
+		t.Errorf("ingress hosts during grace = %v", got)
+	}
+	want := []string{"A perizinan.ren.go.id " + r.Status.Address, "CNAME dpmptsp.ren.go.id perizinan.ren.go.id"}
+	if got := recordsOf(t, "dpmptsp"); !slices.Equal(got, want) {
+		t.Errorf("records during grace = %v, want %v", got, want)
+	}
+	sec := &corev1.Secret{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "opd-dpmptsp", Name: sdv1.CredentialsSecretName}, sec); err != nil {
+		t.Fatal(err)
+	}
+	if string(sec.Data["fqdn"]) != "perizinan.ren.go.id" || string(sec.Data["subdomain"]) != "perizinan" ||
+		string(sec.Data["url"]) != "http://perizinan.ren.go.id" || string(sec.Data["password"]) != pw || string(sec.Data["address"]) != before.Status.Address {
+		t.Errorf("secret after rename: fqdn=%s subdomain=%s url=%s password kept=%v", sec.Data["fqdn"], sec.Data["subdomain"], sec.Data["url"], string(sec.Data["password"]) == pw)
+	}
+	assertEvent(t, "dpmptsp", "Renamed")
+
+	// After the grace period the old name is released everywhere.
+	r = waitFor(t, "dpmptsp", "old name released", func(r *sdv1.SubdomainRequest) bool {
+		return len(r.Status.PreviousNames) == 1 && r.Status.PreviousNames[0].Released
+	})
+	if got := hostsOf(t, "opd-dpmptsp", "dpmptsp"); !slices.Equal(got, []string{"perizinan.ren.go.id"}) {
+		t.Errorf("ingress hosts after grace = %v", got)
+	}
+	if got := recordsOf(t, "dpmptsp"); len(got) != 1 {
+		t.Errorf("records after grace = %v", got)
+	}
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "dpmptsp.ren.go.id"}})
+	// Released means another request may take it.
+	create(t, newRequest("other", "ren", "dpmptsp", approved("kadis")))
+	waitPhase(t, "other", sdv1.PhaseReady)
+}
+
+// TestRenameBackAndConflict: renaming to a taken name is a Conflict that leaves the old
+// name serving; renaming back within the grace period takes the old name back.
+func TestRenameBackAndConflict(t *testing.T) {
+	create(t, newZone("ren2", "ren2.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.130.0.0/24"} }))
+	create(t, newRequest("dispora", "ren2", "dispora", approved("kadis")))
+	create(t, newRequest("dispar2", "ren2", "pariwisata", approved("kadis")))
+	waitPhase(t, "dispora", sdv1.PhaseReady)
+	waitPhase(t, "dispar2", sdv1.PhaseReady)
+
+	setSubdomain(t, "dispora", "pariwisata")
+	annotate(t, "dispora", map[string]*string{sdv1.AnnotationApproved: ptr("pariwisata")})
+	r := waitPhase(t, "dispora", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, `SubdomainRequest "dispar2"`) {
+		t.Errorf("rename conflict: %+v", c)
+	}
+	if got := hostsOf(t, "opd-dispora", "dispora"); !slices.Equal(got, []string{"dispora.ren2.go.id"}) || r.Status.FQDN != "dispora.ren2.go.id" {
+		t.Errorf("the old name must stay served: hosts %v fqdn %s", got, r.Status.FQDN)
+	}
+
+	setSubdomain(t, "dispora", "olahraga")
+	annotate(t, "dispora", map[string]*string{sdv1.AnnotationApproved: ptr("olahraga")})
+	waitFor(t, "dispora", "renamed", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.FQDN == "olahraga.ren2.go.id" && r.Status.Phase == sdv1.PhaseReady
+	})
+	setSubdomain(t, "dispora", "dispora")
+	annotate(t, "dispora", map[string]*string{sdv1.AnnotationApproved: ptr("dispora")})
+	r = waitFor(t, "dispora", "renamed back", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.FQDN == "dispora.ren2.go.id" && r.Status.Phase == sdv1.PhaseReady
+	})
+	if len(r.Status.PreviousNames) != 1 || r.Status.PreviousNames[0].FQDN != "olahraga.ren2.go.id" {
+		t.Errorf("previous names after renaming back: %+v", r.Status.PreviousNames)
+	}
+	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
+		return slices.Equal(hostsOf(t, "opd-dispora", "dispora"), []string{"dispora.ren2.go.id", "olahraga.ren2.go.id"}), nil
+	})
+	if err != nil {
+		t.Errorf("hosts after renaming back = %v", hostsOf(t, "opd-dispora", "dispora"))
+	}
+}
