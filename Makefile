@@ -61,8 +61,9 @@ run: ## Run the manager against the cluster in $$KUBECONFIG.
 	go run . --leader-elect=false
 
 .PHONY: demo
-demo: envtest-assets ## Start an embedded control plane, run the operator on the samples, show the result.
-	@if [ -d hack/demo ]; then go run ./hack/demo; else echo "make demo: not built yet (issue: real DNS end to end and make demo). Nothing was started."; exit 1; fi
+demo: envtest-assets ## Embedded control plane + operator + samples; `make demo KUBECONFIG=path` uses that cluster.
+	@if [ -x /usr/sbin/named ] && [ ! -x $(BIN_DIR)/external-dns ]; then hack/build-tools.sh external-dns; fi
+	go run ./hack/demo $(if $(filter command line,$(origin KUBECONFIG)),--use-kubeconfig $(KUBECONFIG))
 
 ##@ Deploy
 .PHONY: install
