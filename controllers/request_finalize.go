@@ -25,6 +25,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
@@ -43,6 +44,22 @@ import (
 func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestScope) error {
 	if !controllerutil.ContainsFinalizer(s.req, sdv1.Finalizer) {
 		return nil
+	}
+	if s.req.Spec.DeletionPolicy != sdv1.DeletionPolicyRetain {
+		zone := &sdv1.SubdomainZone{}
+		if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err == nil {
+			s.zone = zone
+		} else if !apierrors.IsNotFound(err) {
+			return err
+		}
+		next, err := r.nextWindow(s)
+		if err != nil {
+			return err
+		}
+		if !next.IsZero() {
+			s.scheduled, s.scheduledWhat = next, "the deletion of "+s.req.Status.FQDN
+			return nil
+		}
 	}
 	children, err := r.children(ctx, s.req)
 	if err != nil {

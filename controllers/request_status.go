@@ -51,10 +51,20 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 	}
 	phase, reason, msg := r.phase(s, err, e)
 	ready := phase == sdv1.PhaseReady
-	s.setCondition(sdv1.ConditionReady, ready, reason, msg)
+	if !s.scheduled.IsZero() && (phase == sdv1.PhaseReady || phase == sdv1.PhaseTerminating) {
+		// Ready keeps saying whether the current name is served; the phase and
+		// Reconciling say that a change waits for the window.
+		phase = sdv1.PhaseScheduled
+		setAbnormal(s, sdv1.ConditionReconciling, true, "WaitingForChangeWindow", s.scheduledMessage())
+	}
+	if phase != sdv1.PhaseScheduled || ready {
+		s.setCondition(sdv1.ConditionReady, ready, reason, msg)
+	}
 	stalled := phase == sdv1.PhaseConflict || phase == sdv1.PhaseFailed || phase == sdv1.PhaseRejected
 	setAbnormal(s, sdv1.ConditionStalled, stalled, reason, msg)
-	setAbnormal(s, sdv1.ConditionReconciling, !ready && !stalled, reason, msg)
+	if s.scheduled.IsZero() {
+		setAbnormal(s, sdv1.ConditionReconciling, !ready && !stalled, reason, msg)
+	}
 	req.Status.Phase = phase
 	req.Status.ObservedGeneration = req.Generation
 	if ready && base.Status.Phase != sdv1.PhaseReady {

@@ -35,6 +35,7 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/approval"
 	"github.com/kominfo/subdomain-operator/internal/naming"
 	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
+	"github.com/kominfo/subdomain-operator/internal/window"
 )
 
 // setCondition sets a condition with the request's generation.
@@ -95,6 +96,18 @@ func (r *SubdomainRequestReconciler) gateApproval(_ context.Context, s *requestS
 	}
 	if d.Target == "" {
 		return true, nil
+	}
+	if old := s.req.Status.FQDN; old != "" && old != naming.FQDN(d.Target, s.zone.Spec.Domain) {
+		next, err := r.nextWindow(s)
+		if err != nil {
+			return true, err
+		}
+		if !next.IsZero() {
+			// The rename waits for the window; the current name keeps serving.
+			s.scheduled = next
+			s.scheduledWhat = fmt.Sprintf("the rename to %s", naming.FQDN(d.Target, s.zone.Spec.Domain))
+			d.Target = naming.LabelOf(old, s.zone.Spec.Domain)
+		}
 	}
 	s.label = d.Target
 	s.fqdn = naming.FQDN(d.Target, s.zone.Spec.Domain)
@@ -204,6 +217,34 @@ func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s 
 			"the grace period of %s ended: its host, record and claim are released", p.FQDN)
 	}
 	return false, nil
+}
+
+// nextWindow returns the zone change window's next opening, or zero when changes may
+// happen now (or the zone has no window). An unusable window holds changes (Invalid).
+func (r *SubdomainRequestReconciler) nextWindow(s *requestScope) (time.Time, error) {
+	if s.zone == nil || s.zone.Spec.ChangeWindow == nil {
+		return time.Time{}, nil
+	}
+	sched, err := window.Parse(s.zone.Spec.ChangeWindow)
+	if err != nil {
+		return time.Time{}, reconcileerr.NewInvalid("", "InvalidChangeWindow",
+			"zone %s: changeWindow: %v; renames and deletions wait until it is fixed", s.zone.Name, err)
+	}
+	if open, next := sched.Open(r.Clock.Now()); !open {
+		s.requeueAt(next.Sub(r.Clock.Now()))
+		return next, nil
+	}
+	return time.Time{}, nil
+}
+
+// scheduledMessage says what waits and when the window opens, in the zone's time zone.
+func (s *requestScope) scheduledMessage() string {
+	loc, err := time.LoadLocation(s.zone.Spec.ChangeWindow.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return fmt.Sprintf("%s waits for the zone's change window: next opening %s (%s)",
+		s.scheduledWhat, s.scheduled.In(loc).Format("Mon 2006-01-02 15:04 MST"), s.zone.Spec.ChangeWindow.TimeZone)
 }
 
 // requeueAt asks for a reconcile after d at the latest.

@@ -62,6 +62,10 @@ type requestScope struct {
 	label, fqdn string
 	namespace   string
 	addr        netip.Addr
+	// scheduled, when set, is the change window's next opening that a rename or a
+	// deletion waits for; scheduledWhat names the change.
+	scheduled     time.Time
+	scheduledWhat string
 	// retiring are old names still in their rename grace period: still served.
 	retiring []string
 	// requeueAfter, when set by a step, asks for a later reconcile.
@@ -101,7 +105,8 @@ func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Req
 	}()
 
 	if !req.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, s)
+		err := r.finalize(ctx, s)
+		return ctrl.Result{RequeueAfter: s.requeueAfter}, err
 	}
 
 	steps := []step{

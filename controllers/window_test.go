@@ -1,0 +1,100 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+)
+
+var weekdays = []sdv1.Weekday{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+
+// closedWindow is open only the day after tomorrow (UTC), so it is closed now.
+func closedWindow() *sdv1.ChangeWindow {
+	day := weekdays[(int(time.Now().UTC().Weekday())+2)%7]
+	return &sdv1.ChangeWindow{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{day}, Start: "00:00", End: "24:00"}}}
+}
+
+func openWindow() *sdv1.ChangeWindow {
+	return &sdv1.ChangeWindow{TimeZone: "UTC", Windows: []sdv1.Window{{Days: weekdays, Start: "00:00", End: "24:00"}}}
+}
+
+func setWindow(t *testing.T, zone string, cw *sdv1.ChangeWindow) {
+	t.Helper()
+	z := &sdv1.SubdomainZone{}
+	if err := k8s.Get(context.Background(), types.NamespacedName{Name: zone}, z); err != nil {
+		t.Fatal(err)
+	}
+	base := z.DeepCopy()
+	z.Spec.ChangeWindow = cw
+	if err := k8s.Patch(context.Background(), z, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChangeWindow: renames and deletions wait, phase Scheduled with the next opening
+// in the message, and go ahead when the window opens; creation is not held.
+func TestChangeWindow(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("win", "win.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.140.0.0/24"}
+		z.Spec.ChangeWindow = closedWindow()
+	}))
+	create(t, newRequest("bpbd", "win", "bpbd", approved("kadis")))
+	waitPhase(t, "bpbd", sdv1.PhaseReady)
+
+	setSubdomain(t, "bpbd", "bencana")
+	annotate(t, "bpbd", map[string]*string{sdv1.AnnotationApproved: ptr("bencana")})
+	r := waitPhase(t, "bpbd", sdv1.PhaseScheduled)
+	day := closedWindow().Windows[0].Days[0]
+	if c := condition(r, sdv1.ConditionReconciling); c.Reason != "WaitingForChangeWindow" ||
+		!strings.Contains(c.Message, "the rename to bencana.win.go.id waits") || !strings.Contains(c.Message, "next opening "+string(day)) {
+		t.Errorf("scheduled rename: %+v", c)
+	}
+	if r.Status.FQDN != "bpbd.win.go.id" || condition(r, sdv1.ConditionReady).Status != metav1.ConditionTrue {
+		t.Errorf("the current name must keep serving: %s", statusString(r))
+	}
+
+	setWindow(t, "win", openWindow())
+	waitFor(t, "bpbd", "renamed", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.FQDN == "bencana.win.go.id" && r.Status.Phase == sdv1.PhaseReady
+	})
+
+	setWindow(t, "win", closedWindow())
+	time.Sleep(time.Second) // let the cache see the closed window
+	if err := k8s.Delete(ctx, getRequest(t, "bpbd")); err != nil {
+		t.Fatal(err)
+	}
+	r = waitPhase(t, "bpbd", sdv1.PhaseScheduled)
+	if c := condition(r, sdv1.ConditionReconciling); !strings.Contains(c.Message, "the deletion of bencana.win.go.id waits") {
+		t.Errorf("scheduled deletion: %+v", c)
+	}
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-bpbd"}, &corev1.Namespace{}); err != nil {
+		t.Errorf("the site must stay until the window opens: %v", err)
+	}
+	setWindow(t, "win", openWindow())
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "bpbd"}})
+}

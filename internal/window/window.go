@@ -1,0 +1,118 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package window answers whether a zone's change window is open at a moment, and when
+// it opens next. It is pure: the caller passes the time.
+package window
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+)
+
+var days = map[sdv1.Weekday]time.Weekday{
+	"Sun": time.Sunday, "Mon": time.Monday, "Tue": time.Tuesday, "Wed": time.Wednesday,
+	"Thu": time.Thursday, "Fri": time.Friday, "Sat": time.Saturday,
+}
+
+// ParseClock parses HH:MM (00:00-24:00) into minutes after midnight.
+func ParseClock(s string) (int, error) {
+	h, m, ok := strings.Cut(s, ":")
+	if !ok || len(h) != 2 || len(m) != 2 {
+		return 0, fmt.Errorf("%q is not HH:MM", s)
+	}
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if err1 != nil || err2 != nil || hh < 0 || mm < 0 || mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
+		return 0, fmt.Errorf("%q is not a time of day (00:00-24:00)", s)
+	}
+	return hh*60 + mm, nil
+}
+
+type span struct {
+	day        time.Weekday
+	start, end int // minutes after midnight, start < end
+}
+
+// Schedule is a parsed change window.
+type Schedule struct {
+	loc   *time.Location
+	spans []span
+}
+
+// Parse checks a change window: an IANA time zone, known days, start before end.
+func Parse(cw *sdv1.ChangeWindow) (*Schedule, error) {
+	loc, err := time.LoadLocation(cw.TimeZone)
+	if err != nil || cw.TimeZone == "" {
+		return nil, fmt.Errorf("timeZone %q is not an IANA time zone", cw.TimeZone)
+	}
+	s := &Schedule{loc: loc}
+	for i, w := range cw.Windows {
+		start, err := ParseClock(w.Start)
+		if err != nil {
+			return nil, fmt.Errorf("windows[%d].start: %w", i, err)
+		}
+		end, err := ParseClock(w.End)
+		if err != nil {
+			return nil, fmt.Errorf("windows[%d].end: %w", i, err)
+		}
+		if end <= start {
+			return nil, fmt.Errorf("windows[%d]: end %s is not after start %s", i, w.End, w.Start)
+		}
+		for _, d := range w.Days {
+			wd, ok := days[d]
+			if !ok {
+				return nil, fmt.Errorf("windows[%d]: unknown day %q", i, d)
+			}
+			s.spans = append(s.spans, span{day: wd, start: start, end: end})
+		}
+	}
+	if len(s.spans) == 0 {
+		return nil, fmt.Errorf("a change window needs at least one day")
+	}
+	return s, nil
+}
+
+// Open reports whether changes may happen at now; if not, next is when they may.
+func (s *Schedule) Open(now time.Time) (open bool, next time.Time) {
+	local := now.In(s.loc)
+	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, s.loc)
+	var best time.Time
+	for offset := 0; offset <= 7; offset++ {
+		day := midnight.AddDate(0, 0, offset)
+		for _, sp := range s.spans {
+			if day.Weekday() != sp.day {
+				continue
+			}
+			start := day.Add(time.Duration(sp.start) * time.Minute)
+			end := day.Add(time.Duration(sp.end) * time.Minute)
+			if !local.Before(start) && local.Before(end) {
+				return true, now
+			}
+			if start.After(local) && (best.IsZero() || start.Before(best)) {
+				best = start
+			}
+		}
+		if !best.IsZero() {
+			return false, best
+		}
+	}
+	return false, best
+}

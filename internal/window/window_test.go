@@ -1,0 +1,103 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package window
+
+import (
+	"testing"
+	"time"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+)
+
+// sop is the SOP's working hours: Mon-Thu 08:00-16:00, Fri 08:00-11:30 WITA.
+var sop = &sdv1.ChangeWindow{TimeZone: "Asia/Makassar", Windows: []sdv1.Window{
+	{Days: []sdv1.Weekday{"Mon", "Tue", "Wed", "Thu"}, Start: "08:00", End: "16:00"},
+	{Days: []sdv1.Weekday{"Fri"}, Start: "08:00", End: "11:30"},
+}}
+
+func TestOpen(t *testing.T) {
+	s, err := Parse(sop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wita := time.FixedZone("WITA", 8*3600)
+	at := func(y, mo, d, h, mi int) time.Time { return time.Date(y, time.Month(mo), d, h, mi, 0, 0, wita) }
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		open bool
+		next time.Time
+	}{
+		{"Monday 09:00", at(2026, 11, 23, 9, 0), true, time.Time{}},
+		{"Monday 08:00 sharp", at(2026, 11, 23, 8, 0), true, time.Time{}},
+		{"Monday 16:00 is closed", at(2026, 11, 23, 16, 0), false, at(2026, 11, 24, 8, 0)},
+		{"Monday 07:59", at(2026, 11, 23, 7, 59), false, at(2026, 11, 23, 8, 0)},
+		{"Friday 11:29", at(2026, 11, 27, 11, 29), true, time.Time{}},
+		{"Friday 11:30 waits for Monday", at(2026, 11, 27, 11, 30), false, at(2026, 11, 30, 8, 0)},
+		{"Saturday", at(2026, 11, 28, 10, 0), false, at(2026, 11, 30, 8, 0)},
+		{"Sunday 23:00 UTC is Monday 07:00 WITA", time.Date(2026, 11, 22, 23, 0, 0, 0, time.UTC), false, at(2026, 11, 23, 8, 0)},
+		{"Monday 01:00 UTC is Monday 09:00 WITA", time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC), true, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			open, next := s.Open(tc.now)
+			if open != tc.open || (!open && !next.Equal(tc.next)) {
+				t.Errorf("Open(%s) = %v, %s; want %v, %s", tc.now, open, next, tc.open, tc.next)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, cw := range []*sdv1.ChangeWindow{
+		{TimeZone: "Mars/Olympus", Windows: sop.Windows},
+		{TimeZone: "", Windows: sop.Windows},
+		{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "16:00", End: "08:00"}}},
+		{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Someday"}, Start: "08:00", End: "09:00"}}},
+		{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "8:00", End: "09:00"}}},
+		{TimeZone: "UTC"},
+	} {
+		if _, err := Parse(cw); err == nil {
+			t.Errorf("Parse(%+v) accepted", cw)
+		}
+	}
+}
+
+// FuzzWindow: no panic; an accepted window is open at the moment it names as the next
+// opening, and the next opening is within a week.
+func FuzzWindow(f *testing.F) {
+	f.Add("Asia/Makassar", "Mon", "08:00", "16:00", int64(1763884800))
+	f.Add("UTC", "Sun", "00:00", "24:00", int64(0))
+	f.Add("Asia/Jakarta", "Fri", "23:59", "24:00", int64(-1))
+	f.Add("bogus", "Xyz", "9", "25:61", int64(42))
+	f.Fuzz(func(t *testing.T, tz, day, start, end string, unix int64) {
+		s, err := Parse(&sdv1.ChangeWindow{TimeZone: tz, Windows: []sdv1.Window{{Days: []sdv1.Weekday{sdv1.Weekday(day)}, Start: start, End: end}}})
+		if err != nil {
+			return
+		}
+		now := time.Unix(unix%(1<<40), 0)
+		open, next := s.Open(now)
+		if open {
+			return
+		}
+		if !next.After(now) || next.Sub(now) > 8*24*time.Hour {
+			t.Fatalf("next opening %s for %s is not within a week", next, now)
+		}
+		if o, _ := s.Open(next); !o {
+			t.Fatalf("closed at its own next opening %s", next)
+		}
+	})
+}
