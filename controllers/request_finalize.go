@@ -71,10 +71,16 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 				return err
 			}
 		}
+		if err := r.record(ctx, s, sdv1.LedgerRetained, "", sdv1.LedgerEntry{FQDN: s.req.Status.FQDN, Address: s.req.Status.Address}); err != nil {
+			return err
+		}
 		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Retained", "Delete",
 			"deletionPolicy Retain: the site, DNS records, Secret and claims stay in place")
 	} else {
 		if err := r.deleteChildren(ctx, children); err != nil {
+			return err
+		}
+		if err := r.record(ctx, s, sdv1.LedgerDeleted, "", sdv1.LedgerEntry{FQDN: s.req.Status.FQDN, Address: s.req.Status.Address}); err != nil {
 			return err
 		}
 		if err := r.releaseClaims(ctx, s.req.Name, nil); err != nil {

@@ -69,7 +69,25 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 	req.Status.ObservedGeneration = req.Generation
 	if ready && base.Status.Phase != sdv1.PhaseReady {
 		now := metav1.NewTime(r.Clock.Now())
+		e := sdv1.LedgerEntry{At: now, FQDN: req.Status.FQDN, Address: req.Status.Address, Namespace: req.Status.Namespace}
+		if a := req.Status.Approval; a != nil {
+			e.ApprovedBy = a.ApprovedBy
+			if a.ApprovedAt != nil {
+				took := now.Sub(a.ApprovedAt.Time)
+				e.Seconds = seconds(took)
+				if req.Status.ReadyAt == nil {
+					approvalToReady.WithLabelValues(req.Spec.Zone).Observe(took.Seconds())
+				}
+			}
+		}
+		if lerr := r.record(ctx, s, sdv1.LedgerReady, req.Status.FQDN, e); lerr != nil {
+			// Without the record the transition is retried: Ready is not reported yet.
+			return resultFor(lerr, res)
+		}
 		req.Status.ReadyAt = &now
+	}
+	if req.DeletionTimestamp.IsZero() {
+		r.serviceLevel(s)
 	}
 	if phase != base.Status.Phase {
 		kind := corev1.EventTypeNormal

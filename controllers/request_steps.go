@@ -64,6 +64,11 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 	s.zone = zone
 	if s.req.Status.RequestedAt == nil {
 		t := s.req.CreationTimestamp
+		if err := r.record(ctx, s, sdv1.LedgerRequested, "", sdv1.LedgerEntry{
+			At: t, FQDN: naming.FQDN(s.req.Spec.Subdomain, zone.Spec.Domain),
+		}); err != nil {
+			return true, err
+		}
 		s.req.Status.RequestedAt = &t
 	}
 	return false, nil
@@ -74,7 +79,7 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 // rejected, or a stale approval on a request that never had one). Ends with an Invalid
 // error (NameAvailable=False) when the approved label breaks a zone rule the API server
 // cannot check (reserved name, FQDN too long).
-func (r *SubdomainRequestReconciler) gateApproval(_ context.Context, s *requestScope) (bool, error) {
+func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *requestScope) (bool, error) {
 	d := approval.Evaluate(approval.Input{
 		Annotations: s.req.Annotations,
 		Subdomain:   s.req.Spec.Subdomain,
@@ -85,9 +90,25 @@ func (r *SubdomainRequestReconciler) gateApproval(_ context.Context, s *requestS
 	if reason, msg := naming.CheckName(s.req.Spec.Subdomain, s.zone); reason != "" {
 		return true, reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, reason, "%s", msg)
 	}
+	if d.Rejected && s.req.Status.Phase != sdv1.PhaseRejected {
+		if err := r.record(ctx, s, sdv1.LedgerRejected, "", sdv1.LedgerEntry{
+			FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: s.req.Annotations[sdv1.AnnotationRejected],
+		}); err != nil {
+			return true, err
+		}
+	}
 	if d.Record != nil {
 		now := metav1.NewTime(r.Clock.Now())
 		d.Record.ApprovedAt = &now
+		e := sdv1.LedgerEntry{At: now, FQDN: naming.FQDN(d.Record.Name, s.zone.Spec.Domain), ApprovedBy: d.Record.ApprovedBy}
+		if s.req.Status.ApprovedAt == nil {
+			took := now.Sub(s.req.CreationTimestamp.Time)
+			e.Seconds = seconds(took)
+			timeToApproval.WithLabelValues(s.zone.Name).Observe(took.Seconds())
+		}
+		if err := r.record(ctx, s, sdv1.LedgerApproved, d.Record.Name, e); err != nil {
+			return true, err
+		}
 		s.req.Status.Approval = d.Record
 		if s.req.Status.ApprovedAt == nil {
 			s.req.Status.ApprovedAt = &now
@@ -154,6 +175,11 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 		grace := 720 * time.Hour
 		if g := s.zone.Spec.RenameGracePeriod; g != nil {
 			grace = g.Duration
+		}
+		if err := r.record(ctx, s, sdv1.LedgerRenamed, s.fqdn, sdv1.LedgerEntry{
+			At: metav1.NewTime(now), FQDN: s.fqdn, PreviousFQDN: old, Address: st.Address,
+		}); err != nil {
+			return true, err
 		}
 		st.PreviousNames = slices.DeleteFunc(st.PreviousNames, func(p sdv1.PreviousName) bool {
 			return p.FQDN == s.fqdn || p.FQDN == old

@@ -32,6 +32,7 @@ import (
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/approval"
+	"github.com/kominfo/subdomain-operator/internal/ledger"
 	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
 )
 
@@ -51,6 +52,8 @@ type SubdomainRequestReconciler struct {
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	Clock     clock.PassiveClock
+	// Ledger appends to the zones' ledgers.
+	Ledger *ledger.Writer
 }
 
 // requestScope is what one reconcile knows. Steps fill it in order.
@@ -81,6 +84,7 @@ type step func(ctx context.Context, s *requestScope) (stop bool, err error)
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/finalizers,verbs=update
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones,verbs=get;list;watch
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainledgers,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets;services;resourcequotas;limitranges,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;patch;delete

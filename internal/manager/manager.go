@@ -38,6 +38,7 @@ import (
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/controllers"
+	"github.com/kominfo/subdomain-operator/internal/ledger"
 )
 
 // Scheme holds every type the operator reads or writes.
@@ -110,7 +111,12 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return nil, err
 	}
+	lw := ledger.NewWriter(mgr.GetClient())
+	if err := mgr.Add(lw); err != nil {
+		return nil, err
+	}
 	rr := &controllers.SubdomainRequestReconciler{
+		Ledger:    lw,
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    scheme,
@@ -120,6 +126,7 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 	if err := rr.SetupWithManager(ctx, mgr, controllers.Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {
 		return nil, fmt.Errorf("setting up the request controller: %w", err)
 	}
+	controllers.RegisterMetrics(mgr.GetClient())
 	if err := (&controllers.SubdomainZoneReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the zone controller: %w", err)
 	}

@@ -1,0 +1,125 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LedgerEntryType is what happened.
+// +kubebuilder:validation:Enum=Requested;Approved;Rejected;Ready;Renamed;Deleted;Retained
+type LedgerEntryType string
+
+const (
+	LedgerRequested LedgerEntryType = "Requested"
+	LedgerApproved  LedgerEntryType = "Approved"
+	LedgerRejected  LedgerEntryType = "Rejected"
+	LedgerReady     LedgerEntryType = "Ready"
+	LedgerRenamed   LedgerEntryType = "Renamed"
+	LedgerDeleted   LedgerEntryType = "Deleted"
+	LedgerRetained  LedgerEntryType = "Retained"
+)
+
+// LedgerEntry is one event in a subdomain's life. Entries never change once written.
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="ledger entries are append-only: an entry never changes"
+type LedgerEntry struct {
+	// ID makes appends idempotent: <request UID>/<type>/<what>.
+	// +kubebuilder:validation:MaxLength=320
+	ID string `json:"id"`
+	// +required
+	Type LedgerEntryType `json:"type"`
+	// At is when it happened.
+	At metav1.Time `json:"at"`
+	// +kubebuilder:validation:MaxLength=253
+	Request string `json:"request"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	OPD string `json:"opd,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=320
+	FQDN string `json:"fqdn,omitempty"`
+	// PreviousFQDN is the old name of a rename.
+	// +optional
+	// +kubebuilder:validation:MaxLength=320
+	PreviousFQDN string `json:"previousFQDN,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=39
+	Address string `json:"address,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	ApprovedBy string `json:"approvedBy,omitempty"`
+	// Letter is the request letter's number.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Letter string `json:"letter,omitempty"`
+	// Reason of a rejection.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Reason string `json:"reason,omitempty"`
+	// Seconds is time-to-approval on Approved entries (from the request) and
+	// approval-to-ready on Ready entries.
+	// +optional
+	Seconds *int64 `json:"seconds,omitempty"`
+}
+
+// SubdomainLedgerSpec holds one zone's events of one month.
+// +kubebuilder:validation:XValidation:rule="self.zone == oldSelf.zone && self.year == oldSelf.year && self.month == oldSelf.month",message="a ledger's zone, year and month never change"
+type SubdomainLedgerSpec struct {
+	// +kubebuilder:validation:MaxLength=253
+	Zone string `json:"zone"`
+	Year int32  `json:"year"`
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=12
+	Month int32 `json:"month"`
+	// Entries in the order they were written.
+	// +optional
+	// +listType=map
+	// +listMapKey=id
+	// +kubebuilder:validation:MaxItems=5000
+	// +kubebuilder:validation:XValidation:rule="size(self) >= size(oldSelf)",message="ledger entries are append-only: none may be removed"
+	Entries []LedgerEntry `json:"entries,omitempty"`
+}
+
+// SubdomainLedger is the append-only record of one zone's subdomain events in one month
+// (named <zone>-<yyyy>-<mm>): the basis of the annual report. It outlives the requests.
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,categories=subdomain
+// +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.spec.zone`
+// +kubebuilder:printcolumn:name="Year",type=integer,JSONPath=`.spec.year`
+// +kubebuilder:printcolumn:name="Month",type=integer,JSONPath=`.spec.month`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type SubdomainLedger struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec SubdomainLedgerSpec `json:"spec"`
+}
+
+// SubdomainLedgerList contains a list of SubdomainLedger.
+// +kubebuilder:object:root=true
+type SubdomainLedgerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SubdomainLedger `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SubdomainLedger{}, &SubdomainLedgerList{})
+}

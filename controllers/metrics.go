@@ -1,0 +1,174 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+)
+
+// ConditionServiceLevel says whether the request is within its zone's SOP time standards.
+const ConditionServiceLevel = "ServiceLevel"
+
+var (
+	slaBuckets = []float64{1, 5, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600}
+
+	timeToApproval = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "subdomain_time_to_approval_seconds", Help: "Time from a request's creation to its approval.", Buckets: slaBuckets,
+	}, []string{"zone"})
+	approvalToReady = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "subdomain_approval_to_ready_seconds", Help: "Time from an approval to the request being Ready.", Buckets: slaBuckets,
+	}, []string{"zone"})
+	slaBreaches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "subdomain_service_level_breaches_total", Help: "Requests that exceeded the zone's approval or provisioning standard.",
+	}, []string{"zone", "stage"})
+
+	registerOnce sync.Once
+)
+
+// RegisterMetrics registers the operator's metrics, with a collector that reads
+// requests per phase and pool use per zone from the cache at scrape time.
+func RegisterMetrics(c client.Reader) {
+	registerOnce.Do(func() {
+		ctrlmetrics.Registry.MustRegister(timeToApproval, approvalToReady, slaBreaches)
+	})
+	col := &stateCollector{c: c}
+	ctrlmetrics.Registry.Unregister(col) // a new manager in the same process replaces the old reader
+	_ = ctrlmetrics.Registry.Register(col)
+}
+
+var (
+	requestsDesc = prometheus.NewDesc("subdomain_requests", "Requests per zone and phase.", []string{"zone", "phase"}, nil)
+	allocDesc    = prometheus.NewDesc("subdomain_pool_allocated", "Addresses allocated from the zone's pool.", []string{"zone"}, nil)
+	capDesc      = prometheus.NewDesc("subdomain_pool_capacity", "Usable addresses in the zone's pool.", []string{"zone"}, nil)
+)
+
+type stateCollector struct{ c client.Reader }
+
+func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- requestsDesc
+	ch <- allocDesc
+	ch <- capDesc
+}
+
+func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reqs := &sdv1.SubdomainRequestList{}
+	if err := s.c.List(ctx, reqs); err == nil {
+		counts := map[[2]string]float64{}
+		for _, r := range reqs.Items {
+			counts[[2]string{r.Spec.Zone, string(r.Status.Phase)}]++
+		}
+		for k, n := range counts {
+			ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.GaugeValue, n, k[0], k[1])
+		}
+	}
+	zones := &sdv1.SubdomainZoneList{}
+	if err := s.c.List(ctx, zones); err == nil {
+		for _, z := range zones.Items {
+			ch <- prometheus.MustNewConstMetric(allocDesc, prometheus.GaugeValue, float64(z.Status.Allocated), z.Name)
+			ch <- prometheus.MustNewConstMetric(capDesc, prometheus.GaugeValue, float64(z.Status.Capacity), z.Name)
+		}
+	}
+}
+
+// record appends an event to the zone's ledger. what makes the entry's ID unique for
+// the request and type, so a retried reconcile never writes it twice.
+func (r *SubdomainRequestReconciler) record(ctx context.Context, s *requestScope, typ sdv1.LedgerEntryType, what string, e sdv1.LedgerEntry) error {
+	e.ID = fmt.Sprintf("%s/%s/%s", s.req.UID, typ, what)
+	e.Type = typ
+	if e.At.IsZero() {
+		e.At = metav1.NewTime(r.Clock.Now())
+	}
+	e.Request = s.req.Name
+	e.OPD = s.req.Spec.OPD.Name
+	e.Letter = s.req.Spec.Letter.Number
+	if e.Namespace == "" {
+		e.Namespace = s.req.Status.Namespace
+	}
+	return r.Ledger.Append(ctx, s.req.Spec.Zone, e)
+}
+
+func seconds(d time.Duration) *int64 {
+	v := int64(d / time.Second)
+	return &v
+}
+
+// serviceLevel sets the ServiceLevel condition when the zone has standards: approval
+// within serviceLevel.approval of the request, Ready within serviceLevel.provisioning of
+// the approval. A request still waiting is checked again when its deadline passes.
+// A breach emits a Warning event and counts in subdomain_service_level_breaches_total.
+func (r *SubdomainRequestReconciler) serviceLevel(s *requestScope) {
+	if s.zone == nil {
+		return
+	}
+	sl := s.zone.Spec.ServiceLevel
+	st := &s.req.Status
+	if sl.Approval == nil && sl.Provisioning == nil || st.RequestedAt == nil {
+		return
+	}
+	now := r.Clock.Now()
+	check := func(stage string, limit *metav1.Duration, from *metav1.Time, to *metav1.Time) (bool, string) {
+		if limit == nil || from == nil {
+			return true, ""
+		}
+		end := now
+		if to != nil {
+			end = to.Time
+		} else if deadline := from.Add(limit.Duration); now.Before(deadline) {
+			s.requeueAt(deadline.Sub(now))
+		}
+		if took := end.Sub(from.Time); took > limit.Duration {
+			if to == nil { // still waiting: a message that does not change every reconcile
+				return false, fmt.Sprintf("%s is overdue: the standard of %s ended at %s", stage, limit.Duration,
+					from.Add(limit.Duration).UTC().Format(time.RFC3339))
+			}
+			return false, fmt.Sprintf("%s took %s, over the standard of %s", stage, took.Round(time.Second), limit.Duration)
+		}
+		return true, ""
+	}
+	ok, reason, msg := true, "WithinServiceLevel", "within the zone's approval and provisioning standards so far"
+	if good, m := check("approval", sl.Approval, st.RequestedAt, st.ApprovedAt); !good {
+		ok, reason, msg = false, "ApprovalOverdue", m
+	} else if st.ApprovedAt != nil {
+		if good, m := check("provisioning", sl.Provisioning, st.ApprovedAt, st.ReadyAt); !good {
+			ok, reason, msg = false, "ProvisioningOverdue", m
+		}
+	}
+	prev := meta.FindStatusCondition(st.Conditions, ConditionServiceLevel)
+	if !ok && (prev == nil || prev.Reason != reason) {
+		r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, reason, "ServiceLevel", "%s", msg)
+		stage := "approval"
+		if reason == "ProvisioningOverdue" {
+			stage = "provisioning"
+		}
+		slaBreaches.WithLabelValues(s.zone.Name, stage).Inc()
+	}
+	s.setCondition(ConditionServiceLevel, ok, reason, msg)
+}
