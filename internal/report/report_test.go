@@ -1,0 +1,126 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func at(s string) metav1.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return metav1.NewTime(t)
+}
+
+func secs(v int64) *int64 { return &v }
+
+// fixture: a year in Pontianak: dinkes created and renamed, dishub created and
+// deleted, ditolak rejected, and one entry of 2025 that must not count.
+func fixture() Input {
+	zone := sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"}, Spec: sdv1.SubdomainZoneSpec{
+		Domain: "pontianak.go.id", ServiceLevel: sdv1.ServiceLevel{
+			Approval: &metav1.Duration{Duration: 24 * time.Hour}, Provisioning: &metav1.Duration{Duration: 4 * time.Hour}}}}
+	req := sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", CreationTimestamp: at("2026-03-02T01:00:00Z")},
+		Spec: sdv1.SubdomainRequestSpec{Zone: "pontianak", OPD: sdv1.OPD{Name: "Dinas Kesehatan"}},
+		Status: sdv1.SubdomainRequestStatus{Phase: sdv1.PhaseReady, FQDN: "kesehatan.pontianak.go.id", Address: "10.20.0.1",
+			Namespace: "opd-dinkes", Approval: &sdv1.Approval{Name: "kesehatan", ApprovedBy: "kadis"}}}
+	pending := sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "waiting"}, Spec: sdv1.SubdomainRequestSpec{Zone: "pontianak"},
+		Status: sdv1.SubdomainRequestStatus{Phase: sdv1.PhasePending}}
+	e := func(typ sdv1.LedgerEntryType, t, req, opd, fqdn string, mut ...func(*sdv1.LedgerEntry)) sdv1.LedgerEntry {
+		x := sdv1.LedgerEntry{ID: req + "/" + string(typ) + "/" + fqdn, Type: typ, At: at(t), Request: req, OPD: opd, FQDN: fqdn}
+		for _, m := range mut {
+			m(&x)
+		}
+		return x
+	}
+	return Input{Year: 2026, Zones: []sdv1.SubdomainZone{zone}, Requests: []sdv1.SubdomainRequest{req, pending},
+		Ledgers: []sdv1.SubdomainLedger{
+			{Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2026, Month: 3, Entries: []sdv1.LedgerEntry{
+				e(sdv1.LedgerRequested, "2026-03-02T01:00:00Z", "dinkes", "Dinas Kesehatan", "dinkes.pontianak.go.id"),
+				e(sdv1.LedgerApproved, "2026-03-02T05:00:00Z", "dinkes", "Dinas Kesehatan", "dinkes.pontianak.go.id",
+					func(x *sdv1.LedgerEntry) { x.ApprovedBy = "kadis"; x.Seconds = secs(4 * 3600) }),
+				e(sdv1.LedgerReady, "2026-03-02T05:00:02Z", "dinkes", "Dinas Kesehatan", "dinkes.pontianak.go.id",
+					func(x *sdv1.LedgerEntry) { x.ApprovedBy = "kadis"; x.Address = "10.20.0.1"; x.Seconds = secs(2) }),
+				e(sdv1.LedgerApproved, "2026-03-05T02:00:00Z", "dishub", "Dinas Perhubungan", "dishub.pontianak.go.id",
+					func(x *sdv1.LedgerEntry) { x.ApprovedBy = "sekda"; x.Seconds = secs(30 * 3600) }),
+				e(sdv1.LedgerReady, "2026-03-05T02:00:03Z", "dishub", "Dinas Perhubungan", "dishub.pontianak.go.id",
+					func(x *sdv1.LedgerEntry) { x.ApprovedBy = "sekda"; x.Address = "10.20.0.2"; x.Seconds = secs(3) }),
+			}}},
+			{Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2026, Month: 9, Entries: []sdv1.LedgerEntry{
+				e(sdv1.LedgerRenamed, "2026-09-01T01:00:00Z", "dinkes", "Dinas Kesehatan", "kesehatan.pontianak.go.id",
+					func(x *sdv1.LedgerEntry) { x.PreviousFQDN = "dinkes.pontianak.go.id"; x.Address = "10.20.0.1" }),
+				e(sdv1.LedgerReady, "2026-09-01T01:00:01Z", "dinkes", "Dinas Kesehatan", "kesehatan.pontianak.go.id",
+					func(x *sdv1.LedgerEntry) { x.ApprovedBy = "kadis"; x.Seconds = secs(5 * 3600) }),
+				e(sdv1.LedgerDeleted, "2026-09-10T01:00:00Z", "dishub", "Dinas Perhubungan", "dishub.pontianak.go.id",
+					func(x *sdv1.LedgerEntry) { x.Address = "10.20.0.2" }),
+				e(sdv1.LedgerRejected, "2026-09-11T01:00:00Z", "ditolak", "Dinas Lain", "ditolak.pontianak.go.id",
+					func(x *sdv1.LedgerEntry) { x.Reason = "duplicate of dinkes" }),
+			}}},
+			{Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2025, Month: 12, Entries: []sdv1.LedgerEntry{
+				e(sdv1.LedgerDeleted, "2025-12-30T01:00:00Z", "old", "Old", "old.pontianak.go.id"),
+			}}},
+		}}
+}
+
+func TestGolden(t *testing.T) {
+	rep := Build(fixture())
+	if len(rep.Active) != 1 || len(rep.Created) != 2 || len(rep.Renamed) != 1 || len(rep.Deleted) != 1 || len(rep.Rejected) != 1 {
+		t.Fatalf("counts: %+v", rep)
+	}
+	sl := rep.ServiceLevel[0]
+	if sl.Approval.Count != 2 || sl.Approval.Breaches != 1 || sl.Approval.MedianSeconds != 4*3600 || sl.Approval.P90Seconds != 30*3600 {
+		t.Errorf("approval stats %+v", sl.Approval)
+	}
+	if sl.Provisioning.Count != 3 || sl.Provisioning.Breaches != 1 || sl.Provisioning.MedianSeconds != 3 {
+		t.Errorf("provisioning stats %+v", sl.Provisioning)
+	}
+	for _, format := range []string{"markdown", "csv", "json"} {
+		var buf bytes.Buffer
+		if err := rep.Render(&buf, format); err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", "report-2026."+map[string]string{"markdown": "md", "csv": "csv", "json": "json"}[format])
+		if *update {
+			if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("%s differs from %s:\n%s", format, golden, buf.String())
+		}
+	}
+	if err := rep.Render(&bytes.Buffer{}, "pdf"); err == nil {
+		t.Error("unknown format accepted")
+	}
+}
