@@ -1,0 +1,302 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command kubectl-subdomain is the kubectl plugin of subdomain-operator:
+//
+//	kubectl subdomain approve NAME            approve exactly the spec.subdomain shown
+//	kubectl subdomain reject NAME --reason R
+//	kubectl subdomain list
+//	kubectl subdomain describe NAME           the change report (never the password)
+//	kubectl subdomain report --year 2026 [--zone Z] [-o markdown|csv|json]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/manager"
+	"github.com/kominfo/subdomain-operator/internal/report"
+)
+
+const usage = `usage: kubectl subdomain [--kubeconfig FILE] COMMAND
+  approve NAME                      approve the request's current spec.subdomain
+  reject NAME --reason TEXT         reject the request
+  list                              the managed subdomains
+  describe NAME                     the change report of one request
+  report --year YYYY [--zone Z] [-o markdown|csv|json]   the annual report
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	global := flag.NewFlagSet("kubectl-subdomain", flag.ContinueOnError)
+	kubeconfig := global.String("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	global.Usage = func() { fmt.Fprint(os.Stderr, usage) }
+	if err := global.Parse(args); err != nil {
+		return err
+	}
+	args = global.Args()
+	if len(args) == 0 {
+		global.Usage()
+		return errors.New("no command")
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = *kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		return err
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "approve":
+		return approve(ctx, c, rest, out)
+	case "reject":
+		return reject(ctx, c, rest, out)
+	case "list":
+		return list(ctx, c, out)
+	case "describe":
+		return describe(ctx, c, rest, out)
+	case "report":
+		return annual(ctx, c, rest, out)
+	}
+	global.Usage()
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func oneName(fs *flag.FlagSet, args []string) (string, error) {
+	// Accept flags before or after NAME.
+	var name string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return "", err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			if name != "" {
+				return "", fmt.Errorf("one request name, got %q and %q", name, args[0])
+			}
+			name, args = args[0], args[1:]
+		}
+	}
+	if name == "" {
+		return "", errors.New("a request name is needed")
+	}
+	return name, nil
+}
+
+// annotate sets annotations with the resourceVersion read, so the change applies to
+// exactly the object the approver saw (a concurrent edit makes it fail, not drift).
+func annotate(ctx context.Context, c client.Client, r *sdv1.SubdomainRequest, kv map[string]string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"resourceVersion": r.ResourceVersion, "annotations": kv,
+	}})
+	if err != nil {
+		return err
+	}
+	return c.Patch(ctx, r, client.RawPatch(types.MergePatchType, patch))
+}
+
+func get(ctx context.Context, c client.Client, name string) (*sdv1.SubdomainRequest, error) {
+	r := &sdv1.SubdomainRequest{}
+	return r, c.Get(ctx, types.NamespacedName{Name: name}, r)
+}
+
+func approve(ctx context.Context, c client.Client, args []string, out io.Writer) error {
+	name, err := oneName(flag.NewFlagSet("approve", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	r, err := get(ctx, c, name)
+	if err != nil {
+		return err
+	}
+	if err := annotate(ctx, c, r, map[string]string{sdv1.AnnotationApproved: r.Spec.Subdomain}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "approved %s: subdomain %q in zone %s (approved-by %s)\n", name, r.Spec.Subdomain, r.Spec.Zone,
+		r.Annotations[sdv1.AnnotationApprovedBy])
+	return nil
+}
+
+func reject(ctx context.Context, c client.Client, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("reject", flag.ContinueOnError)
+	reason := fs.String("reason", "", "why the request is rejected (required)")
+	name, err := oneName(fs, args)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return errors.New("--reason is required")
+	}
+	r, err := get(ctx, c, name)
+	if err != nil {
+		return err
+	}
+	if err := annotate(ctx, c, r, map[string]string{sdv1.AnnotationRejected: *reason}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "rejected %s: %s\n", name, *reason)
+	return nil
+}
+
+func list(ctx context.Context, c client.Client, out io.Writer) error {
+	reqs := &sdv1.SubdomainRequestList{}
+	if err := c.List(ctx, reqs); err != nil {
+		return err
+	}
+	slices.SortFunc(reqs.Items, func(a, b sdv1.SubdomainRequest) int { return strings.Compare(a.Name, b.Name) })
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tOPD\tFQDN\tADDRESS\tNAMESPACE\tPHASE\tAPPROVED BY")
+	for _, r := range reqs.Items {
+		by := "-"
+		if r.Status.Approval != nil {
+			by = r.Status.Approval.ApprovedBy
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Spec.OPD.Name, dash(r.Status.FQDN), dash(r.Status.Address),
+			dash(r.Status.Namespace), dash(string(r.Status.Phase)), by)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func ts(t interface{ IsZero() bool }, f func() string) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return f()
+}
+
+func describe(ctx context.Context, c client.Client, args []string, out io.Writer) error {
+	name, err := oneName(flag.NewFlagSet("describe", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	r, err := get(ctx, c, name)
+	if err != nil {
+		return err
+	}
+	zone := &sdv1.SubdomainZone{}
+	_ = c.Get(ctx, types.NamespacedName{Name: r.Spec.Zone}, zone)
+	st := r.Status
+	w := &strings.Builder{}
+	fmt.Fprintf(w, "Change report (laporan hasil kegiatan): %s\n\n", r.Name)
+	fmt.Fprintf(w, "OPD:         %s (%s)\n", r.Spec.OPD.Name, r.Spec.OPD.Code)
+	fmt.Fprintf(w, "Contact:     %s %s %s\n", r.Spec.OPD.Contact.Name, r.Spec.OPD.Contact.Email, r.Spec.OPD.Contact.Phone)
+	fmt.Fprintf(w, "Letter:      %s dated %s\n", dash(r.Spec.Letter.Number), dash(r.Spec.Letter.Date))
+	fmt.Fprintf(w, "Phase:       %s\n", dash(string(st.Phase)))
+	fmt.Fprintf(w, "FQDN:        %s\nAddress:     %s\nNamespace:   %s\n", dash(st.FQDN), dash(st.Address), dash(st.Namespace))
+	if st.CredentialsSecret != nil {
+		fmt.Fprintf(w, "Credentials: Secret %s/%s (keys fqdn, subdomain, zone, address, username, password, url)\n",
+			st.CredentialsSecret.Namespace, st.CredentialsSecret.Name)
+	}
+	if st.Approval != nil {
+		fmt.Fprintf(w, "Approved:    %q by %s at %s\n", st.Approval.Name, dash(st.Approval.ApprovedBy),
+			ts(st.Approval.ApprovedAt, func() string { return st.Approval.ApprovedAt.UTC().Format(time.RFC3339) }))
+	} else {
+		fmt.Fprintf(w, "Approved:    not yet\n")
+	}
+	fmt.Fprintf(w, "\nTimeline (against the zone's service level):\n")
+	fmt.Fprintf(w, "  requested  %s\n", ts(st.RequestedAt, func() string { return st.RequestedAt.UTC().Format(time.RFC3339) }))
+	stage := func(label string, from, to interface {
+		IsZero() bool
+	}, took func() time.Duration, std *time.Duration) {
+		line := fmt.Sprintf("  %-10s %s", label, "-")
+		if to != nil && !to.IsZero() && from != nil && !from.IsZero() {
+			d := took()
+			verdict := ""
+			if std != nil {
+				verdict = fmt.Sprintf(" (standard %s: %s)", *std, map[bool]string{true: "met", false: "BREACHED"}[d <= *std])
+			}
+			line = fmt.Sprintf("  %-10s after %s%s", label, d.Round(time.Second), verdict)
+		}
+		fmt.Fprintln(w, line)
+	}
+	var appStd, provStd *time.Duration
+	if d := zone.Spec.ServiceLevel.Approval; d != nil {
+		appStd = &d.Duration
+	}
+	if d := zone.Spec.ServiceLevel.Provisioning; d != nil {
+		provStd = &d.Duration
+	}
+	stage("approved", st.RequestedAt, st.ApprovedAt, func() time.Duration { return st.ApprovedAt.Sub(st.RequestedAt.Time) }, appStd)
+	stage("ready", st.ApprovedAt, st.ReadyAt, func() time.Duration { return st.ReadyAt.Sub(st.ApprovedAt.Time) }, provStd)
+	if len(st.PreviousNames) > 0 {
+		fmt.Fprintf(w, "\nRenamed from:\n")
+		for _, p := range st.PreviousNames {
+			state := "serving until " + p.ExpiresAt.UTC().Format(time.RFC3339)
+			if p.Released {
+				state = "released at " + p.ExpiresAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(w, "  %s (retired %s, %s)\n", p.FQDN, p.RetiredAt.UTC().Format(time.RFC3339), state)
+		}
+	}
+	fmt.Fprintf(w, "\nConditions:\n")
+	for _, cnd := range st.Conditions {
+		fmt.Fprintf(w, "  %-17s %-6s %s: %s\n", cnd.Type, cnd.Status, cnd.Reason, cnd.Message)
+	}
+	_, err = io.WriteString(out, w.String())
+	return err
+}
+
+func annual(ctx context.Context, c client.Client, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	year := fs.Int("year", time.Now().Year(), "the year")
+	zone := fs.String("zone", "", "only this zone")
+	format := fs.String("o", "markdown", "markdown, csv or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	in := report.Input{Year: *year, Zone: *zone}
+	zones := &sdv1.SubdomainZoneList{}
+	reqs := &sdv1.SubdomainRequestList{}
+	ledgers := &sdv1.SubdomainLedgerList{}
+	for _, l := range []client.ObjectList{zones, reqs, ledgers} {
+		if err := c.List(ctx, l); err != nil {
+			return err
+		}
+	}
+	in.Zones, in.Requests, in.Ledgers = zones.Items, reqs.Items, ledgers.Items
+	return report.Build(in).Render(out, *format)
+}

@@ -1,0 +1,83 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/controllers"
+)
+
+// TestServiceLevel: a request left waiting past the zone's approval standard is flagged
+// when the deadline passes (a timed requeue, no polling), with a Warning event; the
+// metrics expose the figures.
+func TestServiceLevel(t *testing.T) {
+	create(t, newZone("sla", "sla.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.150.0.0/24"}
+		z.Spec.ServiceLevel = sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: 3 * time.Second},
+			Provisioning: &metav1.Duration{Duration: time.Hour}}
+	}))
+	create(t, newRequest("lambat", "sla", "lambat"))
+	r := waitPhase(t, "lambat", sdv1.PhasePending)
+	if c := condition(r, controllers.ConditionServiceLevel); c.Status != metav1.ConditionTrue {
+		t.Errorf("within the standard at first: %+v", c)
+	}
+	r = waitFor(t, "lambat", "ApprovalOverdue", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, controllers.ConditionServiceLevel).Reason == "ApprovalOverdue"
+	})
+	if c := condition(r, controllers.ConditionServiceLevel); !strings.Contains(c.Message, "approval is overdue: the standard of 3s ended at") {
+		t.Errorf("overdue message: %+v", c)
+	}
+	assertEvent(t, "lambat", "ApprovalOverdue")
+	annotate(t, "lambat", map[string]*string{sdv1.AnnotationApproved: ptr("lambat"), sdv1.AnnotationApprovedBy: ptr("kadis")})
+	r = waitPhase(t, "lambat", sdv1.PhaseReady)
+	if c := condition(r, controllers.ConditionServiceLevel); c.Reason != "ApprovalOverdue" || !strings.Contains(c.Message, "approval took") {
+		t.Errorf("after a late approval: %+v", c)
+	}
+
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range families {
+		seen[f.GetName()] = true
+		if f.GetName() == "subdomain_service_level_breaches_total" {
+			found := false
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					found = found || (l.GetName() == "zone" && l.GetValue() == "sla")
+				}
+			}
+			if !found {
+				t.Error("no breach counted for zone sla")
+			}
+		}
+	}
+	for _, name := range []string{"subdomain_time_to_approval_seconds", "subdomain_approval_to_ready_seconds",
+		"subdomain_service_level_breaches_total", "subdomain_requests", "subdomain_pool_allocated", "subdomain_pool_capacity"} {
+		if !seen[name] {
+			t.Errorf("metric %s is not exposed", name)
+		}
+	}
+}
