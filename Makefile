@@ -19,17 +19,21 @@ envtest-assets: ## Build kube-apiserver, etcd, kube-controller-manager, kubectl 
 	hack/build-tools.sh kube-apiserver etcd kube-controller-manager kubectl
 
 .PHONY: tools
-tools: envtest-assets ## Build every tool (control plane, controller-gen, external-dns).
-	hack/build-tools.sh controller-gen external-dns
+tools: envtest-assets ## Build every tool (control plane, controller-gen, external-dns, helm).
+	hack/build-tools.sh controller-gen external-dns helm
 
 $(CONTROLLER_GEN): hack/tools/go.mod hack/tools/go.sum
 	hack/build-tools.sh controller-gen
 
 ##@ Code generation
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's ClusterRole from markers.
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's ClusterRole from markers; copy them into the chart.
 	$(CONTROLLER_GEN) rbac:roleName=subdomain-operator crd paths=./... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	rm -f charts/subdomain-operator/files/crds/*.yaml charts/subdomain-operator/files/policies/*.yaml
+	cp config/crd/bases/*.yaml charts/subdomain-operator/files/crds/
+	cp config/rbac/role.yaml charts/subdomain-operator/files/rbac/role.yaml
+	for f in config/policies/*.yaml; do [ "$$(basename $$f)" = kustomization.yaml ] || cp $$f charts/subdomain-operator/files/policies/; done
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
@@ -38,7 +42,7 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 .PHONY: verify
 verify: manifests generate ## Fail if generated files are stale, code is unformatted or vet complains.
 	@git diff --exit-code -- api config charts || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- config/crd/bases config/rbac/role.yaml 'api/*/zz_generated.deepcopy.go')" || { echo "untracked generated files"; exit 1; }
+	@test -z "$$(git status --porcelain -- config/crd/bases config/rbac/role.yaml charts 'api/*/zz_generated.deepcopy.go')" || { echo "untracked generated files"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
 	go vet ./...
 

@@ -1,0 +1,125 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package chart checks the Helm chart and the kustomize deployment: helm lint, helm
+// template with several value sets, values.schema.json refusing bad values, and every
+// rendered object accepted by a real API server.
+package chart_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+func helm(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	bin := filepath.Join(testenv.AssetsDir(), "helm")
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("SUBDOMAIN_E2E_REQUIRED") == "1" {
+			t.Fatalf("%s missing (hack/build-tools.sh helm)", bin)
+		}
+		t.Skipf("%s missing: run hack/build-tools.sh helm", bin)
+	}
+	if args[0] == "template" {
+		args = append(args, "--kube-version", "1.37.2")
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = testenv.RepoRoot()
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+const chart = "charts/subdomain-operator"
+
+func TestChart(t *testing.T) {
+	for _, set := range [][]string{nil, {"--set", "metrics.serviceMonitor.enabled=true,dashboard.enabled=true,replicaCount=2"}} {
+		if out, err := helm(t, append([]string{"lint", "--strict", chart}, set...)...); err != nil {
+			t.Fatalf("helm lint %v: %v\n%s", set, err, out)
+		}
+	}
+	// The schema refuses bad values.
+	for _, bad := range []string{"replicaCount=0", "logLevel=loud", "unknownKey=1", "replicaCount=2,leaderElection=false"} {
+		if out, err := helm(t, "template", "x", chart, "--set", bad); err == nil {
+			t.Errorf("--set %s was accepted:\n%s", bad, out[:min(len(out), 300)])
+		}
+	}
+	full, err := helm(t, "template", "subdomain-operator", chart, "--namespace", "subdomain-system",
+		"--set", "metrics.serviceMonitor.enabled=true,dashboard.enabled=true")
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, full)
+	}
+	for _, want := range []string{"kind: CustomResourceDefinition", "kind: ValidatingAdmissionPolicy", "kind: MutatingAdmissionPolicy",
+		"kind: ServiceMonitor", "name: subdomain-approver", "readOnlyRootFilesystem: true", "subdomain-operator.json", "--leader-elect=true"} {
+		if !strings.Contains(full, want) {
+			t.Errorf("rendered chart lacks %q", want)
+		}
+	}
+	noCRDs, err := helm(t, "template", "x", chart, "--set", "crds.install=false,policies.install=false")
+	if err != nil || strings.Contains(noCRDs, "kind: CustomResourceDefinition") || strings.Contains(noCRDs, "AdmissionPolicy") {
+		t.Errorf("crds.install=false / policies.install=false still render them (%v)", err)
+	}
+
+	// Install the rendered chart (no ServiceMonitor: the test API server has no
+	// Prometheus Operator CRDs) into a real API server: every object must be accepted.
+	rendered, err := helm(t, "template", "subdomain-operator", chart, "--namespace", "subdomain-system", "--set", "dashboard.enabled=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	file := filepath.Join(t.TempDir(), "chart.yaml")
+	if err := os.WriteFile(file, []byte(rendered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Kubectl("create", "namespace", "subdomain-system"); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Kubectl("apply", "--server-side", "--force-conflicts", "-f", file); err != nil {
+		t.Fatalf("the API server refused the rendered chart: %v", err)
+	}
+	if err := env.Kubectl("get", "deployment/subdomain-operator", "configmap/subdomain-operator-dashboard", "service/subdomain-operator-metrics",
+		"-n", "subdomain-system"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestKustomizeDefault: `kubectl apply -k config/default` is accepted by the API server.
+func TestKustomizeDefault(t *testing.T) {
+	env, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	if err := env.Kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(testenv.RepoRoot(), "config", "default")); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Kubectl("get", "deployment/subdomain-operator", "-n", "subdomain-system"); err != nil {
+		t.Error(err)
+	}
+	if err := env.Kubectl("get", "validatingadmissionpolicy/subdomain-approval-authority", "mutatingadmissionpolicy/subdomain-approved-by",
+		"crd/subdomainledgers.subdomain.kominfo.go.id"); err != nil {
+		t.Error(err)
+	}
+}
