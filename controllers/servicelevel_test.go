@@ -49,6 +49,11 @@ func TestServiceLevel(t *testing.T) {
 		t.Errorf("overdue message: %+v", c)
 	}
 	assertEvent(t, "lambat", "ApprovalOverdue")
+	// Timestamps are stored to the second: approve a full second past the deadline so
+	// that approvedAt - requestedAt exceeds the standard however the seconds fall.
+	if wait := time.Until(r.CreationTimestamp.Add(4 * time.Second)); wait > 0 {
+		time.Sleep(wait)
+	}
 	annotate(t, "lambat", map[string]*string{sdv1.AnnotationApproved: ptr("lambat"), sdv1.AnnotationApprovedBy: ptr("kadis")})
 	r = waitPhase(t, "lambat", sdv1.PhaseReady)
 	if c := condition(r, controllers.ConditionServiceLevel); c.Reason != "ApprovalOverdue" || !strings.Contains(c.Message, "approval took") {

@@ -1,0 +1,412 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command bench measures the operator against the real test control plane and prints
+// one table. For each N it starts a fresh control plane, runs bin/manager as its own
+// process (so its RSS and heap are its own), creates N approved requests at once, and
+// reports: time until all are Ready, approval-to-Ready latency (p50/p99, seen by a
+// watch), API writes per request (the manager's client-go metrics), peak RSS and heap,
+// writes during a quiet minute and after a restart, and the time a tight client loop
+// with the same QPS takes to create the same objects directly (ratio direct/operator).
+//
+//	go run ./hack/bench [-n 100,1000,5000] [-qps 200 -burst 400] [-quiet 60s]
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+	"sigs.k8s.io/external-dns/endpoint"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/manager"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+type result struct {
+	n                    int
+	allReady             time.Duration
+	p50, p99             time.Duration
+	writesPerReq         float64
+	rssMiB, heapMiB      float64
+	quietWrites          float64
+	restartWrites        float64
+	direct               time.Duration
+	singleP50, singleP99 time.Duration
+}
+
+func main() {
+	ns := flag.String("n", "100,1000", "comma-separated batch sizes")
+	qps := flag.Float64("qps", 200, "client QPS of the manager and of the direct loop")
+	burst := flag.Int("burst", 400, "client burst")
+	quiet := flag.Duration("quiet", 60*time.Second, "steady-state window")
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
+	root := testenv.RepoRoot()
+	mgrBin := filepath.Join(testenv.AssetsDir(), "manager")
+	build := exec.Command("go", "build", "-o", mgrBin, ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		fail("building the manager: %v\n%s", err, out)
+	}
+	var results []result
+	for _, s := range strings.Split(*ns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fail("bad -n %q", s)
+		}
+		fmt.Fprintf(os.Stderr, "== N=%d\n", n)
+		results = append(results, runOne(mgrBin, n, *qps, *burst, *quiet))
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "N\tall Ready\tp50 appr->Ready\tp99 appr->Ready\twrites/req\tpeak RSS MiB\tpeak heap MiB\twrites in quiet\twrites after restart\tdirect loop\tratio direct/operator\tsingle p50\tsingle p99\t\n")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.2f\t%s\t%s\t\n", r.n, r.allReady.Round(10*time.Millisecond),
+			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.writesPerReq, r.rssMiB, r.heapMiB, r.quietWrites, r.restartWrites,
+			r.direct.Round(10*time.Millisecond), r.direct.Seconds()/r.allReady.Seconds(), r.singleP50.Round(time.Millisecond), r.singleP99.Round(time.Millisecond))
+	}
+	_ = tw.Flush()
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+type managerProc struct {
+	cmd      *exec.Cmd
+	metrics  string
+	peakRSS  float64
+	peakHeap float64
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fail("%v", err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	m := &managerProc{metrics: "http://" + addr + "/metrics", stop: make(chan struct{})}
+	m.cmd = exec.Command(bin, "--kubeconfig", kubeconfig, "--metrics-bind-address", addr, "--health-probe-bind-address", "0",
+		"--kube-api-qps", fmt.Sprint(qps), "--kube-api-burst", fmt.Sprint(burst), "--max-concurrent-reconciles", "8")
+	if err := m.cmd.Start(); err != nil {
+		fail("starting the manager: %v", err)
+	}
+	m.wg.Add(1)
+	go func() { // sample RSS and heap
+		defer m.wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-m.stop:
+				return
+			case <-t.C:
+				if h, err := m.metric("go_memstats_heap_alloc_bytes", nil); err == nil && h/(1<<20) > m.peakHeap {
+					m.peakHeap = h / (1 << 20)
+				}
+			}
+		}
+	}()
+	return m
+}
+
+// rss is the process's peak resident set (VmHWM) in MiB.
+func (m *managerProc) rss() float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmHWM:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func (m *managerProc) halt() {
+	m.peakRSS = m.rss()
+	close(m.stop)
+	m.wg.Wait()
+	_ = m.cmd.Process.Signal(os.Interrupt)
+	_ = m.cmd.Wait()
+}
+
+// metric sums a metric's samples whose labels pass keep.
+func (m *managerProc) metric(name string, keep func(labels string) bool) (float64, error) {
+	resp, err := http.Get(m.metrics)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != '{' && line[len(name)] != ' ') {
+			continue
+		}
+		labels := ""
+		if i := strings.Index(line, "{"); i >= 0 {
+			labels = line[i:strings.LastIndex(line, "}")]
+		}
+		if keep != nil && !keep(labels) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		sum += v
+	}
+	return sum, nil
+}
+
+func (m *managerProc) writes() float64 {
+	v, _ := m.metric("rest_client_requests_total", func(l string) bool {
+		for _, verb := range []string{`method="POST"`, `method="PUT"`, `method="PATCH"`, `method="DELETE"`} {
+			if strings.Contains(l, verb) {
+				return true
+			}
+		}
+		return false
+	})
+	return v
+}
+
+func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) result {
+	env, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		fail("%v", err)
+	}
+	defer func() { _ = env.Stop() }()
+	ctx := context.Background()
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = 1000, 2000
+	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		fail("%v", err)
+	}
+	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		fail("%v", err)
+	}
+	for _, ns := range []string{"subdomain-system", "ingress-nginx"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			fail("%v", err)
+		}
+	}
+	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec: sdv1.SubdomainZoneSpec{Domain: "bench.go.id", AddressPool: []string{"10.0.0.0/16"}}}
+	if err := c.Create(ctx, zone); err != nil {
+		fail("%v", err)
+	}
+	res := result{n: n}
+	m := startManager(bin, env.Kubeconfig, qps, burst)
+
+	// Watch Ready transitions.
+	w, err := wc.Watch(ctx, &sdv1.SubdomainRequestList{})
+	if err != nil {
+		fail("%v", err)
+	}
+	var mu sync.Mutex
+	created := map[string]time.Time{}
+	readyAt := map[string]time.Time{}
+	allReady := make(chan struct{})
+	target := n
+	go func() {
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Modified && ev.Type != watch.Added {
+				continue
+			}
+			r := ev.Object.(*sdv1.SubdomainRequest)
+			if r.Status.Phase != sdv1.PhaseReady {
+				continue
+			}
+			mu.Lock()
+			if _, seen := readyAt[r.Name]; !seen {
+				readyAt[r.Name] = time.Now()
+				if len(readyAt) == target {
+					close(allReady)
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	req := func(name string) *sdv1.SubdomainRequest {
+		return &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{sdv1.AnnotationApproved: name}},
+			Spec: sdv1.SubdomainRequestSpec{Zone: "bench", Subdomain: name, OPD: sdv1.OPD{Name: name, Code: name, AdminGroup: "g"}}}
+	}
+	// Wait for the manager's caches: a first request must become Ready.
+	time.Sleep(2 * time.Second)
+	start := time.Now()
+	sem := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			name := fmt.Sprintf("opd%05d", i)
+			if err := c.Create(ctx, req(name)); err != nil {
+				fail("create %s: %v", name, err)
+			}
+			mu.Lock()
+			created[name] = time.Now()
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-allReady:
+	case <-time.After(60 * time.Minute):
+		fail("not all Ready after an hour")
+	}
+	res.allReady = time.Since(start)
+	var lat []time.Duration
+	mu.Lock()
+	for name, t := range readyAt {
+		lat = append(lat, t.Sub(created[name]))
+	}
+	mu.Unlock()
+	slices.Sort(lat)
+	res.p50, res.p99 = lat[len(lat)*50/100], lat[min(len(lat)-1, len(lat)*99/100)]
+	time.Sleep(3 * time.Second) // zone status and trailing writes settle
+	res.writesPerReq = m.writes() / float64(n)
+
+	// Steady state, then a restart.
+	before := m.writes()
+	time.Sleep(quiet)
+	res.quietWrites = m.writes() - before
+	m.halt()
+	res.rssMiB, res.heapMiB = m.peakRSS, m.peakHeap
+	m2 := startManager(bin, env.Kubeconfig, qps, burst)
+	time.Sleep(quiet / 2)
+	res.restartWrites = m2.writes()
+
+	// Single requests on an idle control plane.
+	var single []time.Duration
+	for i := range 20 {
+		name := fmt.Sprintf("single%02d", i)
+		mu.Lock()
+		target = len(readyAt) + 1
+		allReady = make(chan struct{})
+		ch := allReady
+		mu.Unlock()
+		t0 := time.Now()
+		if err := c.Create(ctx, req(name)); err != nil {
+			fail("%v", err)
+		}
+		select {
+		case <-ch:
+		case <-time.After(time.Minute):
+			fail("%s not Ready", name)
+		}
+		single = append(single, time.Since(t0))
+	}
+	m2.halt()
+	w.Stop()
+	slices.Sort(single)
+	res.singleP50, res.singleP99 = single[len(single)/2], single[len(single)-1]
+
+	res.direct = direct(env.Config, n, qps, burst)
+	return res
+}
+
+// direct creates, with a client limited to the same QPS, the objects the operator
+// creates for n requests: two claims, the namespace and its five children, the
+// DNSEndpoint, and one status write per request.
+func direct(base *rest.Config, n int, qps float64, burst int) time.Duration {
+	cfg := rest.CopyConfig(base)
+	cfg.QPS, cfg.Burst = float32(qps), burst
+	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		fail("%v", err)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			name := fmt.Sprintf("direct%05d", i)
+			ns := "d-" + name
+			prefix := networkingv1.PathTypePrefix
+			objs := []client.Object{
+				&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: name + ".direct.go.id"}, Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeFQDN, Value: name, Zone: "d", Request: name}},
+				&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ip-10-1-%d-%d", i/250, i%250+1)}, Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: "x", Zone: "d", Request: name}},
+				&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+				&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "q"}},
+				&corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "l"}},
+				&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "n"}},
+				&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "r"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+					Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "g"}}},
+				&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "i"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: name + ".direct.go.id",
+					IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix,
+						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}},
+				&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "s"}, StringData: map[string]string{"password": "x"}},
+				&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: name}, Spec: dnsv1.DNSEndpointSpec{
+					Endpoints: []*endpoint.Endpoint{endpoint.NewEndpoint(name+".direct.go.id", "A", "10.1.0.1")}}},
+				&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "status-write-stand-in"}},
+			}
+			for _, o := range objs {
+				if err := c.Create(ctx, o); err != nil {
+					fail("direct create: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
+}
