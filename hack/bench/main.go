@@ -132,6 +132,9 @@ func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
 	m := &managerProc{metrics: "http://" + addr + "/metrics", stop: make(chan struct{})}
 	m.cmd = exec.Command(bin, "--kubeconfig", kubeconfig, "--metrics-bind-address", addr, "--health-probe-bind-address", "0",
 		"--kube-api-qps", fmt.Sprint(qps), "--kube-api-burst", fmt.Sprint(burst), "--max-concurrent-reconciles", "8")
+	if os.Getenv("BENCH_DEBUG") != "" {
+		m.cmd.Stderr = os.Stderr
+	}
 	if err := m.cmd.Start(); err != nil {
 		fail("starting the manager: %v", err)
 	}
@@ -304,11 +307,27 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 		}()
 	}
 	wg.Wait()
-	select {
-	case <-allReady:
-	case <-time.After(60 * time.Minute):
-		fail("not all Ready after an hour")
+	deadline := time.After(60 * time.Minute)
+	progress := time.NewTicker(10 * time.Second)
+wait:
+	for {
+		select {
+		case <-allReady:
+			break wait
+		case <-deadline:
+			fail("not all Ready after an hour")
+		case <-progress.C:
+			list := &sdv1.SubdomainRequestList{}
+			if err := c.List(ctx, list); err == nil {
+				phases := map[sdv1.Phase]int{}
+				for _, r := range list.Items {
+					phases[r.Status.Phase]++
+				}
+				fmt.Fprintf(os.Stderr, "   %s: %v\n", time.Since(start).Round(time.Second), phases)
+			}
+		}
 	}
+	progress.Stop()
 	res.allReady = time.Since(start)
 	var lat []time.Duration
 	mu.Lock()
