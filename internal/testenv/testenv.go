@@ -38,6 +38,8 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -346,4 +348,44 @@ func Eventually(ctx context.Context, timeout, interval time.Duration, cond func(
 		case <-time.After(interval):
 		}
 	}
+}
+
+// CreateNamespaces creates namespaces (the operator's DNS namespace and the ingress
+// controller's, in most tests).
+func (e *Env) CreateNamespaces(ctx context.Context, names ...string) error {
+	for _, n := range names {
+		if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StartOperator runs the operator in this process against cfg (the env's admin config
+// when nil) and returns a function that stops it and waits.
+func (e *Env) StartOperator(ctx context.Context, cfg *rest.Config, mc manager.Config) (stop func(), err error) {
+	if cfg == nil {
+		cfg = e.Config
+	}
+	if mc.MetricsAddr == "" {
+		mc.MetricsAddr = "0"
+	}
+	if mc.ProbeAddr == "" {
+		mc.ProbeAddr = "0"
+	}
+	mc.SkipNameValidation = true
+	ctx, cancel := context.WithCancel(ctx)
+	mgr, err := manager.New(ctx, cfg, mc)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "operator:", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }

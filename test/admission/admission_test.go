@@ -232,13 +232,12 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	mctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	mgr, err := manager.New(mctx, op.Config(), manager.Config{MetricsAddr: "0", ProbeAddr: "0", SkipNameValidation: true})
+	t.Cleanup(cancel)
+	stop, err := env.StartOperator(mctx, op.Config(), manager.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { defer close(done); _ = mgr.Start(mctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(stop)
 
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"},
 		Spec: sdv1.SubdomainZoneSpec{Domain: "pontianak.go.id", AddressPool: []string{"10.20.0.0/24"}}}

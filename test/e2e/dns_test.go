@@ -28,7 +28,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -72,10 +71,8 @@ func TestDNSEndToEnd(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = env.Stop() })
 	c := env.Client
-	for _, ns := range []string{"subdomain-system", "ingress-nginx"} {
-		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
+	if err := env.CreateNamespaces(ctx, "subdomain-system", "ingress-nginx"); err != nil {
+		t.Fatal(err)
 	}
 	bind, err := dnsenv.StartBIND(ctx, t.TempDir(), zoneDomain)
 	if err != nil {
@@ -88,13 +85,11 @@ func TestDNSEndToEnd(t *testing.T) {
 	}
 	t.Cleanup(ext.Stop)
 
-	mgr, err := manager.New(ctx, env.Config, manager.Config{MetricsAddr: "0", ProbeAddr: "0", SkipNameValidation: true})
+	stop, err := env.StartOperator(ctx, nil, manager.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(stop)
 
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"}, Spec: sdv1.SubdomainZoneSpec{
 		Domain: zoneDomain, AddressPool: []string{"10.20.0.0/24"}, RenameGracePeriod: &metav1.Duration{Duration: time.Hour}}}

@@ -55,20 +55,15 @@ func TestPlugin(t *testing.T) {
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx := context.Background()
 	c := env.Client
-	for _, ns := range []string{"subdomain-system", "ingress-nginx"} {
-		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
+	if err := env.CreateNamespaces(ctx, "subdomain-system", "ingress-nginx"); err != nil {
+		t.Fatal(err)
 	}
 	startOperator := func() func() {
-		mctx, cancel := context.WithCancel(ctx)
-		mgr, err := manager.New(mctx, env.Config, manager.Config{MetricsAddr: "0", ProbeAddr: "0", SkipNameValidation: true})
+		stop, err := env.StartOperator(ctx, nil, manager.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan struct{})
-		go func() { defer close(done); _ = mgr.Start(mctx) }()
-		return func() { cancel(); <-done }
+		return stop
 	}
 	stop := startOperator()
 	t.Cleanup(func() { stop() })
