@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
@@ -96,7 +97,7 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 		}
 		r.Recorder.Eventf(req, nil, kind, string(phase), "Reconcile", "%s", msg)
 	}
-	if !equality.Semantic.DeepEqual(base.Status, req.Status) && (req.DeletionTimestamp.IsZero() || controllerHolds(req)) {
+	if !equality.Semantic.DeepEqual(base.Status, req.Status) && (req.DeletionTimestamp.IsZero() || controllerutil.ContainsFinalizer(req, sdv1.Finalizer)) {
 		// Diff status only: metadata edits of this reconcile were written already.
 		from := base.DeepCopy()
 		from.ObjectMeta = *req.ObjectMeta.DeepCopy()
@@ -105,16 +106,6 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 		}
 	}
 	return resultFor(err, res)
-}
-
-// controllerHolds is true while the finalizer keeps the object around.
-func controllerHolds(req *sdv1.SubdomainRequest) bool {
-	for _, f := range req.Finalizers {
-		if f == sdv1.Finalizer {
-			return true
-		}
-	}
-	return false
 }
 
 // phase derives the phase and the Ready condition's reason and message.

@@ -46,8 +46,8 @@ type Decision struct {
 // Policy decides or passes (ok=false) to the next policy.
 type Policy func(in Input) (d Decision, ok bool)
 
-// Chain is the ordered list of policies. The last one always decides.
-var Chain = []Policy{rejected, notApproved, stale, approved}
+// Chain is the ordered list of policies; approved, which always decides, ends it.
+var Chain = []Policy{rejected, notApproved, stale}
 
 // Evaluate runs the chain.
 func Evaluate(in Input) Decision {
@@ -56,7 +56,8 @@ func Evaluate(in Input) Decision {
 			return d
 		}
 	}
-	panic("approval: chain ended without a decision") // unreachable: approved always decides
+	d, _ := approved(in)
+	return d
 }
 
 // keep is the label a request keeps serving under its recorded approval, if any.
