@@ -91,23 +91,13 @@ func TestMain(m *testing.M) {
 // startManager runs the operator as main.go does, with a write counter on its client,
 // 8 concurrent reconciles and a short resync so that steady-state tests see resyncs.
 func startManager() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	mgr, err := manager.New(ctx, writes.Wrap(env.Config), manager.Config{
-		MetricsAddr: "0", ProbeAddr: "0", MaxConcurrentReconciles: 8, QPS: 200, Burst: 400,
-		SyncPeriod: 5 * time.Second, SkipNameValidation: true,
+	stop, err := env.StartOperator(context.Background(), writes.Wrap(env.Config), manager.Config{
+		MaxConcurrentReconciles: 8, QPS: 200, Burst: 400, SyncPeriod: 5 * time.Second,
 	})
 	if err != nil {
-		cancel()
 		return err
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	}()
-	stopManager = func() { cancel(); <-done }
+	stopManager = stop
 	return nil
 }
 
