@@ -25,6 +25,8 @@ import (
 type LedgerEntryType string
 
 const (
+	// LedgerRequested was written by earlier versions; the first Ready entry now
+	// carries the request's times.
 	LedgerRequested LedgerEntryType = "Requested"
 	LedgerApproved  LedgerEntryType = "Approved"
 	LedgerRejected  LedgerEntryType = "Rejected"
@@ -73,14 +75,26 @@ type LedgerEntry struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	Reason string `json:"reason,omitempty"`
-	// Seconds is time-to-approval on Approved entries (from the request) and
-	// approval-to-ready on Ready entries.
+	// Seconds is approval-to-ready on Ready entries, and time-to-approval on Approved
+	// entries written by earlier versions.
 	// +optional
 	Seconds *int64 `json:"seconds,omitempty"`
+	// ApprovalSeconds is time-to-approval (request to first approval) on the first
+	// Ready entry of a request, which stands for its approval too: one entry per new
+	// subdomain keeps the ledger small. Approved entries are written for later
+	// approvals (renames) only.
+	// +optional
+	ApprovalSeconds *int64 `json:"approvalSeconds,omitempty"`
 }
 
-// SubdomainLedgerSpec holds one zone's events of one month.
-// +kubebuilder:validation:XValidation:rule="self.zone == oldSelf.zone && self.year == oldSelf.year && self.month == oldSelf.month",message="a ledger's zone, year and month never change"
+// LedgerPageSize is how many entries one SubdomainLedger holds; a month with more goes
+// on in further pages. The API server re-validates a whole page on every append, so
+// small pages keep appends cheap at any volume (a batch of 1,000 new subdomains in a
+// month cost the API server ten times more CPU with pages of 1,000).
+const LedgerPageSize = 100
+
+// SubdomainLedgerSpec holds one page of one zone's events of one month.
+// +kubebuilder:validation:XValidation:rule="self.zone == oldSelf.zone && self.year == oldSelf.year && self.month == oldSelf.month && self.page == oldSelf.page",message="a ledger's zone, year, month and page never change"
 type SubdomainLedgerSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	Zone string `json:"zone"`
@@ -88,22 +102,31 @@ type SubdomainLedgerSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=12
 	Month int32 `json:"month"`
-	// Entries in the order they were written.
+	// Page numbers the month's ledgers from 1 (named <zone>-<yyyy>-<mm>, then
+	// <zone>-<yyyy>-<mm>-p2, ...), each holding at most 100 entries.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	Page int32 `json:"page,omitempty"`
+	// Entries in the order they were written. An entry's id is unique within a page;
+	// readers take the first of equal ids across pages.
 	// +optional
 	// +listType=map
 	// +listMapKey=id
-	// +kubebuilder:validation:MaxItems=5000
+	// +kubebuilder:validation:MaxItems=100
 	// +kubebuilder:validation:XValidation:rule="size(self) >= size(oldSelf)",message="ledger entries are append-only: none may be removed"
 	Entries []LedgerEntry `json:"entries,omitempty"`
 }
 
 // SubdomainLedger is the append-only record of one zone's subdomain events in one month
-// (named <zone>-<yyyy>-<mm>): the basis of the annual report. It outlives the requests.
+// (named <zone>-<yyyy>-<mm>, further pages <zone>-<yyyy>-<mm>-p<n>): the basis of the
+// annual report. It outlives the requests.
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,categories=subdomain
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.spec.zone`
 // +kubebuilder:printcolumn:name="Year",type=integer,JSONPath=`.spec.year`
 // +kubebuilder:printcolumn:name="Month",type=integer,JSONPath=`.spec.month`
+// +kubebuilder:printcolumn:name="Page",type=integer,JSONPath=`.spec.page`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type SubdomainLedger struct {
 	metav1.TypeMeta   `json:",inline"`

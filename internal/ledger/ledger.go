@@ -14,9 +14,11 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package ledger appends to the SubdomainLedger of a zone and year. Appends are one JSON
-// patch each (no read of the growing object) and idempotent: an entry's ID is its key,
-// and the API server refuses a second entry with the same key.
+// Package ledger appends to the SubdomainLedger of a zone and month. Appends are one
+// JSON patch each (no read of the object) and idempotent within a page: an entry's ID is
+// its key, and the API server refuses a second entry with the same key. A full page
+// (v1alpha1.LedgerPageSize entries) is refused by the API server too, and the writer
+// goes on in the next page.
 package ledger
 
 import (
@@ -24,6 +26,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,19 +37,36 @@ import (
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 )
 
-// Name is the ledger object of a zone and month: <zone>-<yyyy>-<mm>. One object per
-// month keeps each under the API server's object size limit at thousands of events.
+// Name is the first ledger page of a zone and month: <zone>-<yyyy>-<mm>. One object per
+// month (and page) keeps each small at thousands of events.
 func Name(zone string, year int, month time.Month) string {
-	return fmt.Sprintf("%s-%04d-%02d", zone, year, int(month))
+	return PageName(zone, year, month, 1)
 }
+
+// PageName is page n of a zone's month: Name for page 1, then <zone>-<yyyy>-<mm>-p<n>.
+func PageName(zone string, year int, month time.Month, page int32) string {
+	if page <= 1 {
+		return fmt.Sprintf("%s-%04d-%02d", zone, year, int(month))
+	}
+	return fmt.Sprintf("%s-%04d-%02d-p%d", zone, year, int(month), page)
+}
+
+// maxPages bounds the page walk: 1000 pages of 1000 entries a month.
+const maxPages = 1000
 
 // Writer batches appends: entries written by concurrent reconciles within a few
 // milliseconds go to their ledger in one JSON patch, so that bulk provisioning makes
-// far fewer writes of the (growing) ledger object. Append blocks until its entry is
-// stored. Add it to the manager; it runs on every replica.
+// far fewer writes of the ledger object. Append blocks until its entry is stored.
+// Add it to the manager; it runs on every replica.
 type Writer struct {
-	c  client.Client
+	c client.Client
+	// r reads ledgers from the API server: the manager does not cache them.
+	r  client.Reader
 	in chan pending
+	// pages is the page a zone's month is being written to, so that a full page is
+	// tried once per process, not on every append.
+	mu    sync.Mutex
+	pages map[string]int32
 }
 
 type pending struct {
@@ -58,8 +78,12 @@ type pending struct {
 // batchWindow is how long the writer waits for more entries after the first.
 const batchWindow = 20 * time.Millisecond
 
-// NewWriter returns a Writer; start it with Start (a manager Runnable).
-func NewWriter(c client.Client) *Writer { return &Writer{c: c, in: make(chan pending)} }
+// NewWriter returns a Writer that writes with c and reads with r (give the manager's
+// API reader: ledgers are not worth caching); start it with Start (a manager Runnable).
+func NewWriter(c client.Client, r client.Reader) *Writer {
+	// The buffer lets reconciles queue entries while a batch is being written.
+	return &Writer{c: c, r: r, in: make(chan pending, maxBatch), pages: map[string]int32{}}
+}
 
 // NeedLeaderElection is false: reconciles only run on the leader anyway.
 func (w *Writer) NeedLeaderElection() bool { return false }
@@ -80,7 +104,8 @@ func (w *Writer) Append(ctx context.Context, zone string, e sdv1.LedgerEntry) er
 	}
 }
 
-// Start writes batches until ctx ends.
+// Start writes batches until ctx ends. A batch is what arrived while the previous one
+// was written; an idle writer waits batchWindow after a first entry for company.
 func (w *Writer) Start(ctx context.Context) error {
 	for {
 		var batch []pending
@@ -90,21 +115,40 @@ func (w *Writer) Start(ctx context.Context) error {
 		case p := <-w.in:
 			batch = append(batch, p)
 		}
-		timer := time.NewTimer(batchWindow)
-	collect:
-		for len(batch) < 500 {
-			select {
-			case p := <-w.in:
-				batch = append(batch, p)
-			case <-timer.C:
-				break collect
-			case <-ctx.Done():
-				break collect
+		batch = w.drain(batch)
+		if len(batch) == 1 {
+			timer := time.NewTimer(batchWindow)
+		collect:
+			for len(batch) < maxBatch {
+				select {
+				case p := <-w.in:
+					batch = append(batch, p)
+				case <-timer.C:
+					break collect
+				case <-ctx.Done():
+					break collect
+				}
 			}
+			timer.Stop()
 		}
-		timer.Stop()
 		w.flush(ctx, batch)
 	}
+}
+
+// maxBatch bounds one patch.
+const maxBatch = 500
+
+// drain adds what is already queued, without waiting.
+func (w *Writer) drain(batch []pending) []pending {
+	for len(batch) < maxBatch {
+		select {
+		case p := <-w.in:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // flush stores a batch: one patch per ledger; on any refusal each entry alone, so that
@@ -126,27 +170,78 @@ func (w *Writer) flush(ctx context.Context, batch []pending) {
 		for i, p := range g {
 			entries[i] = p.e
 		}
-		err := appendAll(ctx, w.c, g[0].zone, entries)
+		err := w.store(ctx, key, g[0].zone, entries)
 		for _, p := range g {
 			if err == nil || len(g) == 1 {
 				p.done <- err
 				continue
 			}
-			p.done <- Append(ctx, w.c, p.zone, p.e)
+			p.done <- w.store(ctx, key, p.zone, []sdv1.LedgerEntry{p.e})
 		}
 	}
 }
 
-// Append writes e to the ledger of zone for e.At's month (UTC), creating the ledger.
-// Writing an entry whose ID is already there is not an error.
-func Append(ctx context.Context, c client.Client, zone string, e sdv1.LedgerEntry) error {
-	return appendAll(ctx, c, zone, []sdv1.LedgerEntry{e})
+// store appends entries of one month, starting at the page last written.
+func (w *Writer) store(ctx context.Context, key, zone string, entries []sdv1.LedgerEntry) error {
+	w.mu.Lock()
+	page := w.pages[key]
+	w.mu.Unlock()
+	if page == 0 {
+		// First write of this month by this process: find the open page by reading,
+		// not by refused appends.
+		var err error
+		if page, err = openPage(ctx, w.r, zone, entries[0].At.UTC()); err != nil {
+			return err
+		}
+	}
+	page, err := appendFrom(ctx, w.c, zone, page, entries)
+	if err == nil {
+		w.mu.Lock()
+		w.pages[key] = max(w.pages[key], page)
+		w.mu.Unlock()
+	}
+	return err
 }
 
-// appendAll writes entries of one month to the ledger of zone in one patch.
-func appendAll(ctx context.Context, c client.Client, zone string, entries []sdv1.LedgerEntry) error {
+// Append writes e to the ledger of zone for e.At's month (UTC), creating the ledger
+// and further pages as needed. Writing an entry whose ID is already on the page it
+// reaches is not an error.
+func Append(ctx context.Context, c client.Client, zone string, e sdv1.LedgerEntry) error {
+	_, err := appendFrom(ctx, c, zone, 1, []sdv1.LedgerEntry{e})
+	return err
+}
+
+// openPage is the first page of zone's month of at that is not full.
+func openPage(ctx context.Context, c client.Reader, zone string, at time.Time) (int32, error) {
+	for page := int32(1); page < maxPages; page++ {
+		l := &sdv1.SubdomainLedger{}
+		err := c.Get(ctx, types.NamespacedName{Name: PageName(zone, at.Year(), at.Month(), page)}, l)
+		if apierrors.IsNotFound(err) || err == nil && len(l.Spec.Entries) < sdv1.LedgerPageSize {
+			return page, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return maxPages, nil
+}
+
+// appendFrom writes entries to the first page from page on that takes them all, and
+// returns that page.
+func appendFrom(ctx context.Context, c client.Client, zone string, page int32, entries []sdv1.LedgerEntry) (int32, error) {
+	for ; page <= maxPages; page++ {
+		err := appendAll(ctx, c, zone, page, entries)
+		if !full(err) {
+			return page, err
+		}
+	}
+	return page, fmt.Errorf("ledger of zone %s: more than %d pages in a month", zone, maxPages)
+}
+
+// appendAll writes entries of one month to page of the ledger of zone in one patch.
+func appendAll(ctx context.Context, c client.Client, zone string, page int32, entries []sdv1.LedgerEntry) error {
 	at := entries[0].At.UTC()
-	name := Name(zone, at.Year(), at.Month())
+	name := PageName(zone, at.Year(), at.Month(), page)
 	ops := make([]map[string]any, len(entries))
 	for i, e := range entries {
 		ops[i] = map[string]any{"op": "add", "path": "/spec/entries/-", "value": e}
@@ -166,7 +261,7 @@ func appendAll(ctx context.Context, c client.Client, zone string, entries []sdv1
 		case duplicate(err):
 			return err // the caller retries the entries one by one
 		case apierrors.IsNotFound(err):
-			l.Spec = sdv1.SubdomainLedgerSpec{Zone: zone, Year: int32(at.Year()), Month: int32(at.Month()), Entries: entries}
+			l.Spec = sdv1.SubdomainLedgerSpec{Zone: zone, Year: int32(at.Year()), Month: int32(at.Month()), Page: page, Entries: entries}
 			err = c.Create(ctx, l)
 			if err == nil || !apierrors.IsAlreadyExists(err) {
 				return err
@@ -182,4 +277,9 @@ func appendAll(ctx context.Context, c client.Client, zone string, entries []sdv1
 // duplicate tells the API server's refusal of a second entry with the same id.
 func duplicate(err error) bool {
 	return apierrors.IsInvalid(err) && strings.Contains(err.Error(), "Duplicate value")
+}
+
+// full tells the API server's refusal of more entries than a page holds.
+func full(err error) bool {
+	return apierrors.IsInvalid(err) && strings.Contains(err.Error(), "Too many")
 }

@@ -26,6 +26,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/ledger"
@@ -56,7 +57,7 @@ func TestAppend(t *testing.T) {
 	// The batching writer, from 8 goroutines at once.
 	ctx2, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w := ledger.NewWriter(c)
+	w := ledger.NewWriter(c, c)
 	go func() { _ = w.Start(ctx2) }()
 	start = time.Now()
 	var wg sync.WaitGroup
@@ -86,12 +87,14 @@ func TestAppend(t *testing.T) {
 			_ = w.Append(ctx, "kalbar", sdv1.LedgerEntry{ID: id, Type: sdv1.LedgerRequested, At: at, Request: "x"})
 		}()
 	}
-	kl := &sdv1.SubdomainLedger{}
+	var got int
 	err = testenv.Eventually(ctx, 10*time.Second, 50*time.Millisecond, func() (bool, error) {
-		return len(kl.Spec.Entries) == n+1, c.Get(ctx, types.NamespacedName{Name: "kalbar-2026-11"}, kl)
+		var err error
+		got, err = entries(ctx, c, "kalbar")
+		return got == n+1, err
 	})
 	if err != nil {
-		t.Fatalf("kalbar ledger has %d entries, want %d: %v", len(kl.Spec.Entries), n+1, err)
+		t.Fatalf("kalbar ledgers have %d entries, want %d: %v", got, n+1, err)
 	}
 	// Idempotent.
 	if err := ledger.Append(ctx, c, "pontianak", sdv1.LedgerEntry{ID: "uid-0/Requested/", Type: sdv1.LedgerRequested, At: at, Request: "opd0"}); err != nil {
@@ -101,8 +104,12 @@ func TestAppend(t *testing.T) {
 	if err := c.Get(ctx, types.NamespacedName{Name: "pontianak-2026-11"}, l); err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Spec.Entries) != n || l.Spec.Year != 2026 || l.Spec.Month != 11 {
-		t.Fatalf("ledger has %d entries (want %d), year %d month %d", len(l.Spec.Entries), n, l.Spec.Year, l.Spec.Month)
+	if len(l.Spec.Entries) != sdv1.LedgerPageSize || l.Spec.Year != 2026 || l.Spec.Month != 11 || l.Spec.Page != 1 {
+		t.Fatalf("first page has %d entries (want %d), year %d month %d page %d", len(l.Spec.Entries), sdv1.LedgerPageSize,
+			l.Spec.Year, l.Spec.Month, l.Spec.Page)
+	}
+	if got, err := entries(ctx, c, "pontianak"); err != nil || got != n {
+		t.Fatalf("pontianak ledgers have %d entries, want %d: %v", got, n, err)
 	}
 	// Append-only, enforced by the API server.
 	changed := l.DeepCopy()
@@ -114,5 +121,81 @@ func TestAppend(t *testing.T) {
 	removed.Spec.Entries = removed.Spec.Entries[1:]
 	if err := c.Update(ctx, removed); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Errorf("removing an entry: %v", err)
+	}
+}
+
+// entries counts the distinct entry ids of zone's ledgers, all pages. (An id is unique
+// within a page; a repeat on a later page is allowed and readers skip it.)
+func entries(ctx context.Context, c client.Client, zone string) (int, error) {
+	list := &sdv1.SubdomainLedgerList{}
+	if err := c.List(ctx, list); err != nil {
+		return 0, err
+	}
+	ids := map[string]bool{}
+	for _, l := range list.Items {
+		if l.Spec.Zone == zone {
+			for _, e := range l.Spec.Entries {
+				ids[e.ID] = true
+			}
+		}
+	}
+	return len(ids), nil
+}
+
+// TestPages: a full page is refused by the API server and appends go on in the next
+// page, by the writer and by Append alike.
+func TestPages(t *testing.T) {
+	env, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx := context.Background()
+	c := env.Client
+	at := metav1.NewTime(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	entry := func(id string) sdv1.LedgerEntry {
+		return sdv1.LedgerEntry{ID: id, Type: sdv1.LedgerReady, At: at, Request: "r", FQDN: "r.sambas.go.id"}
+	}
+	full := &sdv1.SubdomainLedger{ObjectMeta: metav1.ObjectMeta{Name: ledger.Name("sambas", 2026, time.November)},
+		Spec: sdv1.SubdomainLedgerSpec{Zone: "sambas", Year: 2026, Month: 11}}
+	for i := range sdv1.LedgerPageSize {
+		full.Spec.Entries = append(full.Spec.Entries, entry(fmt.Sprintf("old-%d", i)))
+	}
+	if err := c.Create(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	if full.Spec.Page != 1 {
+		t.Errorf("page defaults to 1, got %d", full.Spec.Page)
+	}
+	// The CRD's limit is the page size.
+	over := full.DeepCopy()
+	over.Spec.Entries = append(over.Spec.Entries, entry("one-too-many"))
+	if err := c.Update(ctx, over); err == nil || !strings.Contains(err.Error(), "Too many") {
+		t.Fatalf("page %d+1 entries: %v", sdv1.LedgerPageSize, err)
+	}
+	if err := ledger.Append(ctx, c, "sambas", entry("new-1")); err != nil {
+		t.Fatal(err)
+	}
+	w := ledger.NewWriter(c, c)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = w.Start(wctx) }()
+	for i := 2; i <= 3; i++ {
+		if err := w.Append(ctx, "sambas", entry(fmt.Sprintf("new-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p2 := &sdv1.SubdomainLedger{}
+	if err := c.Get(ctx, types.NamespacedName{Name: ledger.PageName("sambas", 2026, time.November, 2)}, p2); err != nil {
+		t.Fatal(err)
+	}
+	if p2.Name != "sambas-2026-11-p2" || p2.Spec.Page != 2 || len(p2.Spec.Entries) != 3 {
+		t.Fatalf("page 2: name %s page %d, %d entries", p2.Name, p2.Spec.Page, len(p2.Spec.Entries))
+	}
+	// A page's number never changes.
+	moved := p2.DeepCopy()
+	moved.Spec.Page = 3
+	if err := c.Update(ctx, moved); err == nil || !strings.Contains(err.Error(), "never change") {
+		t.Errorf("changing the page: %v", err)
 	}
 }

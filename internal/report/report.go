@@ -113,15 +113,27 @@ func Build(in Input) Report {
 
 	stats := map[string]*ZoneStats{}
 	renamedTo := map[string]bool{} // request/fqdn reached by a rename
+	seenID := map[string]bool{}
 	var entries []struct {
 		zone string
 		e    sdv1.LedgerEntry
 	}
-	for _, l := range in.Ledgers {
+	ledgers := slices.Clone(in.Ledgers)
+	slices.SortFunc(ledgers, func(a, b sdv1.SubdomainLedger) int {
+		return cmp.Or(cmp.Compare(a.Spec.Zone, b.Spec.Zone), cmp.Compare(a.Spec.Year, b.Spec.Year),
+			cmp.Compare(a.Spec.Month, b.Spec.Month), cmp.Compare(a.Spec.Page, b.Spec.Page))
+	})
+	for _, l := range ledgers {
 		if int(l.Spec.Year) != in.Year || (in.Zone != "" && l.Spec.Zone != in.Zone) {
 			continue
 		}
 		for _, e := range l.Spec.Entries {
+			// An entry may repeat on a later page of the month (ids are unique
+			// within a page): the first one counts.
+			if seenID[e.ID] {
+				continue
+			}
+			seenID[e.ID] = true
 			entries = append(entries, struct {
 				zone string
 				e    sdv1.LedgerEntry
@@ -161,6 +173,9 @@ func Build(in Input) Report {
 			}
 			if e.Seconds != nil {
 				zs.Provisioning.add(*e.Seconds)
+			}
+			if e.ApprovalSeconds != nil {
+				zs.Approval.add(*e.ApprovalSeconds)
 			}
 		case sdv1.LedgerApproved:
 			if e.Seconds != nil {

@@ -41,8 +41,9 @@ func at(s string) metav1.Time {
 
 func secs(v int64) *int64 { return &v }
 
-// fixture: a year in Pontianak: dinkes created and renamed, dishub created and
-// deleted, ditolak rejected, and one entry of 2025 that must not count.
+// fixture: a year in Pontianak: dinkes created and renamed (entries as earlier versions
+// wrote them: Requested, Approved, Ready), dishub created (one Ready entry, as written
+// now) and deleted, ditolak rejected, and one entry of 2025 that must not count.
 func fixture() Input {
 	zone := sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"}, Spec: sdv1.SubdomainZoneSpec{
 		Domain: "pontianak.go.id", ServiceLevel: sdv1.ServiceLevel{
@@ -68,12 +69,22 @@ func fixture() Input {
 					func(x *sdv1.LedgerEntry) { x.ApprovedBy = "kadis"; x.Seconds = secs(4 * 3600) }),
 				e(sdv1.LedgerReady, "2026-03-02T05:00:02Z", "dinkes", "Dinas Kesehatan", "dinkes.pontianak.go.id",
 					func(x *sdv1.LedgerEntry) { x.ApprovedBy = "kadis"; x.Address = "10.20.0.1"; x.Seconds = secs(2) }),
-				e(sdv1.LedgerApproved, "2026-03-05T02:00:00Z", "dishub", "Dinas Perhubungan", "dishub.pontianak.go.id",
-					func(x *sdv1.LedgerEntry) { x.ApprovedBy = "sekda"; x.Seconds = secs(30 * 3600) }),
+				// dishub as written now: one Ready entry carrying the time-to-approval.
 				e(sdv1.LedgerReady, "2026-03-05T02:00:03Z", "dishub", "Dinas Perhubungan", "dishub.pontianak.go.id",
-					func(x *sdv1.LedgerEntry) { x.ApprovedBy = "sekda"; x.Address = "10.20.0.2"; x.Seconds = secs(3) }),
+					func(x *sdv1.LedgerEntry) {
+						x.ApprovedBy = "sekda"
+						x.Address = "10.20.0.2"
+						x.Seconds = secs(3)
+						x.ApprovalSeconds = secs(30 * 3600)
+					}),
 			}}},
-			{Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2026, Month: 9, Entries: []sdv1.LedgerEntry{
+			// Page 2 of September, listed first: it repeats page 1's deletion (the
+			// first of equal ids counts) and adds nothing else.
+			{Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2026, Month: 9, Page: 2, Entries: []sdv1.LedgerEntry{
+				e(sdv1.LedgerDeleted, "2026-09-10T01:00:00Z", "dishub", "Dinas Perhubungan", "dishub.pontianak.go.id",
+					func(x *sdv1.LedgerEntry) { x.Address = "10.20.0.2" }),
+			}}},
+			{Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2026, Month: 9, Page: 1, Entries: []sdv1.LedgerEntry{
 				e(sdv1.LedgerRenamed, "2026-09-01T01:00:00Z", "dinkes", "Dinas Kesehatan", "kesehatan.pontianak.go.id",
 					func(x *sdv1.LedgerEntry) { x.PreviousFQDN = "dinkes.pontianak.go.id"; x.Address = "10.20.0.1" }),
 				e(sdv1.LedgerReady, "2026-09-01T01:00:01Z", "dinkes", "Dinas Kesehatan", "kesehatan.pontianak.go.id",
