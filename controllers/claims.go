@@ -48,11 +48,16 @@ const maxAllocationWalk = 1 << 16
 // create of the claim object succeeds; everyone else learns the holder from it.
 func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope, typ sdv1.ClaimType, value, name string) error {
 	c := &sdv1.SubdomainClaim{}
+	mine := claimKey(name, s.req.Name)
 	err := r.Get(ctx, types.NamespacedName{Name: name}, c)
+	if apierrors.IsNotFound(err) && r.pending(s, mine) {
+		return nil // made by this request moments ago; the cache lags
+	}
 	if apierrors.IsNotFound(err) {
 		c = newClaim(s, typ, value, name)
 		err = r.Create(ctx, c)
 		if err == nil {
+			r.created(mine)
 			return nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
@@ -64,6 +69,7 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 	if err != nil {
 		return err
 	}
+	r.observed(mine)
 	if c.Spec.Request != s.req.Name {
 		cond, reason := sdv1.ConditionNameAvailable, "NameConflict"
 		if typ == sdv1.ClaimTypeAddress {
@@ -73,6 +79,9 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 	}
 	return nil
 }
+
+// claimKey is the in-flight key of claim name made for request.
+func claimKey(name, request string) string { return "SubdomainClaim/" + name + "@" + request }
 
 func newClaim(s *requestScope, typ sdv1.ClaimType, value, name string) *sdv1.SubdomainClaim {
 	return &sdv1.SubdomainClaim{
@@ -125,27 +134,34 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 	}
 	taken := map[string]bool{}
 	all := &sdv1.SubdomainClaimList{}
-	if err := r.List(ctx, all, client.MatchingLabels{sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress)}); err != nil {
+	// Only the names are read: no need to copy every cached claim.
+	if err := r.List(ctx, all, client.UnsafeDisableDeepCopy, client.MatchingLabels{sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress)}); err != nil {
 		return netip.Addr{}, err
 	}
-	for _, c := range all.Items {
-		taken[c.Name] = true
+	for i := range all.Items {
+		taken[all.Items[i].Name] = true
 	}
 	var got netip.Addr
 	var walkErr error
 	pool.Each(maxAllocationWalk, func(a netip.Addr) bool {
 		name := naming.AddressClaimName(a)
-		if taken[name] {
+		// Skip addresses taken, and those a concurrent worker of this process is
+		// claiming or has just claimed (the cache may not show them yet).
+		if taken[name] || (r.InFlight != nil && !r.InFlight.Add("SubdomainClaim/"+name)) {
 			return true
 		}
 		err := r.Create(ctx, newClaim(s, sdv1.ClaimTypeAddress, a.String(), name))
 		switch {
 		case err == nil:
 			got = a
+			r.created(claimKey(name, s.req.Name))
 			return false
 		case apierrors.IsAlreadyExists(err):
-			return true // lost a race for this one: try the next
+			return true // another process took it: try the next
 		default:
+			if r.InFlight != nil {
+				r.InFlight.Observed("SubdomainClaim/" + name)
+			}
 			walkErr = err
 			return false
 		}

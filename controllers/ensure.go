@@ -36,8 +36,13 @@ import (
 // reported on condition cond. It writes nothing when the object is as desired.
 func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope, cond string, obj client.Object, mutate func() error) error {
 	key := client.ObjectKeyFromObject(obj)
+	created := fmt.Sprintf("%T/%s", obj, key)
 	err := r.Get(ctx, key, obj)
 	switch {
+	case apierrors.IsNotFound(err) && r.pending(s, created):
+		// This process created it moments ago; the cache has not caught up. Its watch
+		// event reconciles again; pending asked for a requeue in case it never comes.
+		return nil
 	case apierrors.IsNotFound(err):
 		// Most kinds are cached only when they carry our label, so a foreign object
 		// looks absent. A request already in Conflict asks the API server first rather
@@ -54,6 +59,9 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 			return err
 		}
 		err = r.Create(ctx, obj)
+		if err == nil {
+			r.created(created)
+		}
 		if !apierrors.IsAlreadyExists(err) {
 			return err
 		}
@@ -62,6 +70,7 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 	case err != nil:
 		return err
 	}
+	r.observed(created)
 	if obj.GetLabels()[sdv1.LabelRequest] != s.req.Name {
 		return r.conflict(cond, obj)
 	}
@@ -76,6 +85,31 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 		return nil
 	}
 	return r.Patch(ctx, obj, client.MergeFrom(before))
+}
+
+// pending tells whether this process created the object of key moments ago and the
+// cache does not show it yet; if so it asks for a reconcile when the memory expires.
+func (r *SubdomainRequestReconciler) pending(s *requestScope, key string) bool {
+	if r.InFlight == nil {
+		return false
+	}
+	left := r.InFlight.Pending(key)
+	if left > 0 {
+		s.requeueAt(left)
+	}
+	return left > 0
+}
+
+func (r *SubdomainRequestReconciler) created(key string) {
+	if r.InFlight != nil {
+		r.InFlight.Add(key)
+	}
+}
+
+func (r *SubdomainRequestReconciler) observed(key string) {
+	if r.InFlight != nil {
+		r.InFlight.Observed(key)
+	}
 }
 
 // whoHolds reads key from the API server. done is false when nothing is there. An

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -81,6 +82,10 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 				}
 			}
 		}
+		if req.Status.ReadyAt == nil && req.Status.ApprovedAt != nil {
+			// The first Ready stands for the approval too.
+			e.ApprovalSeconds = seconds(req.Status.ApprovedAt.Sub(req.CreationTimestamp.Time))
+		}
 		if lerr := r.record(ctx, s, sdv1.LedgerReady, req.Status.FQDN, e); lerr != nil {
 			// Without the record the transition is retried: Ready is not reported yet.
 			return resultFor(lerr, res)
@@ -89,6 +94,10 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 	}
 	if req.DeletionTimestamp.IsZero() {
 		r.serviceLevel(s)
+		// serviceLevel may ask to look again when a deadline passes.
+		if d := s.requeueAfter; d > 0 && (res.RequeueAfter == 0 || d < res.RequeueAfter) {
+			res.RequeueAfter = d
+		}
 	}
 	if phase != base.Status.Phase {
 		kind := corev1.EventTypeNormal
@@ -105,7 +114,23 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 			err = perr
 		}
 	}
+	if req.ResourceVersion != base.ResourceVersion && r.InFlight != nil {
+		// This reconcile wrote the request; until the cache shows that, a copy at
+		// base's version is stale (see staleCopy).
+		r.InFlight.Add(staleKey(req.UID, base.ResourceVersion))
+	}
 	return resultFor(err, res)
+}
+
+// staleKey is the in-flight key that marks version rv of a request as outdated by
+// this process's own write.
+func staleKey(uid types.UID, rv string) string { return "SubdomainRequest/" + string(uid) + "@" + rv }
+
+// staleCopy tells whether req, read from the cache, is a version this process has
+// already replaced by a write the cache does not show yet. Reconciling it would
+// redo the write (and a Ready record) from outdated status.
+func (r *SubdomainRequestReconciler) staleCopy(req *sdv1.SubdomainRequest) bool {
+	return r.InFlight != nil && r.InFlight.Pending(staleKey(req.UID, req.ResourceVersion)) > 0
 }
 
 // phase derives the phase and the Ready condition's reason and message.

@@ -64,11 +64,6 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 	s.zone = zone
 	if s.req.Status.RequestedAt == nil {
 		t := s.req.CreationTimestamp
-		if err := r.record(ctx, s, sdv1.LedgerRequested, "", sdv1.LedgerEntry{
-			At: t, FQDN: naming.FQDN(s.req.Spec.Subdomain, zone.Spec.Domain),
-		}); err != nil {
-			return true, err
-		}
 		s.req.Status.RequestedAt = &t
 	}
 	return false, nil
@@ -100,14 +95,14 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	if d.Record != nil {
 		now := metav1.NewTime(r.Clock.Now())
 		d.Record.ApprovedAt = &now
-		e := sdv1.LedgerEntry{At: now, FQDN: naming.FQDN(d.Record.Name, s.zone.Spec.Domain), ApprovedBy: d.Record.ApprovedBy}
 		if s.req.Status.ApprovedAt == nil {
-			took := now.Sub(s.req.CreationTimestamp.Time)
-			e.Seconds = seconds(took)
-			timeToApproval.WithLabelValues(s.zone.Name).Observe(took.Seconds())
-		}
-		if err := r.record(ctx, s, sdv1.LedgerApproved, d.Record.Name, e); err != nil {
-			return true, err
+			// The first approval is recorded with the Ready entry it leads to.
+			timeToApproval.WithLabelValues(s.zone.Name).Observe(now.Sub(s.req.CreationTimestamp.Time).Seconds())
+		} else {
+			e := sdv1.LedgerEntry{At: now, FQDN: naming.FQDN(d.Record.Name, s.zone.Spec.Domain), ApprovedBy: d.Record.ApprovedBy}
+			if err := r.record(ctx, s, sdv1.LedgerApproved, d.Record.Name, e); err != nil {
+				return true, err
+			}
 		}
 		s.req.Status.Approval = d.Record
 		if s.req.Status.ApprovedAt == nil {

@@ -46,15 +46,19 @@ import (
 func CacheOptions() cache.Options {
 	// The selector "has the request label", built without a parser that could fail.
 	byLabel := cache.ByObject{Label: labels.NewSelector().Add(ownedRequirement)}
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.Secret{}:              byLabel,
-		&corev1.Namespace{}:           byLabel,
-		&corev1.Service{}:             byLabel,
-		&corev1.ResourceQuota{}:       byLabel,
-		&corev1.LimitRange{}:          byLabel,
-		&networkingv1.NetworkPolicy{}: byLabel,
-		&rbacv1.RoleBinding{}:         byLabel,
-	}}
+	return cache.Options{
+		// Nothing reads managedFields, often the larger part of a small object: not
+		// caching them saves memory.
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}:              byLabel,
+			&corev1.Namespace{}:           byLabel,
+			&corev1.Service{}:             byLabel,
+			&corev1.ResourceQuota{}:       byLabel,
+			&corev1.LimitRange{}:          byLabel,
+			&networkingv1.NetworkPolicy{}: byLabel,
+			&rbacv1.RoleBinding{}:         byLabel,
+		}}
 }
 
 // ownedRequirement is the label selector requirement "subdomain.kominfo.go.id/request exists".
@@ -117,7 +121,11 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 		Owns(&corev1.Secret{}).
 		Owns(&corev1.Service{}).
 		Owns(&dnsv1.DNSEndpoint{}).
-		Watches(&sdv1.SubdomainZone{}, handler.EnqueueRequestsFromMapFunc(r.requestsOfZone)).
+		// Only a zone's spec matters to its requests: its status changes with every
+		// address claimed, and reconciling every request of the zone on each would make
+		// a batch of N cost N² reconciles.
+		Watches(&sdv1.SubdomainZone{}, handler.EnqueueRequestsFromMapFunc(r.requestsOfZone),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&sdv1.SubdomainClaim{}, handler.EnqueueRequestsFromMapFunc(r.waitingForClaim),
 			builder.WithPredicates(predicate.Funcs{
 				CreateFunc: func(event.CreateEvent) bool { return false },

@@ -32,6 +32,7 @@ import (
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/approval"
+	"github.com/kominfo/subdomain-operator/internal/inflight"
 	"github.com/kominfo/subdomain-operator/internal/ledger"
 	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
 )
@@ -40,6 +41,9 @@ import (
 const (
 	conflictRetry = 5 * time.Minute
 	cacheLagRetry = 2 * time.Second
+	// staleCopyRetry is how soon a request whose cached copy predates our own write is
+	// looked at again: about the cache's usual lag.
+	staleCopyRetry = 250 * time.Millisecond
 )
 
 // SubdomainRequestReconciler turns an approved SubdomainRequest into its claims and
@@ -54,6 +58,10 @@ type SubdomainRequestReconciler struct {
 	Clock     clock.PassiveClock
 	// Ledger appends to the zones' ledgers.
 	Ledger *ledger.Writer
+	// InFlight remembers objects this process created that the cache may not show
+	// yet, so that a reconcile racing the cache neither creates them again nor takes
+	// an address a concurrent worker is taking. Nil disables it.
+	InFlight *inflight.Set
 }
 
 // requestScope is what one reconcile knows. Steps fill it in order.
@@ -84,7 +92,7 @@ type step func(ctx context.Context, s *requestScope) (stop bool, err error)
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/finalizers,verbs=update
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones,verbs=get;list;watch
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;delete
-// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainledgers,verbs=create;patch
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainledgers,verbs=get;create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets;services;resourcequotas;limitranges,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;patch;delete
@@ -101,6 +109,11 @@ func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Req
 	req := &sdv1.SubdomainRequest{}
 	if err := r.Get(ctx, key.NamespacedName, req); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.staleCopy(req) {
+		// Our own status write is on its way to the cache; its event is filtered out,
+		// so look again shortly rather than reconcile an outdated copy.
+		return ctrl.Result{RequeueAfter: staleCopyRetry}, nil
 	}
 	s := &requestScope{req: req}
 	base := req.DeepCopy()

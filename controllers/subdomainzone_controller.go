@@ -24,9 +24,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -51,7 +53,8 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	}
 	base := zone.DeepCopy()
 	claims := &sdv1.SubdomainClaimList{}
-	if err := r.List(ctx, claims, client.MatchingLabels{
+	// Only counted: no need to copy thousands of cached objects.
+	if err := r.List(ctx, claims, client.UnsafeDisableDeepCopy, client.MatchingLabels{
 		sdv1.LabelZone: zone.Name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
 	}); err != nil {
 		return ctrl.Result{}, err
@@ -87,17 +90,30 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base)))
 }
 
+// statusCoalesce is how long claim events wait before the zone counts them: a batch
+// of N allocations then costs about one zone status write per interval, not N.
+const statusCoalesce = time.Second
+
 // SetupWithManager watches zones and address claims.
 func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	enqueueZone := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		c, ok := o.(*sdv1.SubdomainClaim)
+		if !ok || c.Spec.Type != sdv1.ClaimTypeAddress {
+			return
+		}
+		// AddAfter keeps one pending item per zone however many claims arrive.
+		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Name: c.Spec.Zone}}, statusCoalesce)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("subdomainzone").
 		For(&sdv1.SubdomainZone{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&sdv1.SubdomainClaim{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			c, ok := o.(*sdv1.SubdomainClaim)
-			if !ok || c.Spec.Type != sdv1.ClaimTypeAddress {
-				return nil
-			}
-			return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: c.Spec.Zone}}}
-		})).
+		Watches(&sdv1.SubdomainClaim{}, handler.Funcs{
+			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueZone(e.Object, q)
+			},
+			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueZone(e.Object, q)
+			},
+		}).
 		Complete(r)
 }

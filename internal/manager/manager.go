@@ -38,6 +38,7 @@ import (
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/controllers"
+	"github.com/kominfo/subdomain-operator/internal/inflight"
 	"github.com/kominfo/subdomain-operator/internal/ledger"
 )
 
@@ -70,6 +71,11 @@ type Config struct {
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
 }
+
+// inFlightTTL bounds how long a reconcile trusts that an object this process created is
+// there although the cache does not show it. Cache lag is real time, so the real clock
+// measures it even when tests inject another.
+const inFlightTTL = 30 * time.Second
 
 // New builds a manager with the operator's controllers registered.
 func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, error) {
@@ -111,12 +117,13 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	lw := ledger.NewWriter(mgr.GetClient())
+	lw := ledger.NewWriter(mgr.GetClient(), mgr.GetAPIReader())
 	if err := mgr.Add(lw); err != nil {
 		return nil, err
 	}
 	rr := &controllers.SubdomainRequestReconciler{
 		Ledger:    lw,
+		InFlight:  inflight.New(clock.RealClock{}, inFlightTTL),
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    scheme,
