@@ -69,6 +69,8 @@ type Env struct {
 
 	kcm     *exec.Cmd
 	kcmDone chan struct{}
+	// restarted are kube-apiservers started by KillAPIServer's restart.
+	restarted []*exec.Cmd
 }
 
 var (
@@ -252,6 +254,9 @@ func (e *Env) Stop() error {
 			_ = e.kcm.Process.Kill()
 			<-e.kcmDone
 		}
+	}
+	for _, cmd := range e.restarted {
+		_ = cmd.Process.Kill()
 	}
 	if e.Env != nil {
 		errs = append(errs, e.Env.Stop())
