@@ -46,9 +46,10 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
@@ -76,6 +77,7 @@ func main() {
 	qps := flag.Float64("qps", 200, "client QPS of the manager and of the direct loop")
 	burst := flag.Int("burst", 400, "client burst")
 	quiet := flag.Duration("quiet", 60*time.Second, "steady-state window")
+	flag.IntVar(workers, "workers", 16, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
 	root := testenv.RepoRoot()
@@ -104,6 +106,8 @@ func main() {
 	_ = tw.Flush()
 }
 
+var workers = new(int)
+
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
@@ -131,7 +135,7 @@ func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
 	_ = l.Close()
 	m := &managerProc{metrics: "http://" + addr + "/metrics", stop: make(chan struct{})}
 	m.cmd = exec.Command(bin, "--kubeconfig", kubeconfig, "--metrics-bind-address", addr, "--health-probe-bind-address", "0",
-		"--kube-api-qps", fmt.Sprint(qps), "--kube-api-burst", fmt.Sprint(burst), "--max-concurrent-reconciles", "8")
+		"--kube-api-qps", fmt.Sprint(qps), "--kube-api-burst", fmt.Sprint(burst), "--max-concurrent-reconciles", fmt.Sprint(*workers))
 	if os.Getenv("BENCH_DEBUG") != "" {
 		m.cmd.Stderr = os.Stderr
 	}
@@ -236,10 +240,6 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	if err != nil {
 		fail("%v", err)
 	}
-	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: manager.Scheme()})
-	if err != nil {
-		fail("%v", err)
-	}
 	for _, ns := range []string{"subdomain-system", "ingress-nginx"} {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			fail("%v", err)
@@ -251,37 +251,50 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 		fail("%v", err)
 	}
 	res := result{n: n}
+	apiBefore := apiWrites(cfg)
 	m := startManager(bin, env.Kubeconfig, qps, burst)
 
-	// Watch Ready transitions.
-	w, err := wc.Watch(ctx, &sdv1.SubdomainRequestList{})
-	if err != nil {
-		fail("%v", err)
-	}
+	// Watch Ready transitions with an informer: it lists and watches again whenever the
+	// API server ends a watch, so no transition is missed in a long batch.
 	var mu sync.Mutex
 	created := map[string]time.Time{}
 	readyAt := map[string]time.Time{}
 	allReady := make(chan struct{})
 	target := n
-	go func() {
-		for ev := range w.ResultChan() {
-			if ev.Type != watch.Modified && ev.Type != watch.Added {
-				continue
-			}
-			r := ev.Object.(*sdv1.SubdomainRequest)
-			if r.Status.Phase != sdv1.PhaseReady {
-				continue
-			}
-			mu.Lock()
-			if _, seen := readyAt[r.Name]; !seen {
-				readyAt[r.Name] = time.Now()
-				if len(readyAt) == target {
-					close(allReady)
-				}
-			}
-			mu.Unlock()
+	seen := func(o any) {
+		r, ok := o.(*sdv1.SubdomainRequest)
+		if !ok || r.Status.Phase != sdv1.PhaseReady {
+			return
 		}
-	}()
+		mu.Lock()
+		defer mu.Unlock()
+		if _, seen := readyAt[r.Name]; !seen {
+			readyAt[r.Name] = time.Now()
+			if len(readyAt) == target {
+				close(allReady)
+			}
+		}
+	}
+	informers, err := cache.New(cfg, cache.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		fail("%v", err)
+	}
+	inf, err := informers.GetInformer(ctx, &sdv1.SubdomainRequest{})
+	if err != nil {
+		fail("%v", err)
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { seen(o) },
+		UpdateFunc: func(_, o any) { seen(o) },
+	}); err != nil {
+		fail("%v", err)
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go func() { _ = informers.Start(watchCtx) }()
+	if !informers.WaitForCacheSync(watchCtx) {
+		fail("request informer did not sync")
+	}
 	req := func(name string) *sdv1.SubdomainRequest {
 		return &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{sdv1.AnnotationApproved: name}},
 			Spec: sdv1.SubdomainRequestSpec{Zone: "bench", Subdomain: name, OPD: sdv1.OPD{Name: name, Code: name, AdminGroup: "g"}}}
@@ -339,6 +352,10 @@ wait:
 	res.p50, res.p99 = lat[len(lat)*50/100], lat[min(len(lat)-1, len(lat)*99/100)]
 	time.Sleep(3 * time.Second) // zone status and trailing writes settle
 	res.writesPerReq = m.writes() / float64(n)
+	if os.Getenv("BENCH_DEBUG") != "" {
+		printWriteBreakdown(apiBefore, apiWrites(cfg), n)
+		m.printReconcileStats("batch")
+	}
 
 	// Steady state, then a restart.
 	before := m.writes()
@@ -370,8 +387,11 @@ wait:
 		}
 		single = append(single, time.Since(t0))
 	}
+	if os.Getenv("BENCH_DEBUG") != "" {
+		m2.printReconcileStats("after 20 single requests (restarted manager)")
+	}
 	m2.halt()
-	w.Stop()
+	stopWatch()
 	slices.Sort(single)
 	res.singleP50, res.singleP99 = single[len(single)/2], single[len(single)-1]
 
@@ -391,7 +411,7 @@ func direct(base *rest.Config, n int, qps float64, burst int) time.Duration {
 	}
 	ctx := context.Background()
 	start := time.Now()
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, *workers)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -428,4 +448,83 @@ func direct(base *rest.Config, n int, qps float64, burst int) time.Duration {
 	}
 	wg.Wait()
 	return time.Since(start)
+}
+
+// apiWrites reads the API server's own count of write requests by resource, verb and
+// response code (everyone's, the benchmark's creates of requests included).
+func apiWrites(cfg *rest.Config) map[string]float64 {
+	rc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		fail("%v", err)
+	}
+	resp, err := rc.Get(cfg.Host + "/metrics")
+	if err != nil {
+		fail("%v", err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if os.Getenv("BENCH_DEBUG") == "2" && strings.Contains(line, "apiserver_request_total") {
+			fmt.Fprintln(os.Stderr, line)
+		}
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		labels := map[string]string{}
+		for _, kv := range strings.Split(line[len("apiserver_request_total{"):strings.LastIndex(line, "}")], ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				labels[k] = strings.Trim(v, `"`)
+			}
+		}
+		switch labels["verb"] {
+		case "POST", "PUT", "PATCH", "DELETE", "APPLY":
+		default:
+			continue
+		}
+		f := strings.Fields(line)
+		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		key := labels["resource"]
+		if labels["subresource"] != "" {
+			key += "/" + labels["subresource"]
+		}
+		out[key+" "+labels["verb"]+" "+labels["code"]] += v
+	}
+	return out
+}
+
+func printWriteBreakdown(before, after map[string]float64, n int) {
+	keys := make([]string, 0, len(after))
+	for k := range after {
+		if after[k]-before[k] > 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	fmt.Fprintf(os.Stderr, "   API server writes per request during the batch (all clients):\n")
+	for _, k := range keys {
+		fmt.Fprintf(os.Stderr, "     %-50s %8.2f\n", k, (after[k]-before[k])/float64(n))
+	}
+}
+
+// printReconcileStats prints the manager's reconcile counts by result and mean times.
+func (m *managerProc) printReconcileStats(what string) {
+	fmt.Fprintf(os.Stderr, "   manager reconciles, %s:\n", what)
+	for _, ctl := range []string{"subdomainrequest", "subdomainzone"} {
+		isCtl := func(l string) bool { return strings.Contains(l, `controller="`+ctl+`"`) }
+		for _, res := range []string{"success", "error", "requeue", "requeue_after"} {
+			v, _ := m.metric("controller_runtime_reconcile_total", func(l string) bool { return isCtl(l) && strings.Contains(l, `result="`+res+`"`) })
+			fmt.Fprintf(os.Stderr, "     %-18s %-14s %8.0f\n", ctl, res, v)
+		}
+		sum, _ := m.metric("controller_runtime_reconcile_time_seconds_sum", isCtl)
+		cnt, _ := m.metric("controller_runtime_reconcile_time_seconds_count", isCtl)
+		qs, _ := m.metric("workqueue_queue_duration_seconds_sum", func(l string) bool { return strings.Contains(l, `name="`+ctl+`"`) })
+		qc, _ := m.metric("workqueue_queue_duration_seconds_count", func(l string) bool { return strings.Contains(l, `name="`+ctl+`"`) })
+		if cnt > 0 && qc > 0 {
+			fmt.Fprintf(os.Stderr, "     %-18s mean reconcile %s, mean queue wait %s\n", ctl,
+				time.Duration(sum/cnt*float64(time.Second)).Round(time.Millisecond), time.Duration(qs/qc*float64(time.Second)).Round(time.Millisecond))
+		}
+	}
 }
