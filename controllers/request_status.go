@@ -99,12 +99,21 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 			res.RequeueAfter = d
 		}
 	}
+	// One Event per change: an approval that reaches Ready in the same reconcile is
+	// told in the Ready event (an Event is an API write; a batch makes thousands).
+	if s.approvedNow != "" && (phase == base.Status.Phase || !ready) {
+		r.Recorder.Eventf(req, nil, corev1.EventTypeNormal, "Approved", "Approve", "%s", s.approvedNow)
+	}
 	if phase != base.Status.Phase {
 		kind := corev1.EventTypeNormal
 		if stalled {
 			kind = corev1.EventTypeWarning
 		}
-		r.Recorder.Eventf(req, nil, kind, string(phase), "Reconcile", "%s", msg)
+		note := msg
+		if s.approvedNow != "" && ready {
+			note = s.approvedNow + "; " + msg
+		}
+		r.Recorder.Eventf(req, nil, kind, string(phase), "Reconcile", "%s", note)
 	}
 	if !equality.Semantic.DeepEqual(base.Status, req.Status) && (req.DeletionTimestamp.IsZero() || controllerutil.ContainsFinalizer(req, sdv1.Finalizer)) {
 		// Diff status only: metadata edits of this reconcile were written already.
@@ -115,9 +124,13 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 		}
 	}
 	if req.ResourceVersion != base.ResourceVersion && r.InFlight != nil {
-		// This reconcile wrote the request; until the cache shows that, a copy at
-		// base's version is stale (see staleCopy).
-		r.InFlight.Add(staleKey(req.UID, base.ResourceVersion))
+		// This reconcile wrote the request; until the cache shows the last write, a
+		// copy at base's version or at one of our intermediate ones is stale.
+		for _, rv := range append(s.wrote, base.ResourceVersion) {
+			if rv != req.ResourceVersion {
+				r.InFlight.Add(staleKey(req.UID, rv))
+			}
+		}
 	}
 	return resultFor(err, res)
 }

@@ -108,7 +108,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		if s.req.Status.ApprovedAt == nil {
 			s.req.Status.ApprovedAt = &now
 		}
-		r.Recorder.Eventf(s.req, nil, "Normal", "Approved", "Approve", "%s", d.Message)
+		s.approvedNow = d.Message // summarise emits the event
 	}
 	if d.Target == "" {
 		return true, nil
@@ -146,6 +146,7 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 		return true, err
 	}
 	s.req.Finalizers, s.req.ResourceVersion = patched.Finalizers, patched.ResourceVersion
+	s.wrote = append(s.wrote, patched.ResourceVersion)
 	return false, nil
 }
 

@@ -96,7 +96,8 @@ func TestApprovalGate(t *testing.T) {
 	if w.Status.Phase != sdv1.PhaseReady || w.Status.Approval == nil || w.Status.Approval.ApprovedBy != "kadis" {
 		t.Errorf("withdrawn approval: phase %s, approval %+v", w.Status.Phase, w.Status.Approval)
 	}
-	assertEvent(t, "gatepending", "Approved")
+	// The approval and the provisioning it allowed are one Event.
+	assertEventNote(t, "gatepending", "Ready", `"pending" approved by kadis`)
 }
 
 // TestProvisioning checks every child against the design's table.
@@ -252,19 +253,25 @@ func has(r *sdv1.SubdomainRequest, typ string) int {
 // assertEvent waits for an Event with reason about the request.
 func assertEvent(t *testing.T, name, reason string) {
 	t.Helper()
+	assertEventNote(t, name, reason, "")
+}
+
+// assertEventNote waits for an event of reason about name whose note contains note.
+func assertEventNote(t *testing.T, name, reason, note string) {
+	t.Helper()
 	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
 		list := &eventsv1.EventList{}
 		if err := k8s.List(context.Background(), list); err != nil {
 			return false, err
 		}
 		for _, e := range list.Items {
-			if e.Regarding.Name == name && e.Reason == reason {
+			if e.Regarding.Name == name && e.Reason == reason && strings.Contains(e.Note, note) {
 				return true, nil
 			}
 		}
 		return false, nil
 	})
 	if err != nil {
-		t.Errorf("no %s event for %s: %v", reason, name, err)
+		t.Errorf("no %s event for %s with note %q: %v", reason, name, note, err)
 	}
 }

@@ -81,6 +81,11 @@ type requestScope struct {
 	retiring []string
 	// requeueAfter, when set by a step, asks for a later reconcile.
 	requeueAfter time.Duration
+	// approvedNow is the message of an approval recorded by this reconcile.
+	approvedNow string
+	// wrote are the resource versions of the request this reconcile's own metadata
+	// writes produced before the final one (see staleCopy).
+	wrote []string
 }
 
 // step is one phase of a reconcile. It returns stop=true to end the chain without an

@@ -77,7 +77,7 @@ func main() {
 	qps := flag.Float64("qps", 200, "client QPS of the manager and of the direct loop")
 	burst := flag.Int("burst", 400, "client burst")
 	quiet := flag.Duration("quiet", 60*time.Second, "steady-state window")
-	flag.IntVar(workers, "workers", 16, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
+	flag.IntVar(workers, "workers", 8, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
 	root := testenv.RepoRoot()
@@ -457,11 +457,14 @@ func apiWrites(cfg *rest.Config) map[string]float64 {
 	if err != nil {
 		fail("%v", err)
 	}
-	resp, err := rc.Get(cfg.Host + "/metrics")
+	resp, err := rc.Get(strings.TrimSuffix(cfg.Host, "/") + "/metrics")
 	if err != nil {
 		fail("%v", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(os.Stderr, "   (the API server's /metrics answered %s)\n", resp.Status)
+	}
 	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
