@@ -80,6 +80,9 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 	return nil
 }
 
+// allocKey is the in-flight key saying this process allocated an address for a request.
+func allocKey(uid types.UID) string { return "allocation/" + string(uid) }
+
 // claimKey is the in-flight key of claim name made for request.
 func claimKey(name, request string) string { return "SubdomainClaim/" + name + "@" + request }
 
@@ -114,9 +117,10 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	if len(held) == 0 {
-		// The cache may not show a claim made moments ago: ask the API server before
-		// taking a second address.
+	if len(held) == 0 && (r.InFlight == nil || r.InFlight.Pending(allocKey(s.req.UID)) > 0) {
+		// The cache may not show a claim this process made moments ago: ask the API
+		// server before taking a second address. Claims made by an earlier leader are
+		// in the cache: it was synced long before this process could take the lease.
 		if held, err = r.heldAddresses(ctx, r.APIReader, s.req.Name); err != nil {
 			return netip.Addr{}, err
 		}
@@ -132,14 +136,15 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 			return netip.Addr{}, err
 		}
 	}
-	taken := map[string]bool{}
-	all := &sdv1.SubdomainClaimList{}
-	// Only the names are read: no need to copy every cached claim.
-	if err := r.List(ctx, all, client.UnsafeDisableDeepCopy, client.MatchingLabels{sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress)}); err != nil {
-		return netip.Addr{}, err
-	}
-	for i := range all.Items {
-		taken[all.Items[i].Name] = true
+	// taken looks a claim up in the cache by name: no list (a batch of N would copy
+	// N² claims), no copy of the object.
+	probe := &sdv1.SubdomainClaim{}
+	taken := func(name string) (bool, error) {
+		err := r.Get(ctx, types.NamespacedName{Name: name}, probe, client.UnsafeDisableDeepCopy)
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
 	}
 	var got netip.Addr
 	var walkErr error
@@ -147,7 +152,11 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 		name := naming.AddressClaimName(a)
 		// Skip addresses taken, and those a concurrent worker of this process is
 		// claiming or has just claimed (the cache may not show them yet).
-		if taken[name] || (r.InFlight != nil && !r.InFlight.Add("SubdomainClaim/"+name)) {
+		if held, err := taken(name); err != nil || held {
+			walkErr = err
+			return err == nil
+		}
+		if r.InFlight != nil && !r.InFlight.Add("SubdomainClaim/"+name) {
 			return true
 		}
 		err := r.Create(ctx, newClaim(s, sdv1.ClaimTypeAddress, a.String(), name))
@@ -155,6 +164,7 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 		case err == nil:
 			got = a
 			r.created(claimKey(name, s.req.Name))
+			r.created(allocKey(s.req.UID))
 			return false
 		case apierrors.IsAlreadyExists(err):
 			return true // another process took it: try the next

@@ -139,6 +139,9 @@ func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
 	if os.Getenv("BENCH_DEBUG") != "" {
 		m.cmd.Stderr = os.Stderr
 	}
+	if p := os.Getenv("BENCH_PPROF"); p != "" {
+		m.cmd.Args = append(m.cmd.Args, "--pprof-bind-address", p)
+	}
 	if err := m.cmd.Start(); err != nil {
 		fail("starting the manager: %v", err)
 	}

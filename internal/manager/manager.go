@@ -57,6 +57,7 @@ func Scheme() *runtime.Scheme {
 // Config is what the command line sets.
 type Config struct {
 	MetricsAddr             string
+	PprofAddr               string
 	ProbeAddr               string
 	LeaderElection          bool
 	LeaderElectionNamespace string
@@ -102,6 +103,7 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 		Cache:                         cacheOpts,
 		Controller:                    config.Controller{SkipNameValidation: &cfg.SkipNameValidation},
 		Metrics:                       metricsserver.Options{BindAddress: cfg.MetricsAddr},
+		PprofBindAddress:              cfg.PprofAddr,
 		HealthProbeBindAddress:        cfg.ProbeAddr,
 		LeaderElection:                cfg.LeaderElection,
 		LeaderElectionID:              cfg.LeaderElectionID,
