@@ -148,7 +148,8 @@ func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
 	m.wg.Add(1)
 	go func() { // sample RSS and heap
 		defer m.wg.Done()
-		t := time.NewTicker(200 * time.Millisecond)
+		// Each scrape costs the manager a walk of its cache: sample once a second.
+		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
 			select {
