@@ -77,6 +77,7 @@ func main() {
 	qps := flag.Float64("qps", 200, "client QPS of the manager and of the direct loop")
 	burst := flag.Int("burst", 400, "client burst")
 	quiet := flag.Duration("quiet", 60*time.Second, "steady-state window")
+	flag.StringVar(memLimit, "gomemlimit", "", "GOMEMLIMIT for the manager (as the shipped manifests set it from the container's memory limit); empty: unset")
 	flag.IntVar(workers, "workers", 8, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
@@ -106,7 +107,10 @@ func main() {
 	_ = tw.Flush()
 }
 
-var workers = new(int)
+var (
+	workers  = new(int)
+	memLimit = new(string)
+)
 
 type discard struct{}
 
@@ -138,6 +142,9 @@ func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
 		"--kube-api-qps", fmt.Sprint(qps), "--kube-api-burst", fmt.Sprint(burst), "--max-concurrent-reconciles", fmt.Sprint(*workers))
 	if os.Getenv("BENCH_DEBUG") != "" {
 		m.cmd.Stderr = os.Stderr
+	}
+	if *memLimit != "" {
+		m.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+*memLimit)
 	}
 	if p := os.Getenv("BENCH_PPROF"); p != "" {
 		m.cmd.Args = append(m.cmd.Args, "--pprof-bind-address", p)
