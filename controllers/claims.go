@@ -80,9 +80,6 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 	return nil
 }
 
-// allocKey is the in-flight key saying this process allocated an address for a request.
-func allocKey(uid types.UID) string { return "allocation/" + string(uid) }
-
 // claimKey is the in-flight key of claim name made for request.
 func claimKey(name, request string) string { return "SubdomainClaim/" + name + "@" + request }
 
@@ -117,10 +114,11 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	if len(held) == 0 && (r.InFlight == nil || r.InFlight.Pending(allocKey(s.req.UID)) > 0) {
-		// The cache may not show a claim this process made moments ago: ask the API
-		// server before taking a second address. Claims made by an earlier leader are
-		// in the cache: it was synced long before this process could take the lease.
+	if len(held) == 0 {
+		// The cache may not show a claim made moments ago, or one whose create
+		// succeeded although its response was lost (test/faults caught a request
+		// holding two addresses when this read was skipped): ask the API server before
+		// taking a second address.
 		if held, err = r.heldAddresses(ctx, r.APIReader, s.req.Name); err != nil {
 			return netip.Addr{}, err
 		}
@@ -164,7 +162,6 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 		case err == nil:
 			got = a
 			r.created(claimKey(name, s.req.Name))
-			r.created(allocKey(s.req.UID))
 			return false
 		case apierrors.IsAlreadyExists(err):
 			return true // another process took it: try the next
