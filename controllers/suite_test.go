@@ -43,7 +43,7 @@ var (
 	k8s    client.Client
 	writes = &testenv.WriteCounter{}
 	// logs captures everything the operator logs, to prove no password reaches it.
-	logs = &syncBuffer{}
+	logs = &testenv.SyncBuffer{}
 	// stopManager stops the running manager; restartManager replaces it.
 	stopManager func()
 )

@@ -30,7 +30,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -131,12 +130,10 @@ type managerProc struct {
 }
 
 func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testenv.FreeAddr()
 	if err != nil {
 		fail("%v", err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
 	m := &managerProc{metrics: "http://" + addr + "/metrics", stop: make(chan struct{})}
 	m.cmd = exec.Command(bin, "--kubeconfig", kubeconfig, "--metrics-bind-address", addr, "--health-probe-bind-address", "0",
 		"--kube-api-qps", fmt.Sprint(qps), "--kube-api-burst", fmt.Sprint(burst), "--max-concurrent-reconciles", fmt.Sprint(*workers))

@@ -23,11 +23,9 @@ limitations under the License.
 package faults_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -73,24 +71,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a log sink written by a process and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is one manager process.
 type proc struct {
 	cmd     *exec.Cmd
@@ -99,16 +79,14 @@ type proc struct {
 }
 
 // logs collects every manager's output of a test, to check for secrets and to show on failure.
-var logs syncBuffer
+var logs testenv.SyncBuffer
 
 func startManager(t *testing.T, kubeconfig string, extra ...string) *proc {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testenv.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
 	args := append([]string{"--kubeconfig", kubeconfig, "--metrics-bind-address", addr, "--health-probe-bind-address", "0",
 		"--max-concurrent-reconciles", "4"}, extra...)
 	p := &proc{cmd: exec.Command(managerBin, args...), metrics: "http://" + addr + "/metrics", done: make(chan struct{})}
