@@ -83,6 +83,9 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 // claimKey is the in-flight key of claim name made for request.
 func claimKey(name, request string) string { return "SubdomainClaim/" + name + "@" + request }
 
+// reservationKey is the in-flight key of an address claim a worker is taking.
+func reservationKey(name string) string { return "SubdomainClaim/" + name }
+
 func newClaim(s *requestScope, typ sdv1.ClaimType, value, name string) *sdv1.SubdomainClaim {
 	return &sdv1.SubdomainClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
@@ -154,7 +157,7 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 			walkErr = err
 			return err == nil
 		}
-		if r.InFlight != nil && !r.InFlight.Add("SubdomainClaim/"+name) {
+		if !r.reserve(reservationKey(name)) {
 			return true
 		}
 		err := r.Create(ctx, newClaim(s, sdv1.ClaimTypeAddress, a.String(), name))
@@ -166,9 +169,7 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 		case apierrors.IsAlreadyExists(err):
 			return true // another process took it: try the next
 		default:
-			if r.InFlight != nil {
-				r.InFlight.Observed("SubdomainClaim/" + name)
-			}
+			r.observed(reservationKey(name))
 			walkErr = err
 			return false
 		}

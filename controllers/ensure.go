@@ -100,6 +100,12 @@ func (r *SubdomainRequestReconciler) pending(s *requestScope, key string) bool {
 	return left > 0
 }
 
+// reserve records key unless another worker of this process holds it; without an
+// in-flight set every reservation succeeds (the API server still arbitrates).
+func (r *SubdomainRequestReconciler) reserve(key string) bool {
+	return r.InFlight == nil || r.InFlight.Add(key)
+}
+
 func (r *SubdomainRequestReconciler) created(key string) {
 	if r.InFlight != nil {
 		r.InFlight.Add(key)
