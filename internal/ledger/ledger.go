@@ -51,8 +51,8 @@ func PageName(zone string, year int, month time.Month, page int32) string {
 	return fmt.Sprintf("%s-%04d-%02d-p%d", zone, year, int(month), page)
 }
 
-// maxPages bounds the page walk: 1000 pages of 1000 entries a month.
-const maxPages = 1000
+// maxPages bounds the page walk: 100,000 pages a month.
+const maxPages = 100_000
 
 // Writer batches appends: entries written by concurrent reconciles within a few
 // milliseconds go to their ledger in one JSON patch, so that bulk provisioning makes
@@ -63,10 +63,18 @@ type Writer struct {
 	// r reads ledgers from the API server: the manager does not cache them.
 	r  client.Reader
 	in chan pending
-	// pages is the page a zone's month is being written to, so that a full page is
-	// tried once per process, not on every append.
-	mu    sync.Mutex
-	pages map[string]int32
+
+	// open is the page a zone's month is being written to and how many entries this
+	// process knows it holds, so that a batch that would overflow it is split between
+	// it and a new page instead of being refused first.
+	mu   sync.Mutex
+	open map[string]openPage
+}
+
+// openPage is where the next entries of a month go.
+type openPage struct {
+	page int32
+	used int
 }
 
 type pending struct {
@@ -82,7 +90,7 @@ const batchWindow = 20 * time.Millisecond
 // API reader: ledgers are not worth caching); start it with Start (a manager Runnable).
 func NewWriter(c client.Client, r client.Reader) *Writer {
 	// The buffer lets reconciles queue entries while a batch is being written.
-	return &Writer{c: c, r: r, in: make(chan pending, maxBatch), pages: map[string]int32{}}
+	return &Writer{c: c, r: r, in: make(chan pending, maxBatch), open: map[string]openPage{}}
 }
 
 // NeedLeaderElection is false: reconciles only run on the leader anyway.
@@ -181,65 +189,114 @@ func (w *Writer) flush(ctx context.Context, batch []pending) {
 	}
 }
 
-// store appends entries of one month, starting at the page last written.
+// store appends entries of one month to its open page, and to new pages what does
+// not fit there.
 func (w *Writer) store(ctx context.Context, key, zone string, entries []sdv1.LedgerEntry) error {
 	w.mu.Lock()
-	page := w.pages[key]
+	at, known := w.open[key]
 	w.mu.Unlock()
-	if page == 0 {
+	if !known {
 		// First write of this month by this process: find the open page by reading,
 		// not by refused appends.
 		var err error
-		if page, err = openPage(ctx, w.r, zone, entries[0].At.UTC()); err != nil {
+		if at, err = findOpenPage(ctx, w.r, zone, entries[0].At.UTC()); err != nil {
 			return err
 		}
 	}
-	page, err := appendFrom(ctx, w.c, zone, page, entries)
-	if err == nil {
-		w.mu.Lock()
-		w.pages[key] = max(w.pages[key], page)
-		w.mu.Unlock()
+	for len(entries) > 0 {
+		if at.used >= sdv1.LedgerPageSize {
+			at = openPage{page: at.page + 1}
+		}
+		chunk := entries[:min(len(entries), sdv1.LedgerPageSize-at.used)]
+		page, err := appendFrom(ctx, w.c, zone, at.page, chunk, at.used == 0)
+		if err != nil {
+			// Forget what this process thought: the next write reads again.
+			w.mu.Lock()
+			delete(w.open, key)
+			w.mu.Unlock()
+			return err
+		}
+		if page != at.page { // someone else filled the page
+			at = openPage{page: page}
+		}
+		at.used += len(chunk)
+		entries = entries[len(chunk):]
 	}
-	return err
+	w.mu.Lock()
+	w.open[key] = at
+	w.mu.Unlock()
+	return nil
 }
 
 // Append writes e to the ledger of zone for e.At's month (UTC), creating the ledger
 // and further pages as needed. Writing an entry whose ID is already on the page it
 // reaches is not an error.
 func Append(ctx context.Context, c client.Client, zone string, e sdv1.LedgerEntry) error {
-	_, err := appendFrom(ctx, c, zone, 1, []sdv1.LedgerEntry{e})
+	_, err := appendFrom(ctx, c, zone, 1, []sdv1.LedgerEntry{e}, false)
 	return err
 }
 
-// openPage is the first page of zone's month of at that is not full.
-func openPage(ctx context.Context, c client.Reader, zone string, at time.Time) (int32, error) {
-	for page := int32(1); page < maxPages; page++ {
+// findOpenPage is the last page of zone's month of at and how many entries it holds;
+// page 1 and 0 if the month has none. Pages fill in order, so the last one is found by
+// doubling and then halving: about 2·log2(pages) reads.
+func findOpenPage(ctx context.Context, c client.Reader, zone string, at time.Time) (openPage, error) {
+	read := func(page int32) (int, bool, error) {
 		l := &sdv1.SubdomainLedger{}
 		err := c.Get(ctx, types.NamespacedName{Name: PageName(zone, at.Year(), at.Month(), page)}, l)
-		if apierrors.IsNotFound(err) || err == nil && len(l.Spec.Entries) < sdv1.LedgerPageSize {
-			return page, nil
+		if apierrors.IsNotFound(err) {
+			return 0, false, nil
 		}
+		return len(l.Spec.Entries), err == nil, err
+	}
+	used, found, err := read(1)
+	if err != nil || !found {
+		return openPage{page: 1}, err
+	}
+	// lo exists; find hi that does not.
+	lo, hi := int32(1), int32(2)
+	for hi < maxPages {
+		n, ok, err := read(hi)
 		if err != nil {
-			return 0, err
+			return openPage{}, err
+		}
+		if !ok {
+			break
+		}
+		lo, used = hi, n
+		hi = min(2*hi, maxPages)
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		n, ok, err := read(mid)
+		if err != nil {
+			return openPage{}, err
+		}
+		if ok {
+			lo, used = mid, n
+		} else {
+			hi = mid
 		}
 	}
-	return maxPages, nil
+	return openPage{page: lo, used: used}, nil
 }
 
 // appendFrom writes entries to the first page from page on that takes them all, and
-// returns that page.
-func appendFrom(ctx context.Context, c client.Client, zone string, page int32, entries []sdv1.LedgerEntry) (int32, error) {
+// returns that page. fresh says page is believed not to exist yet: it is created
+// rather than patched first.
+func appendFrom(ctx context.Context, c client.Client, zone string, page int32, entries []sdv1.LedgerEntry, fresh bool) (int32, error) {
 	for ; page <= maxPages; page++ {
-		err := appendAll(ctx, c, zone, page, entries)
+		err := appendAll(ctx, c, zone, page, entries, fresh)
 		if !full(err) {
 			return page, err
 		}
+		fresh = true
 	}
 	return page, fmt.Errorf("ledger of zone %s: more than %d pages in a month", zone, maxPages)
 }
 
-// appendAll writes entries of one month to page of the ledger of zone in one patch.
-func appendAll(ctx context.Context, c client.Client, zone string, page int32, entries []sdv1.LedgerEntry) error {
+// appendAll writes entries of one month to page of the ledger of zone in one write: a
+// patch, or a create if the page does not exist (tried first if fresh).
+func appendAll(ctx context.Context, c client.Client, zone string, page int32, entries []sdv1.LedgerEntry, fresh bool) error {
 	at := entries[0].At.UTC()
 	name := PageName(zone, at.Year(), at.Month(), page)
 	ops := make([]map[string]any, len(entries))
@@ -249,6 +306,16 @@ func appendAll(ctx context.Context, c client.Client, zone string, page int32, en
 	patch, err := json.Marshal(ops)
 	if err != nil {
 		return err
+	}
+	create := func() error {
+		l := &sdv1.SubdomainLedger{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: sdv1.SubdomainLedgerSpec{Zone: zone, Year: int32(at.Year()), Month: int32(at.Month()), Page: page, Entries: entries}}
+		return c.Create(ctx, l)
+	}
+	if fresh {
+		if err := create(); err == nil || !apierrors.IsAlreadyExists(err) {
+			return err
+		}
 	}
 	for range 3 {
 		l := &sdv1.SubdomainLedger{ObjectMeta: metav1.ObjectMeta{Name: name}}
@@ -261,8 +328,7 @@ func appendAll(ctx context.Context, c client.Client, zone string, page int32, en
 		case duplicate(err):
 			return err // the caller retries the entries one by one
 		case apierrors.IsNotFound(err):
-			l.Spec = sdv1.SubdomainLedgerSpec{Zone: zone, Year: int32(at.Year()), Month: int32(at.Month()), Page: page, Entries: entries}
-			err = c.Create(ctx, l)
+			err = create()
 			if err == nil || !apierrors.IsAlreadyExists(err) {
 				return err
 			}

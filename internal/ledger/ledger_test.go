@@ -199,3 +199,92 @@ func TestPages(t *testing.T) {
 		t.Errorf("changing the page: %v", err)
 	}
 }
+
+// TestOpenPageFound: a writer that starts on a month with many pages finds the open one
+// by reading and then writes without a refused write: one write per page a batch
+// touches, a create for a page that does not exist yet.
+func TestOpenPageFound(t *testing.T) {
+	env, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx := context.Background()
+	c := env.Client
+	at := metav1.NewTime(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	entry := func(id string) sdv1.LedgerEntry {
+		return sdv1.LedgerEntry{ID: id, Type: sdv1.LedgerReady, At: at, Request: "r", FQDN: "r.sanggau.go.id"}
+	}
+	// Pages 1..12 full, page 13 with 3 entries.
+	for page := int32(1); page <= 13; page++ {
+		l := &sdv1.SubdomainLedger{ObjectMeta: metav1.ObjectMeta{Name: ledger.PageName("sanggau", 2026, time.November, page)},
+			Spec: sdv1.SubdomainLedgerSpec{Zone: "sanggau", Year: 2026, Month: 11, Page: page}}
+		n := sdv1.LedgerPageSize
+		if page == 13 {
+			n = 3
+		}
+		for i := range n {
+			l.Spec.Entries = append(l.Spec.Entries, entry(fmt.Sprintf("old-%d-%d", page, i)))
+		}
+		if err := c.Create(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var writes testenv.WriteCounter
+	wc, err := client.New(writes.Wrap(env.Config), client.Options{Scheme: c.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ledger.NewWriter(wc, wc)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = w.Start(wctx) }()
+	if err := w.Append(ctx, "sanggau", entry("new-0")); err != nil {
+		t.Fatal(err)
+	}
+	if got := writes.Since(0); len(got) != 1 || !strings.HasSuffix(got[0], "/sanggau-2026-11-p13") {
+		t.Fatalf("the first append wrote %v, want one patch of page 13", got)
+	}
+	// A batch bigger than the room left on page 13 (6): it fills page 13 and creates
+	// page 14 with the rest, in two writes.
+	before := writes.Count()
+	var wg sync.WaitGroup
+	errs := make(chan error, 9)
+	for i := 1; i <= 9; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- w.Append(ctx, "sanggau", entry(fmt.Sprintf("new-%d", i)))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := writes.Since(before)
+	for _, wr := range got {
+		if !strings.HasSuffix(wr, "-p13") && !strings.HasSuffix(wr, "/subdomainledgers") {
+			t.Errorf("unexpected write %s", wr)
+		}
+	}
+	// The batch may have been split in time, but never a write more than pages touched
+	// per batch, and never a refused one: at most one write per entry, at least 2.
+	if len(got) < 2 || len(got) > 9 {
+		t.Errorf("9 entries took writes %v", got)
+	}
+	for page, want := range map[int32]int{13: sdv1.LedgerPageSize, 14: 3} {
+		l := &sdv1.SubdomainLedger{}
+		if err := c.Get(ctx, types.NamespacedName{Name: ledger.PageName("sanggau", 2026, time.November, page)}, l); err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Spec.Entries) != want {
+			t.Errorf("page %d has %d entries, want %d", page, len(l.Spec.Entries), want)
+		}
+	}
+	if n, err := entries(ctx, c, "sanggau"); err != nil || n != 12*sdv1.LedgerPageSize+3+10 {
+		t.Errorf("sanggau ledgers have %d entries: %v", n, err)
+	}
+}
