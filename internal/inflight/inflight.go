@@ -36,11 +36,19 @@ type Set struct {
 	clock clock.PassiveClock
 	ttl   time.Duration
 	at    map[string]time.Time
+	// sweepAt is the size at which Add next sweeps expired keys. It is twice the size
+	// left after a sweep, so that sweeping costs O(1) per Add even when a burst keeps
+	// thousands of keys fresh (sweeping at a fixed size cost a walk of the whole set on
+	// every Add in a batch of 5,000 requests).
+	sweepAt int
 }
+
+// minSweep is the smallest set that is swept.
+const minSweep = 4096
 
 // New returns a Set whose entries expire after ttl.
 func New(c clock.PassiveClock, ttl time.Duration) *Set {
-	return &Set{clock: c, ttl: ttl, at: map[string]time.Time{}}
+	return &Set{clock: c, ttl: ttl, at: map[string]time.Time{}, sweepAt: minSweep}
 }
 
 // Add records key. It is false when key is already recorded and not expired: someone
@@ -53,8 +61,9 @@ func (s *Set) Add(key string) bool {
 		return false
 	}
 	s.at[key] = now
-	if len(s.at) > 4096 {
+	if len(s.at) >= s.sweepAt {
 		s.sweep(now)
+		s.sweepAt = max(minSweep, 2*len(s.at))
 	}
 	return true
 }

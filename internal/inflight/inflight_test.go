@@ -98,3 +98,29 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("%d keys kept after expiry, want the 200 live ones", n)
 	}
 }
+
+// TestSweepBurst: in a burst that keeps thousands of keys fresh, expired keys still
+// go, and fresh ones never do.
+func TestSweepBurst(t *testing.T) {
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s := inflight.New(clk, 10*time.Second)
+	for i := range 6000 {
+		s.Add(fmt.Sprint("old-", i))
+	}
+	if s.Len() != 6000 {
+		t.Fatalf("fresh keys swept: %d left of 6000", s.Len())
+	}
+	clk.SetTime(clk.Now().Add(11 * time.Second))
+	for i := range 20000 {
+		s.Add(fmt.Sprint("new-", i))
+	}
+	// The old keys expired and went with a sweep; every new key is still there.
+	if s.Len() != 20000 {
+		t.Fatalf("%d keys left, want the 20000 fresh ones", s.Len())
+	}
+	for _, k := range []string{"new-0", "new-19999"} {
+		if s.Pending(k) == 0 {
+			t.Errorf("fresh key %s was swept", k)
+		}
+	}
+}
