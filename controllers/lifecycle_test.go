@@ -131,7 +131,6 @@ func TestDeletion(t *testing.T) {
 	if err := k8s.List(ctx, claims, client.MatchingLabels{sdv1.LabelRequest: "dishub"}); err != nil || len(claims.Items) != 0 {
 		t.Errorf("claims of a deleted request remain: %d %v", len(claims.Items), err)
 	}
-	_ = gone
 
 	// Retain: the site, records, Secret and claims stay, no longer owned, and survive
 	// garbage collection.
@@ -165,6 +164,10 @@ func TestDeletion(t *testing.T) {
 	again := waitPhase(t, "dishub2", sdv1.PhaseReady)
 	if again.Status.FQDN != "dishub.del.go.id" {
 		t.Errorf("re-request got %s", again.Status.FQDN)
+	}
+	// Addresses go lowest free first: the freed one, below the retained one's or not.
+	if again.Status.Address != gone.Status.Address {
+		t.Errorf("re-request got address %s, want the freed %s (retained: %s)", again.Status.Address, gone.Status.Address, kept.Status.Address)
 	}
 }
 

@@ -105,6 +105,11 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	}); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &sdv1.SubdomainClaim{}, indexClaimRequest, func(o client.Object) []string {
+		return []string{o.(*sdv1.SubdomainClaim).Spec.Request}
+	}); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("subdomainrequest").
 		// Status writes change neither generation nor annotations: they do not
@@ -148,11 +153,18 @@ func (r *SubdomainRequestReconciler) requestsOfZone(ctx context.Context, o clien
 }
 
 // waitingForClaim maps a released claim to the requests of its zone that wait for a
-// name or an address (phase Conflict, or Failed because the pool was full).
+// name or an address (phase Conflict, or Failed because the pool was full). A released
+// address also resets the zone's allocation hint.
 func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o client.Object) []reconcile.Request {
 	c, ok := o.(*sdv1.SubdomainClaim)
 	if !ok {
 		return nil
+	}
+	if c.Spec.Type == sdv1.ClaimTypeAddress {
+		// Its address is free again: allocate from the start of the pool, and drop this
+		// process's reservation of it (kept up to the in-flight TTL otherwise).
+		r.hints.forget(c.Spec.Zone)
+		r.observed(reservationKey(c.Name))
 	}
 	return r.listRequests(ctx, client.MatchingFields{indexRequestZone: c.Spec.Zone}, func(req *sdv1.SubdomainRequest) bool {
 		return req.Status.Phase == sdv1.PhaseConflict || req.Status.Phase == sdv1.PhaseFailed

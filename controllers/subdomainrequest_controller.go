@@ -62,6 +62,9 @@ type SubdomainRequestReconciler struct {
 	// yet, so that a reconcile racing the cache neither creates them again nor takes
 	// an address a concurrent worker is taking. Nil disables it.
 	InFlight *inflight.Set
+
+	// hints spares allocations the probe of addresses known to be taken.
+	hints poolHints
 }
 
 // requestScope is what one reconcile knows. Steps fill it in order.

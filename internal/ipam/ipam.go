@@ -76,14 +76,41 @@ func (p *Pool) Contains(a netip.Addr) bool {
 // Each calls fn with usable addresses in pool order until fn returns false. It walks
 // at most limit addresses (the pool may be a huge IPv6 prefix).
 func (p *Pool) Each(limit int, fn func(netip.Addr) bool) {
+	p.EachFrom(0, limit, func(_ int64, a netip.Addr) bool { return fn(a) })
+}
+
+// EachFrom is Each starting at the start-th usable address (0 is the first); fn also
+// gets each address's offset in the pool.
+func (p *Pool) EachFrom(start int64, limit int, fn func(int64, netip.Addr) bool) {
+	off := start
+	skip := big.NewInt(start)
 	for _, pf := range p.prefixes {
 		a, n := usable(pf)
+		if skip.Cmp(n) >= 0 {
+			skip.Sub(skip, n)
+			continue
+		}
+		if skip.Sign() > 0 {
+			a = add(a, skip)
+			n = new(big.Int).Sub(n, skip)
+			skip.SetInt64(0)
+		}
 		for i := big.NewInt(0); i.Cmp(n) < 0; i.Add(i, big.NewInt(1)) {
-			if limit <= 0 || !fn(a) {
+			if limit <= 0 || !fn(off, a) {
 				return
 			}
 			limit--
+			off++
 			a = a.Next()
 		}
 	}
+}
+
+// add is a+k, k smaller than what is left of a's prefix.
+func add(a netip.Addr, k *big.Int) netip.Addr {
+	sum := new(big.Int).Add(new(big.Int).SetBytes(a.AsSlice()), k).Bytes()
+	b := make([]byte, a.BitLen()/8)
+	copy(b[len(b)-len(sum):], sum)
+	out, _ := netip.AddrFromSlice(b)
+	return out
 }

@@ -17,6 +17,7 @@ limitations under the License.
 package ipam
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 )
@@ -51,6 +52,26 @@ func TestPool(t *testing.T) {
 				t.Errorf("%v does not contain its own %s", tc.cidrs, a)
 			}
 		}
+		// A walk from offset k is the tail of the whole walk, offsets included.
+		for k := range int64(len(all)) + 1 {
+			var tail []netip.Addr
+			p.EachFrom(k, 1000, func(off int64, a netip.Addr) bool {
+				if off != k+int64(len(tail)) {
+					t.Errorf("%v from %d: offset %d for %s", tc.cidrs, k, off, a)
+				}
+				tail = append(tail, a)
+				return true
+			})
+			if fmt.Sprint(tail) != fmt.Sprint(all[k:]) {
+				t.Errorf("%v from %d walks %v, want %v", tc.cidrs, k, tail, all[k:])
+			}
+		}
+	}
+	v6, _ := Parse([]string{"fd00::/64", "10.0.0.0/30"})
+	var got []string
+	v6.EachFrom(1<<62, 2, func(_ int64, a netip.Addr) bool { got = append(got, a.String()); return true })
+	if want := "[fd00::4000:0:0:1 fd00::4000:0:0:2]"; fmt.Sprint(got) != want {
+		t.Errorf("far into a /64: %v, want %s", got, want)
 	}
 	p, _ := Parse([]string{"10.20.0.0/24"})
 	for _, a := range []string{"10.20.0.0", "10.20.0.255", "10.21.0.1"} {
