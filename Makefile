@@ -61,6 +61,10 @@ BENCH_ARGS ?= -n 100,1000
 bench: envtest-assets ## Benchmark against the real control plane; prints one table (BENCH_ARGS="-n 100,1000,5000").
 	go run ./hack/bench $(BENCH_ARGS)
 
+.PHONY: apicost
+apicost: envtest-assets ## What each API call of a request costs the API server in CPU (APICOST_ARGS="-n 1000").
+	go run ./hack/apicost $(APICOST_ARGS)
+
 .PHONY: run
 run: ## Run the manager against the cluster in $$KUBECONFIG.
 	go run . --leader-elect=false

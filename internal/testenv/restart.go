@@ -115,3 +115,28 @@ func (e *Env) waitHealthy(timeout time.Duration) error {
 		return e.Client.List(ctx, &corev1.NamespaceList{}, client.Limit(1)) == nil, nil
 	})
 }
+
+// APIServerCPU is the CPU time (user and system) this environment's kube-apiserver has
+// used so far; hack/apicost measures what single operations cost the API server with it.
+func (e *Env) APIServerCPU() (time.Duration, error) {
+	pid, _, err := e.apiServerProcess()
+	if err != nil {
+		return 0, err
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count fields after its ")".
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	// The kernel counts in clock ticks of 1/100 s (USER_HZ) on Linux.
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}

@@ -1,0 +1,217 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command apicost prints what each API call the operator makes for a request costs the
+// API server in CPU, measured on a fresh test control plane: each operation n times
+// from 8 workers, the kube-apiserver's CPU time before and after. It explains the
+// benchmark's ratio: on a machine where the API server is the bottleneck, throughput
+// is CPU per request.
+//
+//	go run ./hack/apicost [-n 1000]
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"fmt"
+	"os"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/ledger"
+	"github.com/kominfo/subdomain-operator/internal/manager"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+func main() {
+	n := flag.Int("n", 1000, "times each operation runs")
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	env, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		fail(err)
+	}
+	defer func() { _ = env.Stop() }()
+	ctx := context.Background()
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = 5000, 5000
+	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		fail(err)
+	}
+	if err := env.CreateNamespaces(ctx, "subdomain-system"); err != nil {
+		fail(err)
+	}
+	if err := c.Create(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec: sdv1.SubdomainZoneSpec{Domain: "bench.go.id", AddressPool: []string{"10.0.0.0/16"}}}); err != nil {
+		fail(err)
+	}
+	name := func(i int) string { return fmt.Sprintf("opd%05d", i) }
+	w := ledger.NewWriter(c, c)
+	wctx, stopWriter := context.WithCancel(ctx)
+	defer stopWriter()
+	go func() { _ = w.Start(wctx) }()
+
+	ops := []struct {
+		what string
+		op   func(i int) error
+	}{
+		{"create SubdomainRequest (the user)", func(i int) error {
+			return c.Create(ctx, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name(i), Annotations: map[string]string{sdv1.AnnotationApproved: "kadis"}},
+				Spec: sdv1.SubdomainRequestSpec{Zone: "bench", Subdomain: name(i), OPD: sdv1.OPD{Name: name(i), Code: name(i), AdminGroup: "g"}}})
+		}},
+		{"patch finalizer", func(i int) error {
+			return c.Patch(ctx, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name(i)}},
+				client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":["`+sdv1.Finalizer+`"]}}`)))
+		}},
+		{"get SubdomainRequest", func(i int) error {
+			return c.Get(ctx, types.NamespacedName{Name: name(i)}, &sdv1.SubdomainRequest{})
+		}},
+		{"patch status to Ready (after a get)", func(i int) error { return readyStatus(ctx, c, name(i)) }},
+		{"create SubdomainClaim", func(i int) error {
+			return c.Create(ctx, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: name(i) + ".bench.go.id",
+				Labels: map[string]string{sdv1.LabelRequest: name(i), sdv1.LabelZone: "bench", sdv1.LabelClaimType: string(sdv1.ClaimTypeFQDN)}},
+				Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeFQDN, Value: name(i), Zone: "bench", Request: name(i)}})
+		}},
+		{fmt.Sprintf("list a request's claims by label (of %d)", *n), func(i int) error {
+			return c.List(ctx, &sdv1.SubdomainClaimList{}, client.MatchingLabels{sdv1.LabelRequest: name(i), sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress)})
+		}},
+		{"create Namespace", func(i int) error {
+			return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-" + name(i)}})
+		}},
+		{"create Secret", func(i int) error {
+			return c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-" + name(i), Name: "credentials"},
+				StringData: map[string]string{"password": "x"}})
+		}},
+		{"create Event", func(i int) error {
+			return c.Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "ev-" + name(i)},
+				InvolvedObject: corev1.ObjectReference{Kind: "SubdomainRequest", Name: name(i)}, Reason: "Ready", Message: "ready"})
+		}},
+	}
+	// Ledger entries, in the batches the writer makes from 1, 3 and 10 concurrent appends.
+	for _, batch := range []int{1, 3, 10} {
+		ops = append(ops, struct {
+			what string
+			op   func(i int) error
+		}{fmt.Sprintf("ledger entry, %d appended at once (per entry)", batch), func(i int) error {
+			if i%batch != 0 {
+				return nil
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, batch)
+			for j := i; j < min(i+batch, *n); j++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- w.Append(ctx, "bench", sdv1.LedgerEntry{ID: fmt.Sprintf("uid-%d-%d/Ready/", batch, j), Type: sdv1.LedgerReady,
+						Request: name(j), At: metav1.Now(), FQDN: name(j) + ".bench.go.id", Address: "10.0.0.1", Namespace: "opd-" + name(j), OPD: name(j), ApprovedBy: "kadis"})
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}})
+	}
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "operation\tAPI server CPU per op\twall for %d\t\n", *n)
+	for _, o := range ops {
+		workers := 8
+		if o.what[:6] == "ledger" {
+			workers = 1 // one batch at a time, as the writer does
+		}
+		cpu, wall, err := measure(env, *n, workers, o.op)
+		if err != nil {
+			fail(fmt.Errorf("%s: %w", o.what, err))
+		}
+		fmt.Fprintf(tw, "%s\t%.2f ms\t%s\t\n", o.what, float64(cpu.Microseconds())/1000/float64(*n), wall.Round(10*time.Millisecond))
+	}
+	_ = tw.Flush()
+}
+
+// readyStatus writes the status a Ready request has: ten conditions and the figures.
+func readyStatus(ctx context.Context, c client.Client, name string) error {
+	r := &sdv1.SubdomainRequest{}
+	if err := c.Get(ctx, types.NamespacedName{Name: name}, r); err != nil {
+		return err
+	}
+	from := r.DeepCopy()
+	now := metav1.Now()
+	r.Status.Phase = sdv1.PhaseReady
+	r.Status.FQDN, r.Status.Address, r.Status.Namespace = name+".bench.go.id", "10.0.1.1", "opd-"+name
+	r.Status.RequestedAt, r.Status.ApprovedAt, r.Status.ReadyAt = &now, &now, &now
+	r.Status.ObservedGeneration = 1
+	for _, t := range []string{sdv1.ConditionApproved, sdv1.ConditionNameAvailable, sdv1.ConditionAddressAssigned, sdv1.ConditionHostingReady,
+		sdv1.ConditionIngressReady, sdv1.ConditionDNSReady, sdv1.ConditionCredentialsReady, sdv1.ConditionReady, sdv1.ConditionReconciling, sdv1.ConditionStalled} {
+		r.Status.Conditions = append(r.Status.Conditions, metav1.Condition{Type: t, Status: metav1.ConditionTrue, Reason: "Done",
+			Message: "a message of the usual length, naming the object it is about", LastTransitionTime: now, ObservedGeneration: 1})
+	}
+	return c.Status().Patch(ctx, r, client.MergeFrom(from))
+}
+
+// measure runs op(0..n-1) from workers goroutines and returns the API server's CPU
+// time and the wall time it took.
+func measure(env *testenv.Env, n, workers int, op func(int) error) (time.Duration, time.Duration, error) {
+	before, err := env.APIServerCPU()
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	sem := make(chan struct{}, workers)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs <- op(i)
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // watch fan-out of the last writes
+	after, err := env.APIServerCPU()
+	return after - before, wall, err
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "apicost:", err)
+	os.Exit(1)
+}
