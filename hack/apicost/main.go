@@ -26,8 +26,8 @@ package main
 import (
 	"context"
 	"flag"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"text/tabwriter"
