@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -121,24 +120,11 @@ func main() {
 			if i%batch != 0 {
 				return nil
 			}
-			var wg sync.WaitGroup
-			errs := make(chan error, batch)
-			for j := i; j < min(i+batch, *n); j++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs <- w.Append(ctx, "bench", sdv1.LedgerEntry{ID: fmt.Sprintf("uid-%d-%d/Ready/", batch, j), Type: sdv1.LedgerReady,
-						Request: name(j), At: metav1.Now(), FQDN: name(j) + ".bench.go.id", Address: "10.0.0.1", Namespace: "opd-" + name(j), OPD: name(j), ApprovedBy: "kadis"})
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					return err
-				}
-			}
-			return nil
+			return testenv.ForEach(min(batch, *n-i), batch, func(k int) error {
+				j := i + k
+				return w.Append(ctx, "bench", sdv1.LedgerEntry{ID: fmt.Sprintf("uid-%d-%d/Ready/", batch, j), Type: sdv1.LedgerReady,
+					Request: name(j), At: metav1.Now(), FQDN: name(j) + ".bench.go.id", Address: "10.0.0.1", Namespace: "opd-" + name(j), OPD: name(j), ApprovedBy: "kadis"})
+			})
 		}})
 	}
 
@@ -186,26 +172,10 @@ func measure(env *testenv.Env, n, workers int, op func(int) error) (time.Duratio
 		return 0, 0, err
 	}
 	start := time.Now()
-	sem := make(chan struct{}, workers)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs <- op(i)
-		}()
+	if err := testenv.ForEach(n, workers, op); err != nil {
+		return 0, 0, err
 	}
-	wg.Wait()
 	wall := time.Since(start)
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return 0, 0, err
-		}
-	}
 	time.Sleep(500 * time.Millisecond) // watch fan-out of the last writes
 	after, err := env.APIServerCPU()
 	return after - before, wall, err

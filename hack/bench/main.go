@@ -310,24 +310,18 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	// Wait for the manager's caches: a first request must become Ready.
 	time.Sleep(2 * time.Second)
 	start := time.Now()
-	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			name := fmt.Sprintf("opd%05d", i)
-			if err := c.Create(ctx, req(name)); err != nil {
-				fail("create %s: %v", name, err)
-			}
-			mu.Lock()
-			created[name] = time.Now()
-			mu.Unlock()
-		}()
+	if err := testenv.ForEach(n, 32, func(i int) error {
+		name := fmt.Sprintf("opd%05d", i)
+		if err := c.Create(ctx, req(name)); err != nil {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+		mu.Lock()
+		created[name] = time.Now()
+		mu.Unlock()
+		return nil
+	}); err != nil {
+		fail("%v", err)
 	}
-	wg.Wait()
 	deadline := time.After(60 * time.Minute)
 	progress := time.NewTicker(10 * time.Second)
 wait:
@@ -419,42 +413,37 @@ func direct(base *rest.Config, n int, qps float64, burst int) time.Duration {
 	}
 	ctx := context.Background()
 	start := time.Now()
-	sem := make(chan struct{}, *workers)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			name := fmt.Sprintf("direct%05d", i)
-			ns := "d-" + name
-			prefix := networkingv1.PathTypePrefix
-			objs := []client.Object{
-				&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: name + ".direct.go.id"}, Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeFQDN, Value: name, Zone: "d", Request: name}},
-				&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ip-10-1-%d-%d", i/250, i%250+1)}, Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: "x", Zone: "d", Request: name}},
-				&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-				&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "q"}},
-				&corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "l"}},
-				&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "n"}},
-				&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "r"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
-					Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "g"}}},
-				&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "i"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: name + ".direct.go.id",
-					IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix,
-						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}},
-				&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "s"}, StringData: map[string]string{"password": "x"}},
-				&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: name}, Spec: dnsv1.DNSEndpointSpec{
-					Endpoints: []*endpoint.Endpoint{endpoint.NewEndpoint(name+".direct.go.id", "A", "10.1.0.1")}}},
-				&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "status-write-stand-in"}},
+	err = testenv.ForEach(n, *workers, func(i int) error {
+		name := fmt.Sprintf("direct%05d", i)
+		ns := "d-" + name
+		prefix := networkingv1.PathTypePrefix
+		objs := []client.Object{
+			&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: name + ".direct.go.id"}, Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeFQDN, Value: name, Zone: "d", Request: name}},
+			&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ip-10-1-%d-%d", i/250, i%250+1)}, Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: "x", Zone: "d", Request: name}},
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+			&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "q"}},
+			&corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "l"}},
+			&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "n"}},
+			&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "r"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+				Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "g"}}},
+			&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "i"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: name + ".direct.go.id",
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix,
+					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "s"}, StringData: map[string]string{"password": "x"}},
+			&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: name}, Spec: dnsv1.DNSEndpointSpec{
+				Endpoints: []*endpoint.Endpoint{endpoint.NewEndpoint(name+".direct.go.id", "A", "10.1.0.1")}}},
+			&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "status-write-stand-in"}},
+		}
+		for _, o := range objs {
+			if err := c.Create(ctx, o); err != nil {
+				return fmt.Errorf("direct create: %w", err)
 			}
-			for _, o := range objs {
-				if err := c.Create(ctx, o); err != nil {
-					fail("direct create: %v", err)
-				}
-			}
-		}()
+		}
+		return nil
+	})
+	if err != nil {
+		fail("%v", err)
 	}
-	wg.Wait()
 	return time.Since(start)
 }
 

@@ -51,3 +51,26 @@ func FreeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// ForEach runs op(0) ... op(n-1) on at most workers goroutines at once and returns the
+// first error any returned (all run regardless): the load loops of the benchmark and of
+// hack/apicost.
+func ForEach(n, workers int, op func(i int) error) error {
+	sem := make(chan struct{}, max(workers, 1))
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := op(i); err != nil {
+				once.Do(func() { first = err })
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
