@@ -14,11 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package ledger appends to the SubdomainLedger of a zone and month. Appends are one
-// JSON patch each (no read of the object) and idempotent within a page: an entry's ID is
-// its key, and the API server refuses a second entry with the same key. A full page
-// (v1alpha1.LedgerPageSize entries) is refused by the API server too, and the writer
-// goes on in the next page.
+// Package ledger appends to the SubdomainLedger pages of a zone and month. An append is
+// one write per page it touches (a JSON patch of the open page, no read of it; a create
+// of the next) and idempotent within a page: an entry's ID is its key, and the API
+// server refuses a second entry with the same key. A full page
+// (v1alpha1.LedgerPageSize entries) is refused by the API server too; the Writer knows
+// how full its page is and rarely meets that refusal, Append goes on in the next page.
 package ledger
 
 import (
@@ -55,8 +56,8 @@ func PageName(zone string, year int, month time.Month, page int32) string {
 const maxPages = 100_000
 
 // Writer batches appends: entries written by concurrent reconciles within a few
-// milliseconds go to their ledger in one JSON patch, so that bulk provisioning makes
-// far fewer writes of the ledger object. Append blocks until its entry is stored.
+// milliseconds go to their ledger in one write per page they fill, so that bulk
+// provisioning makes far fewer ledger writes than entries. Append blocks until its entry is stored.
 // Add it to the manager; it runs on every replica.
 type Writer struct {
 	c client.Client
@@ -143,7 +144,7 @@ func (w *Writer) Start(ctx context.Context) error {
 	}
 }
 
-// maxBatch bounds one patch.
+// maxBatch bounds one batch.
 const maxBatch = 500
 
 // drain adds what is already queued, without waiting.
@@ -159,8 +160,8 @@ func (w *Writer) drain(batch []pending) []pending {
 	return batch
 }
 
-// flush stores a batch: one patch per ledger; on any refusal each entry alone, so that
-// one duplicate does not fail the others.
+// flush stores a batch: one store per zone and month; on any refusal each entry alone,
+// so that one duplicate does not fail the others.
 func (w *Writer) flush(ctx context.Context, batch []pending) {
 	groups := map[string][]pending{}
 	var order []string
