@@ -233,6 +233,29 @@ func (w *world) arm(kind string) <-chan string {
 	return ch
 }
 
+// await waits for the channel arm returned for kind and gives what the watcher saw.
+func await(t *testing.T, fired <-chan string, kind string) string {
+	t.Helper()
+	select {
+	case what := <-fired:
+		return what
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the manager never wrote a %s", kind)
+		return ""
+	}
+}
+
+// interrupted logs the requests' phases after fault and fails if all n were already
+// Ready: the fault must have hit a batch in progress.
+func (w *world) interrupted(t *testing.T, n int, fault string) {
+	t.Helper()
+	phases, _ := w.phases(t)
+	t.Logf("%s; requests: %v", fault, phases)
+	if phases[sdv1.PhaseReady] == n {
+		t.Fatalf("all requests were Ready before %s: it did not interrupt provisioning", fault)
+	}
+}
+
 // createBatch creates n approved requests at once.
 func (w *world) createBatch(t *testing.T, prefix string, n int) {
 	t.Helper()
@@ -415,18 +438,12 @@ func TestManagerKilled(t *testing.T) {
 	for _, pt := range points {
 		fired := w.arm(pt.kind)
 		m := startManager(t, w.env.Kubeconfig)
-		select {
-		case what := <-fired:
-			m.kill()
-			phases, _ := w.phases(t)
-			t.Logf("killed the manager %s (%s); requests: %v", pt.name, what, phases)
-		case <-time.After(2 * time.Minute):
-			t.Fatalf("the manager never wrote a %s", pt.kind)
-		}
+		what := await(t, fired, pt.kind)
+		m.kill()
+		phases, _ := w.phases(t)
+		t.Logf("killed the manager %s (%s); requests: %v", pt.name, what, phases)
 	}
-	if phases, _ := w.phases(t); phases[sdv1.PhaseReady] == n {
-		t.Fatalf("all requests were Ready before the last kill: the kills did not interrupt provisioning")
-	}
+	w.interrupted(t, n, "the last kill")
 	startManager(t, w.env.Kubeconfig)
 	w.waitAllReady(t, n, 3*time.Minute)
 	w.checkConverged(t, n)
@@ -440,11 +457,7 @@ func TestAPIServerRestart(t *testing.T) {
 	firstNamespace := w.arm("Namespace")
 	m := startManager(t, w.env.Kubeconfig)
 	w.createBatch(t, "apis", n)
-	select {
-	case <-firstNamespace:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("no namespace was made")
-	}
+	await(t, firstNamespace, "Namespace")
 	restart, err := w.env.KillAPIServer()
 	if err != nil {
 		t.Fatal(err)
@@ -453,11 +466,7 @@ func TestAPIServerRestart(t *testing.T) {
 	if err := restart(); err != nil {
 		t.Fatal(err)
 	}
-	phases, _ := w.phases(t)
-	t.Logf("API server back; requests: %v", phases)
-	if phases[sdv1.PhaseReady] == n {
-		t.Fatal("all requests were Ready before the API server went down: the crash did not interrupt provisioning")
-	}
+	w.interrupted(t, n, "the API server crash")
 	w.waitAllReady(t, n, 3*time.Minute)
 	if !m.alive() {
 		t.Fatal("the manager exited: it must recover without a restart")
@@ -491,17 +500,9 @@ func TestLeaderKilled(t *testing.T) {
 	}
 	firstNamespace := w.arm("Namespace")
 	w.createBatch(t, "lead", n)
-	select {
-	case <-firstNamespace:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("no namespace was made")
-	}
+	await(t, firstNamespace, "Namespace")
 	leader.kill()
-	phases, _ := w.phases(t)
-	t.Logf("killed the leader; requests: %v", phases)
-	if phases[sdv1.PhaseReady] == n {
-		t.Fatal("all requests were Ready before the leader died")
-	}
+	w.interrupted(t, n, "the leader's death")
 	// The lease lasts 15 s; the follower takes over after it runs out.
 	w.waitAllReady(t, n, 3*time.Minute)
 	if !follower.leader() {
