@@ -196,31 +196,7 @@ func (m *managerProc) halt() {
 
 // metric sums a metric's samples whose labels pass keep.
 func (m *managerProc) metric(name string, keep func(labels string) bool) (float64, error) {
-	resp, err := http.Get(m.metrics)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != '{' && line[len(name)] != ' ') {
-			continue
-		}
-		labels := ""
-		if i := strings.Index(line, "{"); i >= 0 {
-			labels = line[i:strings.LastIndex(line, "}")]
-		}
-		if keep != nil && !keep(labels) {
-			continue
-		}
-		f := strings.Fields(line)
-		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-		sum += v
-	}
-	return sum, nil
+	return testenv.Metric(m.metrics, name, keep)
 }
 
 func (m *managerProc) writes() float64 {

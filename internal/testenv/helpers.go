@@ -17,8 +17,12 @@ limitations under the License.
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"net"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -73,4 +77,36 @@ func ForEach(n, workers int, op func(i int) error) error {
 	}
 	wg.Wait()
 	return first
+}
+
+// Metric scrapes the Prometheus text endpoint at url and sums the samples of metric
+// name that keep accepts (nil accepts all). keep gets a sample's labels as written,
+// from "{" up to but without the closing "}". The benchmark and the fault tests read a
+// manager's figures with it.
+func Metric(url, name string, keep func(labels string) bool) (float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != '{' && line[len(name)] != ' ') {
+			continue
+		}
+		labels := ""
+		if i := strings.Index(line, "{"); i >= 0 {
+			labels = line[i:strings.LastIndex(line, "}")]
+		}
+		if keep != nil && !keep(labels) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		sum += v
+	}
+	return sum, sc.Err()
 }

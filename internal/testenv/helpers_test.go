@@ -18,6 +18,9 @@ package testenv
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 )
@@ -53,6 +56,36 @@ func TestForEach(t *testing.T) {
 	for i := range seen {
 		if seen[i].Load() != 1 {
 			t.Fatalf("op %d ran %d times", i, seen[i].Load())
+		}
+	}
+}
+
+// TestMetric: samples of the named metric are summed, labels filtered, and a metric
+// whose name extends the asked one is not counted.
+func TestMetric(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `# HELP x_total a counter
+x_total{verb="POST",code="201"} 3
+x_total{verb="GET",code="200"} 5
+x_total_extra{verb="POST"} 100
+x_total 2
+leader_election_master_status{name="a"} 1
+`)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		keep func(string) bool
+		want float64
+	}{
+		{"x_total", nil, 10},
+		{"x_total", func(l string) bool { return l != "" && l[0] == '{' && len(l) > 1 && l[1:] == `verb="POST",code="201"` }, 3},
+		{"leader_election_master_status", nil, 1},
+		{"absent", nil, 0},
+	} {
+		got, err := Metric(srv.URL, tc.name, tc.keep)
+		if err != nil || got != tc.want {
+			t.Errorf("Metric(%s) = %v, %v; want %v", tc.name, got, err, tc.want)
 		}
 	}
 }

@@ -25,8 +25,6 @@ package faults_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,21 +115,8 @@ func (p *proc) alive() bool {
 
 // leader tells whether the manager holds the leader lease, from its own metrics.
 func (p *proc) leader() bool {
-	resp, err := http.Get(p.metrics)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "leader_election_master_status{") && strings.HasSuffix(line, " 1") {
-			return true
-		}
-	}
-	return false
+	v, err := testenv.Metric(p.metrics, "leader_election_master_status", nil)
+	return err == nil && v >= 1
 }
 
 const zoneName = "faults"
