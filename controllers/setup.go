@@ -37,6 +37,7 @@ import (
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/slimcache"
 )
 
 // CacheOptions scopes the informer cache: Secrets, Namespaces and the other hosting
@@ -47,9 +48,10 @@ func CacheOptions() cache.Options {
 	// The selector "has the request label", built without a parser that could fail.
 	byLabel := cache.ByObject{Label: labels.NewSelector().Add(ownedRequirement)}
 	return cache.Options{
-		// Nothing reads managedFields, often the larger part of a small object: not
-		// caching them saves memory.
-		DefaultTransform: cache.TransformStripManagedFields(),
+		// About a dozen objects per request stay cached: drop what nothing reads
+		// (managedFields, the per-namespace index) and share repeated strings.
+		DefaultTransform: slimcache.Transform,
+		NewInformer:      slimcache.NewInformer,
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:              byLabel,
 			&corev1.Namespace{}:           byLabel,

@@ -1,0 +1,184 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package slimcache keeps the manager's informer caches small. Each approved request
+// leaves about a dozen objects in the caches, so at thousands of requests the bytes per
+// cached object decide the manager's memory:
+//
+//   - Transform drops managedFields and makes the metadata that many cached objects
+//     repeat share one copy instead of one per decoded object: strings (the hosting
+//     namespace, label keys and values, owner references, the fixed child names) and
+//     whole label and annotation maps (the children of a request carry equal labels),
+//     and the specs of built-in objects that are alike (every LimitRange, the
+//     ResourceQuotas and NetworkPolicies of a zone).
+//   - NewInformer builds informers without client-go's per-namespace index. The
+//     operator keeps one object of a kind per hosting namespace, so that index is one
+//     small set per namespace and kind; nothing lists the cache by namespace.
+//
+// Neither changes what a reader of the cache sees: the objects keep every value.
+// Sharing a map or a spec between cached objects relies on client-go's contract that objects in
+// an informer's store are never modified; controller-runtime's cache reader hands out
+// deep copies, and the operator's few UnsafeDisableDeepCopy lists only read.
+package slimcache
+
+import (
+	"bytes"
+	"hash/maphash"
+	"maps"
+	"reflect"
+	"time"
+	"unique"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+)
+
+// Transform is an informer transform: it strips managedFields (nothing reads them) and
+// interns the object's repeated metadata strings. It changes no value, and applied
+// twice it is a no-op the second time.
+func Transform(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		// Not an object (a tombstone, say): kept as it is.
+		return in, nil //nolint:nilerr // a transform must pass on what it cannot shrink
+	}
+	// Only clear a non-nil slice: see kubernetes/kubernetes#124337.
+	if obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
+	obj.SetNamespace(intern(obj.GetNamespace()))
+	obj.SetName(intern(obj.GetName()))
+	if m := obj.GetLabels(); m != nil {
+		obj.SetLabels(shareMap(sharedMaps, m))
+	}
+	if m := obj.GetAnnotations(); m != nil {
+		obj.SetAnnotations(shareMap(sharedMaps, m))
+	}
+	refs := obj.GetOwnerReferences()
+	for i := range refs {
+		refs[i].APIVersion = intern(refs[i].APIVersion)
+		refs[i].Kind = intern(refs[i].Kind)
+		refs[i].Name = intern(refs[i].Name)
+		refs[i].UID = types.UID(intern(string(refs[i].UID)))
+	}
+	if f := obj.GetFinalizers(); f != nil {
+		for i := range f {
+			f[i] = intern(f[i])
+		}
+	}
+	shareSpec(in)
+	return in, nil
+}
+
+// intern returns the one shared copy of s. Handles are weak: a string no cached object
+// holds any more is freed.
+func intern(s string) string {
+	if s == "" {
+		return s
+	}
+	return unique.Make(s).Value()
+}
+
+// sharedMaps holds the shared label and annotation maps; sharedSpecs the shared specs
+// of built-in kinds (pointers to the spec of the first object that had it).
+var (
+	sharedMaps  = newTable[map[string]string](1 << 14)
+	sharedSpecs = newTable[any](1 << 14)
+	seed        = maphash.MakeSeed()
+)
+
+// shareMap returns the shared map equal to m, adding a copy of m (interned keys and
+// values) when there is none. Empty maps are kept as they are.
+func shareMap(t *table[map[string]string], m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	// The hash does not depend on the map's order: a sum of the pairs' hashes.
+	var sum uint64
+	for k, v := range m {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		_, _ = h.WriteString(k)
+		_ = h.WriteByte(0)
+		_, _ = h.WriteString(v)
+		sum += h.Sum64()
+	}
+	return t.share(sum, func(c map[string]string) bool { return maps.Equal(c, m) }, func() map[string]string {
+		s := make(map[string]string, len(m))
+		for k, v := range m {
+			s[intern(k)] = intern(v)
+		}
+		return s
+	})
+}
+
+// protoMarshaler is what the built-in kinds' generated protobuf code provides.
+type protoMarshaler interface{ Marshal() ([]byte, error) }
+
+// shareSpec makes obj's Spec the shared one of the same kind with the same protobuf
+// encoding, when obj has a Spec with one (the built-in kinds): the hosting namespaces'
+// LimitRanges, and the ResourceQuotas and NetworkPolicies of a zone, are all alike.
+// Custom resources have no protobuf encoding and are left alone.
+func shareSpec(obj any) {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return
+	}
+	spec := v.Elem().FieldByName("Spec")
+	if !spec.IsValid() || !spec.CanSet() || spec.Kind() != reflect.Struct {
+		return
+	}
+	m, ok := spec.Addr().Interface().(protoMarshaler)
+	if !ok {
+		return
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		return
+	}
+	var h maphash.Hash
+	h.SetSeed(seed)
+	_, _ = h.WriteString(spec.Type().PkgPath() + "." + spec.Type().Name())
+	_, _ = h.Write(b)
+	mine := spec.Addr().Interface()
+	shared := sharedSpecs.share(h.Sum64(), func(c any) bool {
+		cm, ok := c.(protoMarshaler)
+		if !ok || reflect.TypeOf(c) != reflect.TypeOf(mine) {
+			return false
+		}
+		cb, err := cm.Marshal()
+		return err == nil && bytes.Equal(cb, b)
+	}, func() any { return mine })
+	if shared != mine {
+		spec.Set(reflect.ValueOf(shared).Elem())
+	}
+}
+
+// NewInformer is cache.Options.NewInformer: client-go's shared informer with the
+// indexers asked for except the namespace index. A List of the cache with
+// client.InNamespace then fails with "index with name namespace does not exist";
+// list by label or by a field index instead.
+func NewInformer(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
+	kept := toolscache.Indexers{}
+	for name, fn := range indexers {
+		if name != toolscache.NamespaceIndex {
+			kept[name] = fn
+		}
+	}
+	return toolscache.NewSharedIndexInformer(lw, obj, resync, kept)
+}
