@@ -26,7 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
@@ -53,7 +53,7 @@ var (
 
 // RegisterMetrics registers the operator's metrics, with a collector that reads
 // requests per phase and pool use per zone from the cache at scrape time.
-func RegisterMetrics(c client.Reader) {
+func RegisterMetrics(c cache.Informers) {
 	registerOnce.Do(func() {
 		ctrlmetrics.Registry.MustRegister(timeToApproval, approvalToReady, slaBreaches)
 	})
@@ -68,7 +68,7 @@ var (
 	capDesc      = prometheus.NewDesc("subdomain_pool_capacity", "Usable addresses in the zone's pool.", []string{"zone"}, nil)
 )
 
-type stateCollector struct{ c client.Reader }
+type stateCollector struct{ c cache.Informers }
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- requestsDesc
@@ -79,23 +79,25 @@ func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	// Read-only counting: no copies of the cached objects (a scrape of thousands of
-	// requests would otherwise copy them all, every scrape).
-	reqs := &sdv1.SubdomainRequestList{}
-	if err := s.c.List(ctx, reqs, client.UnsafeDisableDeepCopy); err == nil {
+	// Read-only counting over the informers' own objects: a List would copy thousands
+	// of requests into a new slice on every scrape.
+	if reqs, err := cachedIndexer(ctx, s.c, &sdv1.SubdomainRequest{}); err == nil {
 		counts := map[[2]string]float64{}
-		for _, r := range reqs.Items {
-			counts[[2]string{r.Spec.Zone, string(r.Status.Phase)}]++
+		for _, o := range reqs.List() {
+			if r, ok := o.(*sdv1.SubdomainRequest); ok {
+				counts[[2]string{r.Spec.Zone, string(r.Status.Phase)}]++
+			}
 		}
 		for k, n := range counts {
 			ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.GaugeValue, n, k[0], k[1])
 		}
 	}
-	zones := &sdv1.SubdomainZoneList{}
-	if err := s.c.List(ctx, zones, client.UnsafeDisableDeepCopy); err == nil {
-		for _, z := range zones.Items {
-			ch <- prometheus.MustNewConstMetric(allocDesc, prometheus.GaugeValue, float64(z.Status.Allocated), z.Name)
-			ch <- prometheus.MustNewConstMetric(capDesc, prometheus.GaugeValue, float64(z.Status.Capacity), z.Name)
+	if zones, err := cachedIndexer(ctx, s.c, &sdv1.SubdomainZone{}); err == nil {
+		for _, o := range zones.List() {
+			if z, ok := o.(*sdv1.SubdomainZone); ok {
+				ch <- prometheus.MustNewConstMetric(allocDesc, prometheus.GaugeValue, float64(z.Status.Allocated), z.Name)
+				ch <- prometheus.MustNewConstMetric(capDesc, prometheus.GaugeValue, float64(z.Status.Capacity), z.Name)
+			}
 		}
 	}
 }

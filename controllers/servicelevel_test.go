@@ -17,15 +17,18 @@ limitations under the License.
 package controllers_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/controllers"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
 // TestServiceLevel: a request left waiting past the zone's approval standard is flagged
@@ -60,13 +63,36 @@ func TestServiceLevel(t *testing.T) {
 		t.Errorf("after a late approval: %+v", c)
 	}
 
+	// The zone counts its claims about a second after they change.
+	ctx := context.Background()
+	z := &sdv1.SubdomainZone{}
+	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		return z.Status.Allocated == 1, k8s.Get(ctx, types.NamespacedName{Name: "sla"}, z)
+	}); err != nil {
+		t.Fatalf("zone sla allocated %d, want 1: %v", z.Status.Allocated, err)
+	}
 	families, err := ctrlmetrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
+	// The state collector's gauges of zone sla: its one request Ready, one address of
+	// the /24's 254 allocated.
+	want := map[string]float64{"subdomain_requests": 1, "subdomain_pool_allocated": 1, "subdomain_pool_capacity": 254}
+	got := map[string]float64{}
 	for _, f := range families {
 		seen[f.GetName()] = true
+		if _, ok := want[f.GetName()]; ok {
+			for _, m := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["zone"] == "sla" && (f.GetName() != "subdomain_requests" || labels["phase"] == string(sdv1.PhaseReady)) {
+					got[f.GetName()] += m.GetGauge().GetValue()
+				}
+			}
+		}
 		if f.GetName() == "subdomain_service_level_breaches_total" {
 			found := false
 			for _, m := range f.GetMetric() {
@@ -77,6 +103,11 @@ func TestServiceLevel(t *testing.T) {
 			if !found {
 				t.Error("no breach counted for zone sla")
 			}
+		}
+	}
+	for name, v := range want {
+		if got[name] != v {
+			t.Errorf("%s{zone=sla} = %v, want %v", name, got[name], v)
 		}
 	}
 	for _, name := range []string{"subdomain_time_to_approval_seconds", "subdomain_approval_to_ready_seconds",

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -40,6 +41,9 @@ import (
 // SubdomainZoneReconciler reports a zone's pool use and whether its settings are usable.
 type SubdomainZoneReconciler struct {
 	client.Client
+	// Cache is the manager's cache: the zone's address claims are counted in its
+	// claims informer's index.
+	Cache cache.Informers
 }
 
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=get;patch;update
@@ -52,14 +56,16 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	base := zone.DeepCopy()
-	claims := &sdv1.SubdomainClaimList{}
-	// Only counted: no need to copy thousands of cached objects.
-	if err := r.List(ctx, claims, client.UnsafeDisableDeepCopy, client.MatchingLabels{
-		sdv1.LabelZone: zone.Name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
-	}); err != nil {
+	// Only counted: the index's keys, no copy of thousands of cached claims.
+	claims, err := cachedIndexer(ctx, r.Cache, &sdv1.SubdomainClaim{})
+	if err != nil {
 		return ctrl.Result{}, err
 	}
-	zone.Status.Allocated = int64(len(claims.Items))
+	held, err := claims.IndexKeys(indexZoneAddresses, zone.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	zone.Status.Allocated = int64(len(held))
 	zone.Status.Capacity = 0
 	ready, reason, msg := true, "Ready", fmt.Sprintf("zone %s is ready", zone.Spec.Domain)
 	if shared := zone.Spec.SharedAddress; shared != "" {
@@ -103,6 +109,9 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		// AddAfter keeps one pending item per zone however many claims arrive.
 		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Name: c.Spec.Zone}}, statusCoalesce)
+	}
+	if err := addZoneAddressIndex(context.Background(), r.Cache); err != nil {
+		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("subdomainzone").

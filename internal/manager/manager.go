@@ -135,8 +135,8 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 	if err := rr.SetupWithManager(ctx, mgr, controllers.Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {
 		return nil, fmt.Errorf("setting up the request controller: %w", err)
 	}
-	controllers.RegisterMetrics(mgr.GetClient())
-	if err := (&controllers.SubdomainZoneReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	controllers.RegisterMetrics(mgr.GetCache())
+	if err := (&controllers.SubdomainZoneReconciler{Client: mgr.GetClient(), Cache: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the zone controller: %w", err)
 	}
 	return mgr, nil

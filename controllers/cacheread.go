@@ -1,0 +1,64 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+)
+
+// indexZoneAddresses indexes address claims by zone in the claims informer itself, so
+// a zone's allocation count is the length of a key list rather than a List that
+// copies every claim of the zone.
+const indexZoneAddresses = "subdomain.kominfo.go.id/zone-addresses"
+
+// cachedIndexer is the client-go indexer behind the cache's informer for obj's kind.
+// Counting and scanning through it copies no object: a cache List copies every item
+// into the list's slice, even with UnsafeDisableDeepCopy. What it returns is the
+// cache's own objects: read them, never change them.
+func cachedIndexer(ctx context.Context, c cache.Informers, obj client.Object) (toolscache.Indexer, error) {
+	inf, err := c.GetInformer(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	i, ok := inf.(interface{ GetIndexer() toolscache.Indexer })
+	if !ok {
+		return nil, fmt.Errorf("the informer for %T (%T) has no indexer", obj, inf)
+	}
+	return i.GetIndexer(), nil
+}
+
+// addZoneAddressIndex adds indexZoneAddresses to the claims informer; it must run
+// before the cache starts.
+func addZoneAddressIndex(ctx context.Context, c cache.Informers) error {
+	inf, err := c.GetInformer(ctx, &sdv1.SubdomainClaim{})
+	if err != nil {
+		return err
+	}
+	return inf.AddIndexers(toolscache.Indexers{indexZoneAddresses: func(o any) ([]string, error) {
+		if c, ok := o.(*sdv1.SubdomainClaim); ok && c.Spec.Type == sdv1.ClaimTypeAddress {
+			return []string{c.Spec.Zone}, nil
+		}
+		return nil, nil
+	}})
+}
