@@ -77,6 +77,7 @@ func main() {
 	burst := flag.Int("burst", 400, "client burst")
 	quiet := flag.Duration("quiet", 60*time.Second, "steady-state window")
 	flag.StringVar(memLimit, "gomemlimit", "", "GOMEMLIMIT for the manager (as the shipped manifests set it from the container's memory limit); empty: unset")
+	flag.StringVar(goGC, "gogc", "", "GOGC for the manager; empty: unset (Go's default, 100)")
 	flag.IntVar(workers, "workers", 8, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
@@ -109,6 +110,7 @@ func main() {
 var (
 	workers  = new(int)
 	memLimit = new(string)
+	goGC     = new(string)
 )
 
 type discard struct{}
@@ -140,8 +142,12 @@ func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
 	if os.Getenv("BENCH_DEBUG") != "" {
 		m.cmd.Stderr = os.Stderr
 	}
+	m.cmd.Env = os.Environ()
 	if *memLimit != "" {
-		m.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+*memLimit)
+		m.cmd.Env = append(m.cmd.Env, "GOMEMLIMIT="+*memLimit)
+	}
+	if *goGC != "" {
+		m.cmd.Env = append(m.cmd.Env, "GOGC="+*goGC)
 	}
 	if p := os.Getenv("BENCH_PPROF"); p != "" {
 		m.cmd.Args = append(m.cmd.Args, "--pprof-bind-address", p)
