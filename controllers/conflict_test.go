@@ -375,10 +375,7 @@ func TestPool200(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%d of 200 Ready with distinct addresses: %v", len(seen), err)
 	}
-	z := &sdv1.SubdomainZone{}
-	err = testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
-		return z.Status.Allocated == 200, k8s.Get(ctx, types.NamespacedName{Name: "big"}, z)
-	})
+	z, err := zoneWhen("big", func(z *sdv1.SubdomainZone) bool { return z.Status.Allocated == 200 })
 	if err != nil {
 		t.Errorf("zone allocated = %d, want 200: %v", z.Status.Allocated, err)
 	}

@@ -233,10 +233,7 @@ func TestProvisioning(t *testing.T) {
 		!strings.Contains(string(out), "PHASE") || !strings.Contains(string(out), "dinkes.pontianak.go.id") || !strings.Contains(string(out), "Ready") {
 		t.Errorf("kubectl get sdr:\n%s %v", out, err)
 	}
-	z := &sdv1.SubdomainZone{}
-	err = testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
-		return z.Status.Allocated == 1 && z.Status.Capacity == 254, k8s.Get(ctx, types.NamespacedName{Name: "pontianak"}, z)
-	})
+	z, err := zoneWhen("pontianak", func(z *sdv1.SubdomainZone) bool { return z.Status.Allocated == 1 && z.Status.Capacity == 254 })
 	if err != nil {
 		t.Errorf("zone status allocated=%d capacity=%d: %v", z.Status.Allocated, z.Status.Capacity, err)
 	}

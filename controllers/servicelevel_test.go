@@ -17,18 +17,15 @@ limitations under the License.
 package controllers_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/controllers"
-	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
 // TestServiceLevel: a request left waiting past the zone's approval standard is flagged
@@ -63,12 +60,7 @@ func TestServiceLevel(t *testing.T) {
 		t.Errorf("after a late approval: %+v", c)
 	}
 
-	// The zone counts its claims about a second after they change.
-	ctx := context.Background()
-	z := &sdv1.SubdomainZone{}
-	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
-		return z.Status.Allocated == 1, k8s.Get(ctx, types.NamespacedName{Name: "sla"}, z)
-	}); err != nil {
+	if z, err := zoneWhen("sla", func(z *sdv1.SubdomainZone) bool { return z.Status.Allocated == 1 }); err != nil {
 		t.Fatalf("zone sla allocated %d, want 1: %v", z.Status.Allocated, err)
 	}
 	families, err := ctrlmetrics.Registry.Gather()

@@ -200,6 +200,16 @@ func waitFor(t *testing.T, name string, what string, cond func(*sdv1.SubdomainRe
 	return last
 }
 
+// zoneWhen polls zone name until cond holds (the zone counts its claims about a
+// second after they change); it returns the last zone read and the poll's error.
+func zoneWhen(name string, cond func(*sdv1.SubdomainZone) bool) (*sdv1.SubdomainZone, error) {
+	z := &sdv1.SubdomainZone{}
+	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
+		return cond(z), k8s.Get(context.Background(), types.NamespacedName{Name: name}, z)
+	})
+	return z, err
+}
+
 func waitPhase(t *testing.T, name string, phase sdv1.Phase) *sdv1.SubdomainRequest {
 	t.Helper()
 	return waitFor(t, name, string(phase), func(r *sdv1.SubdomainRequest) bool {
