@@ -48,9 +48,10 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 )
 
-// Transform is an informer transform: it strips managedFields (nothing reads them) and
-// interns the object's repeated metadata strings. It changes no value, and applied
-// twice it is a no-op the second time.
+// Transform is an informer transform: it strips managedFields (nothing reads them),
+// interns the object's metadata strings, hands it the shared copy of its label and
+// annotation maps and, for built-in kinds, of its spec. It changes no value, and
+// applied twice it is a no-op the second time.
 func Transform(in any) (any, error) {
 	obj, err := meta.Accessor(in)
 	if err != nil {
@@ -76,10 +77,9 @@ func Transform(in any) (any, error) {
 		refs[i].Name = intern(refs[i].Name)
 		refs[i].UID = types.UID(intern(string(refs[i].UID)))
 	}
-	if f := obj.GetFinalizers(); f != nil {
-		for i := range f {
-			f[i] = intern(f[i])
-		}
+	f := obj.GetFinalizers()
+	for i := range f {
+		f[i] = intern(f[i])
 	}
 	shareSpec(in)
 	return in, nil
