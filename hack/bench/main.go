@@ -30,6 +30,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -80,7 +81,7 @@ func main() {
 	flag.StringVar(goGC, "gogc", "", "GOGC for the manager; empty: unset (Go's default, 100)")
 	flag.IntVar(workers, "workers", 8, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
 	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	root := testenv.RepoRoot()
 	mgrBin := filepath.Join(testenv.AssetsDir(), "manager")
 	build := exec.Command("go", "build", "-o", mgrBin, ".")
@@ -112,10 +113,6 @@ var (
 	memLimit = new(string)
 	goGC     = new(string)
 )
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
