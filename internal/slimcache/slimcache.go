@@ -20,10 +20,11 @@ limitations under the License.
 //
 //   - Transform drops managedFields and makes the metadata that many cached objects
 //     repeat share one copy instead of one per decoded object: strings (the hosting
-//     namespace, label keys and values, owner references, the fixed child names) and
-//     whole label and annotation maps (the children of a request carry equal labels),
-//     and the specs of built-in objects that are alike (every LimitRange, the
-//     ResourceQuotas and NetworkPolicies of a zone).
+//     namespace, label keys and values, the fixed child names), whole label and
+//     annotation maps and owner references (the children of a request carry equal
+//     labels and the same owner), the specs of built-in objects that are alike
+//     (every LimitRange, the ResourceQuotas and NetworkPolicies of a zone), and the
+//     words of status conditions (type, status, reason).
 //   - NewInformer builds informers without client-go's per-namespace index. The
 //     operator keeps one object of a kind per hosting namespace, so that index is one
 //     small set per namespace and kind; nothing lists the cache by namespace.
@@ -39,10 +40,12 @@ import (
 	"hash/maphash"
 	"maps"
 	"reflect"
+	"slices"
 	"time"
 	"unique"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -50,8 +53,9 @@ import (
 
 // Transform is an informer transform: it strips managedFields (nothing reads them),
 // interns the object's metadata strings, hands it the shared copy of its label and
-// annotation maps and, for built-in kinds, of its spec. It changes no value, and
-// applied twice it is a no-op the second time.
+// annotation maps and owner references and, for built-in kinds, of its spec, and
+// interns its conditions' words. It changes no value, and applied twice it is a no-op
+// the second time.
 func Transform(in any) (any, error) {
 	obj, err := meta.Accessor(in)
 	if err != nil {
@@ -70,19 +74,43 @@ func Transform(in any) (any, error) {
 	if m := obj.GetAnnotations(); m != nil {
 		obj.SetAnnotations(shareMap(sharedMaps, m))
 	}
-	refs := obj.GetOwnerReferences()
-	for i := range refs {
-		refs[i].APIVersion = intern(refs[i].APIVersion)
-		refs[i].Kind = intern(refs[i].Kind)
-		refs[i].Name = intern(refs[i].Name)
-		refs[i].UID = types.UID(intern(string(refs[i].UID)))
+	if refs := obj.GetOwnerReferences(); len(refs) > 0 {
+		obj.SetOwnerReferences(shareOwners(sharedOwners, refs))
 	}
 	f := obj.GetFinalizers()
 	for i := range f {
 		f[i] = intern(f[i])
 	}
 	shareSpec(in)
+	internConditions(in)
 	return in, nil
+}
+
+// conditionsType is the type of the status conditions of the operator's own kinds.
+var conditionsType = reflect.TypeFor[[]metav1.Condition]()
+
+// internConditions interns the type, status and reason of the conditions in obj's
+// status.conditions (a request has eight, the same words in every request); messages
+// name the request and are left alone.
+func internConditions(obj any) {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return
+	}
+	status := v.Elem().FieldByName("Status")
+	if !status.IsValid() || status.Kind() != reflect.Struct {
+		return
+	}
+	f := status.FieldByName("Conditions")
+	if !f.IsValid() || f.Type() != conditionsType || !f.CanInterface() {
+		return
+	}
+	conds := f.Interface().([]metav1.Condition)
+	for i := range conds {
+		conds[i].Type = intern(conds[i].Type)
+		conds[i].Status = metav1.ConditionStatus(intern(string(conds[i].Status)))
+		conds[i].Reason = intern(conds[i].Reason)
+	}
 }
 
 // intern returns the one shared copy of s. Handles are weak: a string no cached object
@@ -97,9 +125,10 @@ func intern(s string) string {
 // sharedMaps holds the shared label and annotation maps; sharedSpecs the shared specs
 // of built-in kinds (pointers to the spec of the first object that had it).
 var (
-	sharedMaps  = newTable[map[string]string](1 << 14)
-	sharedSpecs = newTable[any](1 << 14)
-	seed        = maphash.MakeSeed()
+	sharedMaps   = newTable[map[string]string](1 << 14)
+	sharedOwners = newTable[[]metav1.OwnerReference](1 << 14)
+	sharedSpecs  = newTable[any](1 << 14)
+	seed         = maphash.MakeSeed()
 )
 
 // shareMap returns the shared map equal to m, adding a copy of m (interned keys and
@@ -126,6 +155,57 @@ func shareMap(t *table[map[string]string], m map[string]string) map[string]strin
 		return s
 	})
 }
+
+// shareOwners returns the shared owner references equal to refs, adding a copy of refs
+// (interned strings, shared flags) when there are none: a request's children all have
+// the request as their one controller owner.
+func shareOwners(t *table[[]metav1.OwnerReference], refs []metav1.OwnerReference) []metav1.OwnerReference {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	for _, r := range refs {
+		for _, s := range []string{r.APIVersion, r.Kind, r.Name, string(r.UID), flag(r.Controller), flag(r.BlockOwnerDeletion)} {
+			_, _ = h.WriteString(s)
+			_ = h.WriteByte(0)
+		}
+	}
+	return t.share(h.Sum64(), func(c []metav1.OwnerReference) bool {
+		return slices.EqualFunc(c, refs, func(a, b metav1.OwnerReference) bool {
+			return a.APIVersion == b.APIVersion && a.Kind == b.Kind && a.Name == b.Name && a.UID == b.UID &&
+				flag(a.Controller) == flag(b.Controller) && flag(a.BlockOwnerDeletion) == flag(b.BlockOwnerDeletion)
+		})
+	}, func() []metav1.OwnerReference {
+		s := make([]metav1.OwnerReference, len(refs))
+		for i, r := range refs {
+			s[i] = metav1.OwnerReference{APIVersion: intern(r.APIVersion), Kind: intern(r.Kind), Name: intern(r.Name),
+				UID: types.UID(intern(string(r.UID))), Controller: sharedFlag(r.Controller), BlockOwnerDeletion: sharedFlag(r.BlockOwnerDeletion)}
+		}
+		return s
+	})
+}
+
+// flag spells an optional bool for hashing and comparing: unset, true or false.
+func flag(b *bool) string {
+	switch {
+	case b == nil:
+		return ""
+	case *b:
+		return "t"
+	}
+	return "f"
+}
+
+// sharedFlag is one of two package-wide pointers, or nil.
+func sharedFlag(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	if *b {
+		return &flagTrue
+	}
+	return &flagFalse
+}
+
+var flagTrue, flagFalse = true, false
 
 // protoMarshaler is what the built-in kinds' generated protobuf code provides.
 type protoMarshaler interface{ Marshal() ([]byte, error) }

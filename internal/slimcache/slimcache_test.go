@@ -139,6 +139,17 @@ func TestTransform(t *testing.T) {
 	if !sameMap(a.Labels, b.Labels) || !sameMap(a.Annotations, b.Annotations) {
 		t.Error("equal label or annotation maps of two objects are held twice")
 	}
+	if &a.OwnerReferences[0] != &b.OwnerReferences[0] || a.OwnerReferences[0].Controller != b.OwnerReferences[0].Controller {
+		t.Error("equal owner references of two objects are held twice")
+	}
+	// Owner references that differ in a flag only are not shared, and keep their flag.
+	c := secret("opd-a")
+	c.OwnerReferences[0].Controller = nil
+	wantC := c.DeepCopy()
+	wantC.ManagedFields = nil
+	if _, err := slimcache.Transform(c); err != nil || &c.OwnerReferences[0] == &a.OwnerReferences[0] || !equality.Semantic.DeepEqual(c, wantC) {
+		t.Errorf("owner references without the controller flag: err %v, shared %v, %+v", err, &c.OwnerReferences[0] == &a.OwnerReferences[0], c.OwnerReferences)
+	}
 	if _, err := slimcache.Transform(a); err != nil || !equality.Semantic.DeepEqual(a, want) {
 		t.Errorf("second transform: err %v, changed %v", err, !equality.Semantic.DeepEqual(a, want))
 	}
@@ -197,6 +208,31 @@ func TestShareSpec(t *testing.T) {
 	}
 	if same(r1.Spec.Zone, r2.Spec.Zone) {
 		t.Error("a custom resource's spec was shared; it has no protobuf encoding to compare")
+	}
+}
+
+// TestConditions: the words of two requests' conditions are held once, their
+// messages and every value are kept.
+func TestConditions(t *testing.T) {
+	req := func(msg string) *sdv1.SubdomainRequest {
+		r := &sdv1.SubdomainRequest{}
+		r.Status.Conditions = []metav1.Condition{{Type: fresh(sdv1.ConditionReady), Status: metav1.ConditionStatus(fresh("True")),
+			Reason: fresh("Provisioned"), Message: fresh(msg), ObservedGeneration: 2, LastTransitionTime: metav1.Unix(1, 0)}}
+		return r
+	}
+	a, b := req("dinkes.pontianak.go.id is served"), req("dinkes.pontianak.go.id is served")
+	want := a.DeepCopy()
+	for _, o := range []client.Object{a, b} {
+		if _, err := slimcache.Transform(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !equality.Semantic.DeepEqual(a, want) {
+		t.Errorf("transform changed a condition: %+v", a.Status.Conditions)
+	}
+	ca, cb := a.Status.Conditions[0], b.Status.Conditions[0]
+	if !same(ca.Type, cb.Type) || !same(string(ca.Status), string(cb.Status)) || !same(ca.Reason, cb.Reason) {
+		t.Error("a condition's type, status or reason is held twice")
 	}
 }
 
