@@ -38,6 +38,7 @@ import (
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/controllers"
+	"github.com/kominfo/subdomain-operator/internal/eventrec"
 	"github.com/kominfo/subdomain-operator/internal/inflight"
 	"github.com/kominfo/subdomain-operator/internal/ledger"
 )
@@ -123,13 +124,18 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 	if err := mgr.Add(lw); err != nil {
 		return nil, err
 	}
+	// Not mgr.GetEventRecorder: client-go's broadcaster keeps each Event for minutes.
+	rec := eventrec.New(mgr.GetClient(), scheme, clock.RealClock{}, "subdomain-operator")
+	if err := mgr.Add(rec); err != nil {
+		return nil, err
+	}
 	rr := &controllers.SubdomainRequestReconciler{
 		Ledger:    lw,
 		InFlight:  inflight.New(clock.RealClock{}, inFlightTTL),
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    scheme,
-		Recorder:  mgr.GetEventRecorder("subdomain-operator"),
+		Recorder:  rec,
 		Clock:     cfg.Clock,
 	}
 	if err := rr.SetupWithManager(ctx, mgr, controllers.Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {
