@@ -62,3 +62,23 @@ func addZoneAddressIndex(ctx context.Context, c cache.Informers) error {
 		return nil, nil
 	}})
 }
+
+// servedNames is the index, in the Ingress and DNSEndpoint informers, of the host
+// names they serve. It is added to the informers directly: controller-runtime's
+// IndexField keeps each value of a namespaced object twice (in its namespace and
+// across namespaces), a set per Ingress host that nothing read.
+const servedNames = "subdomain.kominfo.go.id/served-names"
+
+// addServedNamesIndex adds servedNames, with names as its index function, to the
+// informer of obj's kind and returns that informer's indexer; it must run before the
+// cache starts.
+func addServedNamesIndex(ctx context.Context, c cache.Informers, obj client.Object, names func(any) []string) (toolscache.Indexer, error) {
+	inf, err := c.GetInformer(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	if err := inf.AddIndexers(toolscache.Indexers{servedNames: func(o any) ([]string, error) { return names(o), nil }}); err != nil {
+		return nil, err
+	}
+	return cachedIndexer(ctx, c, obj)
+}

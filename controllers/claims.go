@@ -23,12 +23,11 @@ import (
 	"strings"
 	"sync"
 
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/ipam"
@@ -38,8 +37,6 @@ import (
 
 // Field indexes.
 const (
-	indexIngressHost = "ingress.host"
-	indexDNSName     = "dnsendpoint.dnsName"
 	indexRequestZone = "spec.zone"
 	// indexClaimRequest indexes claims by the request holding them.
 	indexClaimRequest = "spec.request"
@@ -264,23 +261,20 @@ func (h *poolHints) forget(zone string) {
 
 // foreignHolder names an Ingress or DNSEndpoint, not created for this request, that
 // already serves the request's FQDN; "" if none.
-func (r *SubdomainRequestReconciler) foreignHolder(ctx context.Context, s *requestScope) (string, error) {
-	ings := &networkingv1.IngressList{}
-	if err := r.List(ctx, ings, client.MatchingFields{indexIngressHost: s.fqdn}); err != nil {
-		return "", err
-	}
-	for _, ing := range ings.Items {
-		if ing.Labels[sdv1.LabelRequest] != s.req.Name {
-			return fmt.Sprintf("Ingress %s/%s%s", ing.Namespace, ing.Name, heldBy(&ing)), nil
+func (r *SubdomainRequestReconciler) foreignHolder(_ context.Context, s *requestScope) (string, error) {
+	for _, c := range []struct {
+		kind    string
+		indexer toolscache.Indexer
+	}{{"Ingress", r.ingressHosts}, {"DNSEndpoint", r.dnsNames}} {
+		// The cache's own objects: only read.
+		objs, err := c.indexer.ByIndex(servedNames, s.fqdn)
+		if err != nil {
+			return "", err
 		}
-	}
-	eps := &dnsv1.DNSEndpointList{}
-	if err := r.List(ctx, eps, client.MatchingFields{indexDNSName: s.fqdn}); err != nil {
-		return "", err
-	}
-	for _, ep := range eps.Items {
-		if ep.Labels[sdv1.LabelRequest] != s.req.Name {
-			return fmt.Sprintf("DNSEndpoint %s/%s%s", ep.Namespace, ep.Name, heldBy(&ep)), nil
+		for _, o := range objs {
+			if o, ok := o.(client.Object); ok && o.GetLabels()[sdv1.LabelRequest] != s.req.Name {
+				return fmt.Sprintf("%s %s/%s%s", c.kind, o.GetNamespace(), o.GetName(), heldBy(o)), nil
+			}
 		}
 	}
 	return "", nil

@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+	"sigs.k8s.io/external-dns/endpoint"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
@@ -199,7 +200,11 @@ func TestConflicts(t *testing.T) {
 		t.Errorf("ingress host conflict: %+v", c)
 	}
 	create(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "manual"},
-		Spec: dnsv1.DNSEndpointSpec{Endpoints: nil}})
+		Spec: dnsv1.DNSEndpointSpec{Endpoints: []*endpoint.Endpoint{endpoint.NewEndpoint("disbud.kalbarprov.go.id", "A", "192.0.2.10")}}})
+	create(t, newRequest("disbud", "kalbar", "disbud", approved("kadis")))
+	if c := condition(waitPhase(t, "disbud", sdv1.PhaseConflict), sdv1.ConditionNameAvailable); !strings.Contains(c.Message, "DNSEndpoint legacy/manual") {
+		t.Errorf("DNS name conflict: %+v", c)
+	}
 	// The claim on dispar's FQDN was taken before the conflict was found; it must not
 	// block the legacy site's owner, so deleting the request releases it.
 	if err := k8s.Delete(ctx, getRequest(t, "dispar")); err != nil {

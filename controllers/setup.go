@@ -79,29 +79,34 @@ type Options struct {
 
 // SetupWithManager registers indexes and watches.
 func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &networkingv1.Ingress{}, indexIngressHost, func(o client.Object) []string {
+	var err error
+	if r.ingressHosts, err = addServedNamesIndex(ctx, mgr.GetCache(), &networkingv1.Ingress{}, func(o any) []string {
 		var hosts []string
-		for _, rule := range o.(*networkingv1.Ingress).Spec.Rules {
-			if rule.Host != "" {
-				hosts = append(hosts, rule.Host)
+		if ing, ok := o.(*networkingv1.Ingress); ok {
+			for _, rule := range ing.Spec.Rules {
+				if rule.Host != "" {
+					hosts = append(hosts, rule.Host)
+				}
 			}
 		}
 		return hosts
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &dnsv1.DNSEndpoint{}, indexDNSName, func(o client.Object) []string {
+	if r.dnsNames, err = addServedNamesIndex(ctx, mgr.GetCache(), &dnsv1.DNSEndpoint{}, func(o any) []string {
 		var names []string
-		for _, ep := range o.(*dnsv1.DNSEndpoint).Spec.Endpoints {
-			if ep != nil {
-				names = append(names, ep.DNSName)
+		if ep, ok := o.(*dnsv1.DNSEndpoint); ok {
+			for _, e := range ep.Spec.Endpoints {
+				if e != nil {
+					names = append(names, e.DNSName)
+				}
 			}
 		}
 		return names
 	}); err != nil {
 		return err
 	}
+	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &sdv1.SubdomainRequest{}, indexRequestZone, func(o client.Object) []string {
 		return []string{o.(*sdv1.SubdomainRequest).Spec.Zone}
 	}); err != nil {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -65,6 +66,9 @@ type SubdomainRequestReconciler struct {
 
 	// hints spares allocations the probe of addresses known to be taken.
 	hints poolHints
+	// ingressHosts and dnsNames are the Ingress and DNSEndpoint informers' indexers,
+	// with the servedNames index; set up by SetupWithManager.
+	ingressHosts, dnsNames toolscache.Indexer
 }
 
 // requestScope is what one reconcile knows. Steps fill it in order.
