@@ -20,6 +20,7 @@ package main
 import (
 	"flag"
 	"os"
+	"runtime/debug"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	var cfg manager.Config
-	var qps float64
+	var qps, memRatio float64
 	flag.StringVar(&cfg.MetricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&cfg.PprofAddr, "pprof-bind-address", "0", "Address of the Go profiler's /debug/pprof endpoints; 0 (the default) disables them.")
 	flag.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
@@ -38,12 +39,23 @@ func main() {
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
 	flag.IntVar(&cfg.Burst, "kube-api-burst", 100, "Burst of queries to the API server.")
 	flag.IntVar(&cfg.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "Requests reconciled at once.")
+	flag.Float64Var(&memRatio, "memory-limit-ratio", manager.DefaultMemoryLimitRatio,
+		"Share of MEMORY_LIMIT (the container's memory limit, in the manifests) the Go runtime's soft memory limit is set to; 0 disables. GOMEMLIMIT, when set, wins.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	cfg.QPS = float32(qps)
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	memLimit, why, err := manager.MemoryLimit(os.Getenv("GOMEMLIMIT"), os.Getenv("MEMORY_LIMIT"), memRatio)
+	if err != nil {
+		log.Error(err, "unable to set the memory limit")
+		os.Exit(1)
+	}
+	if memLimit > 0 {
+		debug.SetMemoryLimit(memLimit)
+		log.Info("soft memory limit", "MiB", memLimit>>20, "from", why)
+	}
 
 	ctx := ctrl.SetupSignalHandler()
 	mgr, err := manager.New(ctx, ctrl.GetConfigOrDie(), cfg)

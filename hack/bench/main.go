@@ -77,7 +77,8 @@ func main() {
 	qps := flag.Float64("qps", 200, "client QPS of the manager and of the direct loop")
 	burst := flag.Int("burst", 400, "client burst")
 	quiet := flag.Duration("quiet", 60*time.Second, "steady-state window")
-	flag.StringVar(memLimit, "gomemlimit", "", "GOMEMLIMIT for the manager (as the shipped manifests set it from the container's memory limit); empty: unset")
+	flag.StringVar(containerLimit, "memory-limit", "160Mi", "MEMORY_LIMIT for the manager, as the shipped manifests set it from the container's memory limit (the manager holds its heap to 75% of it); empty: unset")
+	flag.StringVar(memLimit, "gomemlimit", "", "GOMEMLIMIT for the manager (wins over -memory-limit); empty: unset")
 	flag.StringVar(goGC, "gogc", "", "GOGC for the manager; empty: unset (Go's default, 100)")
 	flag.IntVar(workers, "workers", 8, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
 	flag.Parse()
@@ -109,9 +110,10 @@ func main() {
 }
 
 var (
-	workers  = new(int)
-	memLimit = new(string)
-	goGC     = new(string)
+	workers        = new(int)
+	memLimit       = new(string)
+	containerLimit = new(string)
+	goGC           = new(string)
 )
 
 func fail(format string, args ...any) {
@@ -140,6 +142,9 @@ func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
 		m.cmd.Stderr = os.Stderr
 	}
 	m.cmd.Env = os.Environ()
+	if *containerLimit != "" {
+		m.cmd.Env = append(m.cmd.Env, "MEMORY_LIMIT="+*containerLimit)
+	}
 	if *memLimit != "" {
 		m.cmd.Env = append(m.cmd.Env, "GOMEMLIMIT="+*memLimit)
 	}
