@@ -16,13 +16,14 @@ limitations under the License.
 
 // Command bench measures the operator against the real test control plane and prints
 // one table. For each N it starts a fresh control plane, runs bin/manager as its own
-// process (so its RSS and heap are its own), creates N approved requests at once, and
+// process (so its RSS and heap are its own) with the memory limit the shipped manifests
+// give it (-memory-limit, MEMORY_LIMIT), creates N approved requests at once, and
 // reports: time until all are Ready, approval-to-Ready latency (p50/p99, seen by a
 // watch), API writes per request (the manager's client-go metrics), peak RSS and heap,
 // writes during a quiet minute and after a restart, and the time a tight client loop
 // with the same QPS takes to create the same objects directly (ratio direct/operator).
 //
-//	go run ./hack/bench [-n 100,1000,5000] [-qps 200 -burst 400] [-quiet 60s]
+//	go run ./hack/bench [-n 100,1000,5000] [-qps 200 -burst 400] [-quiet 60s] [-memory-limit 160Mi]
 package main
 
 import (
