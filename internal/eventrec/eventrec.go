@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"os"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -121,7 +122,11 @@ func (r *Recorder) event(regarding, related runtime.Object, eventtype, reason, a
 		ns = metav1.NamespaceDefault
 	}
 	if len(note) > noteMax {
-		note = note[:noteMax-3] + "..."
+		cut := noteMax - 3
+		for cut > 0 && !utf8.RuneStart(note[cut]) {
+			cut-- // never half a character: the API server refuses invalid UTF-8
+		}
+		note = note[:cut] + "..."
 	}
 	return &eventsv1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s.%x", ref.Name, now.UnixNano())},

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -55,6 +56,7 @@ func TestRecorder(t *testing.T) {
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: "subdomain-credentials"}}
 	rec.Eventf(req, nil, corev1.EventTypeNormal, "Ready", "Reconcile", "%s is served", "dinkes.pontianak.go.id")
 	rec.Eventf(sec, req, corev1.EventTypeWarning, "Long", "Check", "%s", strings.Repeat("x", 2000))
+	rec.Eventf(req, nil, corev1.EventTypeNormal, "Wide", "Check", "%s", strings.Repeat("é", 600)) // 1,200 bytes
 
 	var got []eventsv1.Event
 	err = testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
@@ -63,10 +65,10 @@ func TestRecorder(t *testing.T) {
 			return false, err
 		}
 		got = list.Items
-		return len(got) == 2, nil
+		return len(got) == 3, nil
 	})
 	if err != nil {
-		t.Fatalf("events written: %d, want 2: %v", len(got), err)
+		t.Fatalf("events written: %d, want 3: %v", len(got), err)
 	}
 	for _, e := range got {
 		switch e.Reason {
@@ -81,6 +83,10 @@ func TestRecorder(t *testing.T) {
 			if e.Namespace != "opd-dinkes" || e.Regarding.Kind != "Secret" || e.Related == nil || e.Related.Name != "dinkes" ||
 				len(e.Note) != 1024 || !strings.HasSuffix(e.Note, "...") || e.Type != corev1.EventTypeWarning {
 				t.Errorf("Long event: note of %d bytes, %+v", len(e.Note), e.Regarding)
+			}
+		case "Wide":
+			if !utf8.ValidString(e.Note) || len(e.Note) > 1024 || !strings.HasSuffix(e.Note, "é...") {
+				t.Errorf("Wide event: note of %d bytes, valid UTF-8 %v", len(e.Note), utf8.ValidString(e.Note))
 			}
 		default:
 			t.Errorf("unexpected event %s", e.Reason)
