@@ -48,37 +48,33 @@ func cachedIndexer(ctx context.Context, c cache.Informers, obj client.Object) (t
 	return i.GetIndexer(), nil
 }
 
-// addZoneAddressIndex adds indexZoneAddresses to the claims informer; it must run
-// before the cache starts.
-func addZoneAddressIndex(ctx context.Context, c cache.Informers) error {
-	inf, err := c.GetInformer(ctx, &sdv1.SubdomainClaim{})
-	if err != nil {
-		return err
-	}
-	return inf.AddIndexers(toolscache.Indexers{indexZoneAddresses: func(o any) ([]string, error) {
-		if c, ok := o.(*sdv1.SubdomainClaim); ok && c.Spec.Type == sdv1.ClaimTypeAddress {
-			return []string{c.Spec.Zone}, nil
-		}
-		return nil, nil
-	}})
-}
-
-// servedNames is the index, in the Ingress and DNSEndpoint informers, of the host
-// names they serve. It is added to the informers directly: controller-runtime's
-// IndexField keeps each value of a namespaced object twice (in its namespace and
-// across namespaces), a set per Ingress host that nothing read.
-const servedNames = "subdomain.kominfo.go.id/served-names"
-
-// addServedNamesIndex adds servedNames, with names as its index function, to the
-// informer of obj's kind and returns that informer's indexer; it must run before the
-// cache starts.
-func addServedNamesIndex(ctx context.Context, c cache.Informers, obj client.Object, names func(any) []string) (toolscache.Indexer, error) {
+// addIndex adds the index name, computed by fn, to the informer of obj's kind and
+// returns that informer's indexer; it must run before the cache starts. Unlike
+// controller-runtime's IndexField it keys each value once, not once per namespace and
+// once across namespaces, and its lookups copy no object.
+func addIndex(ctx context.Context, c cache.Informers, obj client.Object, name string, fn toolscache.IndexFunc) (toolscache.Indexer, error) {
 	inf, err := c.GetInformer(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
-	if err := inf.AddIndexers(toolscache.Indexers{servedNames: func(o any) ([]string, error) { return names(o), nil }}); err != nil {
+	if err := inf.AddIndexers(toolscache.Indexers{name: fn}); err != nil {
 		return nil, err
 	}
 	return cachedIndexer(ctx, c, obj)
 }
+
+// addZoneAddressIndex adds indexZoneAddresses to the claims informer; it must run
+// before the cache starts.
+func addZoneAddressIndex(ctx context.Context, c cache.Informers) error {
+	_, err := addIndex(ctx, c, &sdv1.SubdomainClaim{}, indexZoneAddresses, func(o any) ([]string, error) {
+		if c, ok := o.(*sdv1.SubdomainClaim); ok && c.Spec.Type == sdv1.ClaimTypeAddress {
+			return []string{c.Spec.Zone}, nil
+		}
+		return nil, nil
+	})
+	return err
+}
+
+// servedNames is the index, in the Ingress and DNSEndpoint informers, of the host
+// names they serve (addIndex: IndexField kept a set per Ingress host twice).
+const servedNames = "subdomain.kominfo.go.id/served-names"

@@ -261,7 +261,7 @@ func (h *poolHints) forget(zone string) {
 
 // foreignHolder names an Ingress or DNSEndpoint, not created for this request, that
 // already serves the request's FQDN; "" if none.
-func (r *SubdomainRequestReconciler) foreignHolder(_ context.Context, s *requestScope) (string, error) {
+func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, error) {
 	for _, c := range []struct {
 		kind    string
 		indexer toolscache.Indexer

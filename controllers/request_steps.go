@@ -159,7 +159,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 	if err := r.claim(ctx, s, sdv1.ClaimTypeFQDN, s.fqdn, naming.FQDNClaimName(s.fqdn)); err != nil {
 		return true, err
 	}
-	if holder, err := r.foreignHolder(ctx, s); err != nil {
+	if holder, err := r.foreignHolder(s); err != nil {
 		return true, err
 	} else if holder != "" {
 		return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, "NameConflict",

@@ -80,7 +80,7 @@ type Options struct {
 // SetupWithManager registers indexes and watches.
 func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	var err error
-	if r.ingressHosts, err = addServedNamesIndex(ctx, mgr.GetCache(), &networkingv1.Ingress{}, func(o any) []string {
+	if r.ingressHosts, err = addIndex(ctx, mgr.GetCache(), &networkingv1.Ingress{}, servedNames, func(o any) ([]string, error) {
 		var hosts []string
 		if ing, ok := o.(*networkingv1.Ingress); ok {
 			for _, rule := range ing.Spec.Rules {
@@ -89,11 +89,11 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 				}
 			}
 		}
-		return hosts
+		return hosts, nil
 	}); err != nil {
 		return err
 	}
-	if r.dnsNames, err = addServedNamesIndex(ctx, mgr.GetCache(), &dnsv1.DNSEndpoint{}, func(o any) []string {
+	if r.dnsNames, err = addIndex(ctx, mgr.GetCache(), &dnsv1.DNSEndpoint{}, servedNames, func(o any) ([]string, error) {
 		var names []string
 		if ep, ok := o.(*dnsv1.DNSEndpoint); ok {
 			for _, e := range ep.Spec.Endpoints {
@@ -102,7 +102,7 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 				}
 			}
 		}
-		return names
+		return names, nil
 	}); err != nil {
 		return err
 	}
