@@ -93,12 +93,8 @@ var conditionsType = reflect.TypeFor[[]metav1.Condition]()
 // status.conditions (a request has eight, the same words in every request); messages
 // name the request and are left alone.
 func internConditions(obj any) {
-	v := reflect.ValueOf(obj)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return
-	}
-	status := v.Elem().FieldByName("Status")
-	if !status.IsValid() || status.Kind() != reflect.Struct {
+	status := field(reflect.ValueOf(obj), "Status")
+	if !status.IsValid() {
 		return
 	}
 	f := status.FieldByName("Conditions")
@@ -207,6 +203,18 @@ func sharedFlag(b *bool) *bool {
 
 var flagTrue, flagFalse = true, false
 
+// field is the struct field name of the struct v points to, when both are structs;
+// else the zero Value.
+func field(v reflect.Value, name string) reflect.Value {
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}
+	}
+	if f := v.Elem().FieldByName(name); f.IsValid() && f.Kind() == reflect.Struct {
+		return f
+	}
+	return reflect.Value{}
+}
+
 // protoMarshaler is what the built-in kinds' generated protobuf code provides.
 type protoMarshaler interface{ Marshal() ([]byte, error) }
 
@@ -215,12 +223,8 @@ type protoMarshaler interface{ Marshal() ([]byte, error) }
 // LimitRanges, and the ResourceQuotas and NetworkPolicies of a zone, are all alike.
 // Custom resources have no protobuf encoding and are left alone.
 func shareSpec(obj any) {
-	v := reflect.ValueOf(obj)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return
-	}
-	spec := v.Elem().FieldByName("Spec")
-	if !spec.IsValid() || !spec.CanSet() || spec.Kind() != reflect.Struct {
+	spec := field(reflect.ValueOf(obj), "Spec")
+	if !spec.IsValid() || !spec.CanSet() {
 		return
 	}
 	m, ok := spec.Addr().Interface().(protoMarshaler)
