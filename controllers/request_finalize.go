@@ -39,7 +39,9 @@ import (
 // removes the DNS records, the load balancer Service and the hosting namespace, waits
 // until the namespace is gone, then releases the claims. With Retain it only removes
 // the owner references, so that garbage collection leaves the site, records, Secret
-// and claims in place. Then it removes the finalizer.
+// and claims in place. Then it removes the finalizer. The ledger records the deletion
+// only of a request that held a name: one approved and deleted before it got one (the
+// finalizer policy adds the finalizer on approval) is no event for the register.
 // Returns Waiting while the namespace is being deleted.
 func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestScope) error {
 	if !controllerutil.ContainsFinalizer(s.req, sdv1.Finalizer) {
@@ -71,7 +73,7 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 				return err
 			}
 		}
-		if err := r.record(ctx, s, sdv1.LedgerRetained, "", sdv1.LedgerEntry{FQDN: s.req.Status.FQDN, Address: s.req.Status.Address}); err != nil {
+		if err := r.recordEnd(ctx, s, sdv1.LedgerRetained); err != nil {
 			return err
 		}
 		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Retained", "Delete",
@@ -80,7 +82,7 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 		if err := r.deleteChildren(ctx, children); err != nil {
 			return err
 		}
-		if err := r.record(ctx, s, sdv1.LedgerDeleted, "", sdv1.LedgerEntry{FQDN: s.req.Status.FQDN, Address: s.req.Status.Address}); err != nil {
+		if err := r.recordEnd(ctx, s, sdv1.LedgerDeleted); err != nil {
 			return err
 		}
 		if err := r.releaseClaims(ctx, s.req.Name, nil); err != nil {
@@ -92,6 +94,14 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	base := s.req.DeepCopy()
 	controllerutil.RemoveFinalizer(s.req, sdv1.Finalizer)
 	return client.IgnoreNotFound(r.Patch(ctx, s.req, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+}
+
+// recordEnd writes the ledger's Deleted or Retained entry of a request that held a name.
+func (r *SubdomainRequestReconciler) recordEnd(ctx context.Context, s *requestScope, typ sdv1.LedgerEntryType) error {
+	if s.req.Status.FQDN == "" {
+		return nil
+	}
+	return r.record(ctx, s, typ, "", sdv1.LedgerEntry{FQDN: s.req.Status.FQDN, Address: s.req.Status.Address})
 }
 
 // children lists the objects the request created, found by name and label, never by

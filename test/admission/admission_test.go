@@ -24,6 +24,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -110,7 +113,7 @@ func waitForPolicies(t *testing.T, u users) {
 		if err := u.approver.Create(ctx, stamped, client.DryRunAll); err != nil {
 			return false, nil
 		}
-		return stamped.Annotations[sdv1.AnnotationApprovedBy] == "kadis", nil
+		return stamped.Annotations[sdv1.AnnotationApprovedBy] == "kadis" && slices.Contains(stamped.Finalizers, sdv1.Finalizer), nil
 	})
 	if err != nil {
 		t.Fatalf("the admission policies are not enforced: %v", err)
@@ -345,5 +348,142 @@ func TestManagerPodRestricted(t *testing.T) {
 	bad.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
 	if err := u.admin.Create(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "restricted") {
 		t.Fatalf("a non-restricted pod was admitted: %v", err)
+	}
+}
+
+// TestFinalizerPolicy: the API server adds the operator's finalizer in the write that
+// approves a request, keeps it on a live request whatever a later write drops, and
+// leaves it to the operator once deletion starts.
+func TestFinalizerPolicy(t *testing.T) {
+	env, u := start(t)
+	ctx := context.Background()
+	has := func(r *sdv1.SubdomainRequest) bool { return slices.Contains(r.Finalizers, sdv1.Finalizer) }
+
+	// With no operator running, every finalizer seen here is the policy's.
+	pending := request("pending", "pending")
+	if err := u.editor.Create(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	if has(pending) {
+		t.Fatalf("an unapproved request got the finalizer: %v", pending.Finalizers)
+	}
+	approving := pending.DeepCopy()
+	approving.Annotations = map[string]string{sdv1.AnnotationApproved: "pending"}
+	if err := u.approver.Patch(ctx, approving, client.MergeFrom(pending)); err != nil {
+		t.Fatal(err)
+	}
+	if !has(approving) {
+		t.Fatalf("the approving write did not add the finalizer: %v", approving.Finalizers)
+	}
+	for name, ann := range map[string]map[string]string{
+		"gitops":   {sdv1.AnnotationApproved: "gitops"},
+		"stale":    {sdv1.AnnotationApproved: "another-name"},
+		"rejected": {sdv1.AnnotationApproved: "rejected", sdv1.AnnotationRejected: "no budget"},
+	} {
+		r := request(name, name)
+		r.Annotations = ann
+		r.Finalizers = []string{"example.com/gitops-tool"}
+		if err := u.approver.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if want := name == "gitops"; has(r) != want || !slices.Contains(r.Finalizers, "example.com/gitops-tool") {
+			t.Errorf("%s created with %v: finalizers %v, want ours %v and the tool's kept", name, ann, r.Finalizers, want)
+		}
+	}
+
+	// A server-side apply (a GitOps tool) of an approved request, then of the same
+	// request without the approval: the finalizer stays on the live request.
+	apply := func(annotations map[string]any) *sdv1.SubdomainRequest {
+		t.Helper()
+		obj := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": sdv1.GroupVersion.String(), "kind": "SubdomainRequest",
+			"metadata": map[string]any{"name": "applied", "annotations": annotations},
+			"spec": map[string]any{"zone": "pontianak", "subdomain": "applied",
+				"opd": map[string]any{"name": "Dinas applied", "code": "applied", "adminGroup": "opd:applied"}},
+		}}
+		if err := u.approver.Patch(ctx, obj, client.Apply, client.FieldOwner("argocd"), client.ForceOwnership); err != nil {
+			t.Fatal(err)
+		}
+		r := &sdv1.SubdomainRequest{}
+		if err := u.admin.Get(ctx, types.NamespacedName{Name: "applied"}, r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := apply(map[string]any{sdv1.AnnotationApproved: "applied"}); !has(r) {
+		t.Fatalf("an applied approved request has no finalizer: %v", r.Finalizers)
+	}
+	if r := apply(map[string]any{sdv1.AnnotationApproved: "applied", "note": "re-applied"}); !has(r) {
+		t.Fatalf("a re-apply dropped the finalizer: %v", r.Finalizers)
+	}
+	if r := apply(map[string]any{"note": "approval withdrawn"}); !has(r) {
+		t.Fatalf("withdrawing the approval dropped the finalizer: %v", r.Finalizers)
+	}
+	// Nor can an edit remove it while the request lives, approved or no longer.
+	for _, name := range []string{"gitops", "applied"} {
+		live := &sdv1.SubdomainRequest{}
+		if err := u.admin.Get(ctx, types.NamespacedName{Name: name}, live); err != nil {
+			t.Fatal(err)
+		}
+		edited := live.DeepCopy()
+		edited.Finalizers = slices.DeleteFunc(edited.Finalizers, func(f string) bool { return f == sdv1.Finalizer })
+		if err := u.admin.Patch(ctx, edited, client.MergeFrom(live)); err != nil {
+			t.Fatal(err)
+		}
+		if !has(edited) || len(edited.Finalizers) != len(live.Finalizers) {
+			t.Fatalf("%s: after an edit dropping ours, finalizers %v (were %v)", name, edited.Finalizers, live.Finalizers)
+		}
+	}
+
+	// The operator provisions the approved requests without a finalizer write of its own,
+	// and on deletion removes the finalizer: the policy does not put it back.
+	op, err := env.AddUser(operatorUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	stop, err := env.StartOperator(mctx, op.Config(), manager.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	if err := u.admin.Create(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"},
+		Spec: sdv1.SubdomainZoneSpec{Domain: "pontianak.go.id", AddressPool: []string{"10.20.0.0/24"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.Eventually(ctx, 90*time.Second, 200*time.Millisecond, func() (bool, error) {
+		r := &sdv1.SubdomainRequest{}
+		err := u.admin.Get(ctx, types.NamespacedName{Name: "pending"}, r)
+		return r.Status.Phase == sdv1.PhaseReady, err
+	}); err != nil {
+		t.Fatalf("pending not Ready: %v", err)
+	}
+	for _, name := range []string{"pending", "applied"} {
+		if err := u.admin.Delete(ctx, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+			err := u.admin.Get(ctx, types.NamespacedName{Name: name}, &sdv1.SubdomainRequest{})
+			return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+		}); err != nil {
+			t.Fatalf("%s was not deleted: %v", name, err)
+		}
+	}
+	// "applied" never held a name: its deletion is no event for the register.
+	ledgers := &sdv1.SubdomainLedgerList{}
+	if err := u.admin.List(ctx, ledgers); err != nil {
+		t.Fatal(err)
+	}
+	deleted := map[string]int{}
+	for _, l := range ledgers.Items {
+		for _, e := range l.Spec.Entries {
+			if e.Type == sdv1.LedgerDeleted {
+				deleted[e.Request]++
+			}
+		}
+	}
+	if deleted["pending"] != 1 || deleted["applied"] != 0 {
+		t.Errorf("Deleted entries per request %v, want pending 1 and applied none", deleted)
 	}
 }
