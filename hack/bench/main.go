@@ -82,6 +82,7 @@ func main() {
 	flag.StringVar(memLimit, "gomemlimit", "", "GOMEMLIMIT for the manager (wins over -memory-limit); empty: unset")
 	flag.StringVar(goGC, "gogc", "", "GOGC for the manager; empty: unset (Go's default, 100)")
 	flag.IntVar(workers, "workers", 8, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
+	flag.BoolVar(withPolicies, "policies", true, "install config/policies, as deployments do (the finalizer policy saves the manager a write per request)")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	root := testenv.RepoRoot()
@@ -115,6 +116,7 @@ var (
 	memLimit       = new(string)
 	containerLimit = new(string)
 	goGC           = new(string)
+	withPolicies   = new(bool)
 )
 
 func fail(format string, args ...any) {
@@ -221,7 +223,11 @@ func (m *managerProc) writes() float64 {
 }
 
 func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) result {
-	env, err := testenv.Start(testenv.Options{})
+	opts := testenv.Options{}
+	if *withPolicies {
+		opts.ExtraManifests = []string{filepath.Join(testenv.RepoRoot(), "config", "policies")}
+	}
+	env, err := testenv.Start(opts)
 	if err != nil {
 		fail("%v", err)
 	}
@@ -232,6 +238,9 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
 	if err != nil {
 		fail("%v", err)
+	}
+	if *withPolicies {
+		waitForPolicies(ctx, c)
 	}
 	for _, ns := range []string{"subdomain-system", "ingress-nginx"} {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
@@ -514,5 +523,22 @@ func (m *managerProc) printReconcileStats(what string) {
 			fmt.Fprintf(os.Stderr, "     %-18s mean reconcile %s, mean queue wait %s\n", ctl,
 				time.Duration(sum/cnt*float64(time.Second)).Round(time.Millisecond), time.Duration(qs/qc*float64(time.Second)).Round(time.Millisecond))
 		}
+	}
+}
+
+// waitForPolicies waits until the API server applies the admission policies: right
+// after they are created it may not have type-checked them against the new kind, and
+// the finalizer policy, failing open, would skip the first requests.
+func waitForPolicies(ctx context.Context, c client.Client) {
+	err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		probe := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "probe", Annotations: map[string]string{sdv1.AnnotationApproved: "probe"}},
+			Spec: sdv1.SubdomainRequestSpec{Zone: "bench", Subdomain: "probe", OPD: sdv1.OPD{Name: "probe", Code: "probe", AdminGroup: "g"}}}
+		if err := c.Create(ctx, probe, client.DryRunAll); err != nil {
+			return false, nil
+		}
+		return slices.Contains(probe.Finalizers, sdv1.Finalizer) && probe.Annotations[sdv1.AnnotationApprovedBy] != "", nil
+	})
+	if err != nil {
+		fail("the admission policies are not applied: %v", err)
 	}
 }
