@@ -297,16 +297,12 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	if !informers.WaitForCacheSync(watchCtx) {
 		fail("request informer did not sync")
 	}
-	req := func(name string) *sdv1.SubdomainRequest {
-		return &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{sdv1.AnnotationApproved: name}},
-			Spec: sdv1.SubdomainRequestSpec{Zone: "bench", Subdomain: name, OPD: sdv1.OPD{Name: name, Code: name, AdminGroup: "g"}}}
-	}
 	// Wait for the manager's caches: a first request must become Ready.
 	time.Sleep(2 * time.Second)
 	start := time.Now()
 	if err := testenv.ForEach(n, 32, func(i int) error {
 		name := fmt.Sprintf("opd%05d", i)
-		if err := c.Create(ctx, req(name)); err != nil {
+		if err := c.Create(ctx, approvedRequest(name)); err != nil {
 			return fmt.Errorf("create %s: %w", name, err)
 		}
 		mu.Lock()
@@ -373,7 +369,7 @@ wait:
 		ch := allReady
 		mu.Unlock()
 		t0 := time.Now()
-		if err := c.Create(ctx, req(name)); err != nil {
+		if err := c.Create(ctx, approvedRequest(name)); err != nil {
 			fail("%v", err)
 		}
 		select {
@@ -531,8 +527,7 @@ func (m *managerProc) printReconcileStats(what string) {
 // the finalizer policy, failing open, would skip the first requests.
 func waitForPolicies(ctx context.Context, c client.Client) {
 	err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
-		probe := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "probe", Annotations: map[string]string{sdv1.AnnotationApproved: "probe"}},
-			Spec: sdv1.SubdomainRequestSpec{Zone: "bench", Subdomain: "probe", OPD: sdv1.OPD{Name: "probe", Code: "probe", AdminGroup: "g"}}}
+		probe := approvedRequest("probe")
 		if err := c.Create(ctx, probe, client.DryRunAll); err != nil {
 			return false, nil
 		}
@@ -541,4 +536,10 @@ func waitForPolicies(ctx context.Context, c client.Client) {
 	if err != nil {
 		fail("the admission policies are not applied: %v", err)
 	}
+}
+
+// approvedRequest is a request for name in zone bench, approved when created.
+func approvedRequest(name string) *sdv1.SubdomainRequest {
+	return &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{sdv1.AnnotationApproved: name}},
+		Spec: sdv1.SubdomainRequestSpec{Zone: "bench", Subdomain: name, OPD: sdv1.OPD{Name: name, Code: name, AdminGroup: "g"}}}
 }
