@@ -63,16 +63,15 @@ func addIndex(ctx context.Context, c cache.Informers, obj client.Object, name st
 	return cachedIndexer(ctx, c, obj)
 }
 
-// addZoneAddressIndex adds indexZoneAddresses to the claims informer; it must run
-// before the cache starts.
-func addZoneAddressIndex(ctx context.Context, c cache.Informers) error {
-	_, err := addIndex(ctx, c, &sdv1.SubdomainClaim{}, indexZoneAddresses, func(o any) ([]string, error) {
+// addZoneAddressIndex adds indexZoneAddresses to the claims informer and returns its
+// indexer; it must run before the cache starts.
+func addZoneAddressIndex(ctx context.Context, c cache.Informers) (toolscache.Indexer, error) {
+	return addIndex(ctx, c, &sdv1.SubdomainClaim{}, indexZoneAddresses, func(o any) ([]string, error) {
 		if c, ok := o.(*sdv1.SubdomainClaim); ok && c.Spec.Type == sdv1.ClaimTypeAddress {
 			return []string{c.Spec.Zone}, nil
 		}
 		return nil, nil
 	})
-	return err
 }
 
 // servedNames is the index, in the Ingress and DNSEndpoint informers, of the host

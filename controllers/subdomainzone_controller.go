@@ -24,10 +24,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -41,9 +41,9 @@ import (
 // SubdomainZoneReconciler reports a zone's pool use and whether its settings are usable.
 type SubdomainZoneReconciler struct {
 	client.Client
-	// Cache is the manager's cache: the zone's address claims are counted in its
-	// claims informer's index.
-	Cache cache.Informers
+	// claims is the claims informer's indexer, with indexZoneAddresses; set up by
+	// SetupWithManager.
+	claims toolscache.Indexer
 }
 
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=get;patch;update
@@ -57,11 +57,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	}
 	base := zone.DeepCopy()
 	// Only counted: the index's keys, no copy of thousands of cached claims.
-	claims, err := cachedIndexer(ctx, r.Cache, &sdv1.SubdomainClaim{})
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	held, err := claims.IndexKeys(indexZoneAddresses, zone.Name)
+	held, err := r.claims.IndexKeys(indexZoneAddresses, zone.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -110,7 +106,8 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// AddAfter keeps one pending item per zone however many claims arrive.
 		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Name: c.Spec.Zone}}, statusCoalesce)
 	}
-	if err := addZoneAddressIndex(context.Background(), r.Cache); err != nil {
+	var err error
+	if r.claims, err = addZoneAddressIndex(context.Background(), mgr.GetCache()); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
