@@ -39,6 +39,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
@@ -118,6 +119,39 @@ func waitForPolicies(t *testing.T, u users) {
 	if err != nil {
 		t.Fatalf("the admission policies are not enforced: %v", err)
 	}
+}
+
+// runOperator runs the operator as its service account, with only its generated RBAC,
+// and creates zone pontianak; it returns that user and the operator's context.
+func runOperator(t *testing.T, env *testenv.Env, u users) (*envtest.AuthenticatedUser, context.Context) {
+	t.Helper()
+	op, err := env.AddUser(operatorUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	stop, err := env.StartOperator(mctx, op.Config(), manager.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"},
+		Spec: sdv1.SubdomainZoneSpec{Domain: "pontianak.go.id", AddressPool: []string{"10.20.0.0/24"}}}
+	if err := u.admin.Create(context.Background(), zone); err != nil {
+		t.Fatal(err)
+	}
+	return op, mctx
+}
+
+// waitReady waits until request name is Ready.
+func waitReady(u users, name string) error {
+	ctx := context.Background()
+	return testenv.Eventually(ctx, 90*time.Second, 200*time.Millisecond, func() (bool, error) {
+		r := &sdv1.SubdomainRequest{}
+		err := u.admin.Get(ctx, types.NamespacedName{Name: name}, r)
+		return r.Status.Phase == sdv1.PhaseReady, err
+	})
 }
 
 func request(name, sub string) *sdv1.SubdomainRequest {
@@ -230,23 +264,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	op, err := env.AddUser(operatorUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mctx, cancel := context.WithCancel(ctx)
-	t.Cleanup(cancel)
-	stop, err := env.StartOperator(mctx, op.Config(), manager.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-
-	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"},
-		Spec: sdv1.SubdomainZoneSpec{Domain: "pontianak.go.id", AddressPool: []string{"10.20.0.0/24"}}}
-	if err := u.admin.Create(ctx, zone); err != nil {
-		t.Fatal(err)
-	}
+	op, mctx := runOperator(t, env, u)
 	for _, n := range []string{"dinkes", "disdukcapil"} {
 		r := request(n, n)
 		r.Annotations = map[string]string{sdv1.AnnotationApproved: n}
@@ -255,12 +273,7 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"dinkes", "disdukcapil"} {
-		err := testenv.Eventually(ctx, 90*time.Second, 200*time.Millisecond, func() (bool, error) {
-			r := &sdv1.SubdomainRequest{}
-			err := u.admin.Get(ctx, types.NamespacedName{Name: n}, r)
-			return r.Status.Phase == sdv1.PhaseReady, err
-		})
-		if err != nil {
+		if err := waitReady(u, n); err != nil {
 			t.Fatalf("%s not Ready with the operator's generated RBAC: %v", n, err)
 		}
 	}
@@ -437,26 +450,8 @@ func TestFinalizerPolicy(t *testing.T) {
 
 	// The operator provisions the approved requests without a finalizer write of its own,
 	// and on deletion removes the finalizer: the policy does not put it back.
-	op, err := env.AddUser(operatorUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mctx, cancel := context.WithCancel(ctx)
-	t.Cleanup(cancel)
-	stop, err := env.StartOperator(mctx, op.Config(), manager.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	if err := u.admin.Create(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"},
-		Spec: sdv1.SubdomainZoneSpec{Domain: "pontianak.go.id", AddressPool: []string{"10.20.0.0/24"}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := testenv.Eventually(ctx, 90*time.Second, 200*time.Millisecond, func() (bool, error) {
-		r := &sdv1.SubdomainRequest{}
-		err := u.admin.Get(ctx, types.NamespacedName{Name: "pending"}, r)
-		return r.Status.Phase == sdv1.PhaseReady, err
-	}); err != nil {
+	runOperator(t, env, u)
+	if err := waitReady(u, "pending"); err != nil {
 		t.Fatalf("pending not Ready: %v", err)
 	}
 	for _, name := range []string{"pending", "applied"} {
