@@ -21,7 +21,9 @@ limitations under the License.
 // reports: time until all are Ready, approval-to-Ready latency (p50/p99, seen by a
 // watch), API writes per request (the manager's client-go metrics), peak RSS and heap,
 // writes during a quiet minute and after a restart, and the time a tight client loop
-// with the same QPS takes to create the same objects directly (ratio direct/operator).
+// with the same QPS takes to create the same objects directly (ratio direct/operator),
+// with the machine's CPU time per request in the batch and in the direct loop (stderr
+// splits it by process: kube-apiserver, etcd, the manager, this program).
 //
 //	go run ./hack/bench [-n 100,1000,5000] [-qps 200 -burst 400] [-quiet 60s] [-memory-limit 160Mi]
 package main
@@ -70,6 +72,7 @@ type result struct {
 	quietWrites          float64
 	restartWrites        float64
 	direct               time.Duration
+	cpuBatch, cpuDirect  cpuPerRequest
 	singleP50, singleP99 time.Duration
 }
 
@@ -102,11 +105,11 @@ func main() {
 		results = append(results, runOne(mgrBin, n, *qps, *burst, *quiet))
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "N\tall Ready\tp50 appr->Ready\tp99 appr->Ready\twrites/req\tpeak RSS MiB\tpeak heap MiB\twrites in quiet\twrites after restart\tdirect loop\tratio direct/operator\tsingle p50\tsingle p99\t\n")
+	fmt.Fprintf(tw, "N\tall Ready\tp50 appr->Ready\tp99 appr->Ready\twrites/req\tpeak RSS MiB\tpeak heap MiB\twrites in quiet\twrites after restart\tdirect loop\tratio direct/operator\tCPU/req operator\tCPU/req direct\tsingle p50\tsingle p99\t\n")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.2f\t%s\t%s\t\n", r.n, r.allReady.Round(10*time.Millisecond),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.2f\t%s\t%s\t%s\t%s\t\n", r.n, r.allReady.Round(10*time.Millisecond),
 			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.writesPerReq, r.rssMiB, r.heapMiB, r.quietWrites, r.restartWrites,
-			r.direct.Round(10*time.Millisecond), r.direct.Seconds()/r.allReady.Seconds(), r.singleP50.Round(time.Millisecond), r.singleP99.Round(time.Millisecond))
+			r.direct.Round(10*time.Millisecond), r.direct.Seconds()/r.allReady.Seconds(), ms(r.cpuBatch.machine), ms(r.cpuDirect.machine), r.singleP50.Round(time.Millisecond), r.singleP99.Round(time.Millisecond))
 	}
 	_ = tw.Flush()
 }
@@ -299,6 +302,7 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	}
 	// Wait for the manager's caches: a first request must become Ready.
 	time.Sleep(2 * time.Second)
+	cpuBefore := readCPU(testenv.AssetsDir())
 	start := time.Now()
 	if err := testenv.ForEach(n, 32, func(i int) error {
 		name := fmt.Sprintf("opd%05d", i)
@@ -334,6 +338,8 @@ wait:
 	}
 	progress.Stop()
 	res.allReady = time.Since(start)
+	res.cpuBatch = readCPU(testenv.AssetsDir()).since(cpuBefore, n)
+	fmt.Fprintf(os.Stderr, "   CPU per request, batch: %s\n", res.cpuBatch)
 	var lat []time.Duration
 	mu.Lock()
 	for name, t := range readyAt {
@@ -390,7 +396,10 @@ wait:
 	slices.Sort(single)
 	res.singleP50, res.singleP99 = single[len(single)/2], single[len(single)-1]
 
+	cpuBefore = readCPU(testenv.AssetsDir())
 	res.direct = direct(env.Config, n, qps, burst)
+	res.cpuDirect = readCPU(testenv.AssetsDir()).since(cpuBefore, n)
+	fmt.Fprintf(os.Stderr, "   CPU per request, direct loop: %s\n", res.cpuDirect)
 	return res
 }
 
