@@ -88,6 +88,7 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 		if err := r.releaseClaims(ctx, s.req.Name, nil); err != nil {
 			return err
 		}
+		r.unsure.drop(s.req.Name)
 		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Deleted", "Delete",
 			"the site, DNS records and claims were removed")
 	}

@@ -66,6 +66,8 @@ type SubdomainRequestReconciler struct {
 
 	// hints spares allocations the probe of addresses known to be taken.
 	hints poolHints
+	// unsure says for which requests allocation must ask the API server.
+	unsure unsureAllocations
 	// ingressHosts and dnsNames are the Ingress and DNSEndpoint informers' indexers,
 	// with the servedNames index; set up by SetupWithManager.
 	ingressHosts, dnsNames toolscache.Indexer

@@ -1,0 +1,141 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+)
+
+// countingReader counts the lists that reach "the API server".
+type countingReader struct {
+	client.Reader
+	lists int
+}
+
+func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	c.lists++
+	return c.Reader.List(ctx, list, opts...)
+}
+
+// TestAllocateReadsTheAPIServerOnlyWhenUnsure is a table test of allocate alone, with
+// fake clients standing for a cache that lags and for the API server. (Allocation's
+// behaviour against a real API server is tested by the controllers suite and by
+// test/faults, whose API server crash first showed the lost-response case.) Each case
+// allocates for one request several times; the cache never shows the claims the
+// reconciler creates unless the case copies them there.
+func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := sdv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"},
+		Spec: sdv1.SubdomainZoneSpec{Domain: "z.go.id", AddressPool: []string{"10.0.0.0/29"}}}
+	lost := errors.New("http2: client connection lost")
+
+	type step struct {
+		loseResponse bool // the create reaches the API server, its response does not
+		syncCache    bool // before allocating, the cache catches up with the API server
+		wantErr      bool
+		wantLists    int // live lists so far
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"a new request's allocation reads only the cache", []step{{wantLists: 0}}},
+		{"the cache lags behind a claim this process made", []step{{wantLists: 0}, {wantLists: 1}, {wantLists: 2}}},
+		{"the create's response was lost", []step{{loseResponse: true, wantErr: true, wantLists: 0}, {wantLists: 1}}},
+		{"once the cache shows the claim, no more live reads", []step{{wantLists: 0}, {syncCache: true, wantLists: 0}, {wantLists: 0}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			server := fake.NewClientBuilder().WithScheme(scheme).WithObjects(zone.DeepCopy()).Build()
+			cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(zone.DeepCopy()).
+				WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, func(o client.Object) []string {
+					return []string{o.(*sdv1.SubdomainClaim).Spec.Request}
+				}).Build()
+			loseResponse := false
+			// Writes go to the API server; the cache only shows them when synced.
+			c := interceptor.NewClient(cache, interceptor.Funcs{
+				Create: func(ctx context.Context, _ client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+					if err := server.Create(ctx, obj, opts...); err != nil {
+						return err
+					}
+					if loseResponse {
+						return lost
+					}
+					return nil
+				},
+			})
+			apiReader := &countingReader{Reader: server}
+			r := &SubdomainRequestReconciler{Client: c, APIReader: apiReader}
+			s := &requestScope{zone: zone, req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes"}}}
+			var first string
+			for i, st := range tc.steps {
+				if st.syncCache {
+					claims := &sdv1.SubdomainClaimList{}
+					if err := server.List(ctx, claims); err != nil {
+						t.Fatal(err)
+					}
+					for _, cl := range claims.Items {
+						cl.ResourceVersion = ""
+						if err := cache.Create(ctx, &cl); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				loseResponse = st.loseResponse
+				a, err := r.allocate(ctx, s)
+				if (err != nil) != st.wantErr {
+					t.Fatalf("step %d: err %v, want error %v", i, err, st.wantErr)
+				}
+				if err == nil {
+					if first == "" {
+						first = a.String()
+					} else if a.String() != first {
+						t.Errorf("step %d: allocated %s, then %s", i, first, a)
+					}
+				}
+				if apiReader.lists != st.wantLists {
+					t.Errorf("step %d: %d live lists of the request's claims, want %d", i, apiReader.lists, st.wantLists)
+				}
+			}
+			claims := &sdv1.SubdomainClaimList{}
+			if err := server.List(ctx, claims); err != nil {
+				t.Fatal(err)
+			}
+			if len(claims.Items) != 1 {
+				var names []string
+				for _, cl := range claims.Items {
+					names = append(names, cl.Name)
+				}
+				t.Errorf("the request holds %d address claims %v, want 1", len(claims.Items), names)
+			}
+		})
+	}
+}
