@@ -256,7 +256,7 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 		fail("%v", err)
 	}
 	res := result{n: n}
-	apiBefore := apiWrites(cfg)
+	apiBefore := apiRequests(cfg)
 	m := startManager(bin, env.Kubeconfig, qps, burst)
 
 	// Watch Ready transitions with an informer: it lists and watches again whenever the
@@ -351,7 +351,7 @@ wait:
 	time.Sleep(3 * time.Second) // zone status and trailing writes settle
 	res.writesPerReq = m.writes() / float64(n)
 	if os.Getenv("BENCH_DEBUG") != "" {
-		printWriteBreakdown(apiBefore, apiWrites(cfg), n)
+		printRequestBreakdown(apiBefore, apiRequests(cfg), n)
 		m.printReconcileStats("batch")
 	}
 
@@ -449,9 +449,10 @@ func direct(base *rest.Config, n int, qps float64, burst int) time.Duration {
 	return time.Since(start)
 }
 
-// apiWrites reads the API server's own count of write requests by resource, verb and
-// response code (everyone's, the benchmark's creates of requests included).
-func apiWrites(cfg *rest.Config) map[string]float64 {
+// apiRequests reads the API server's own count of write and read requests (not
+// watches) by resource, verb and response code (everyone's, the benchmark's creates
+// of requests and the API server's own reads included).
+func apiRequests(cfg *rest.Config) map[string]float64 {
 	rc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		fail("%v", err)
@@ -482,7 +483,7 @@ func apiWrites(cfg *rest.Config) map[string]float64 {
 			}
 		}
 		switch labels["verb"] {
-		case "POST", "PUT", "PATCH", "DELETE", "APPLY":
+		case "POST", "PUT", "PATCH", "DELETE", "APPLY", "GET", "LIST":
 		default:
 			continue
 		}
@@ -497,7 +498,7 @@ func apiWrites(cfg *rest.Config) map[string]float64 {
 	return out
 }
 
-func printWriteBreakdown(before, after map[string]float64, n int) {
+func printRequestBreakdown(before, after map[string]float64, n int) {
 	keys := make([]string, 0, len(after))
 	for k := range after {
 		if after[k]-before[k] > 0 {
@@ -505,7 +506,7 @@ func printWriteBreakdown(before, after map[string]float64, n int) {
 		}
 	}
 	slices.Sort(keys)
-	fmt.Fprintf(os.Stderr, "   API server writes per request during the batch (all clients):\n")
+	fmt.Fprintf(os.Stderr, "   API server requests per request during the batch (all clients, writes and reads):\n")
 	for _, k := range keys {
 		fmt.Fprintf(os.Stderr, "     %-50s %8.2f\n", k, (after[k]-before[k])/float64(n))
 	}
