@@ -17,7 +17,6 @@ limitations under the License.
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
 // cpuUse is the CPU time (user and system) used so far by the whole machine, by this
@@ -37,9 +38,6 @@ type cpuUse struct {
 	procs   map[string]time.Duration
 }
 
-// clockTick is Linux's USER_HZ, the unit of /proc's CPU times.
-const clockTick = 10 * time.Millisecond
-
 func readCPU(assets string) cpuUse {
 	u := cpuUse{procs: map[string]time.Duration{}}
 	if raw, err := os.ReadFile("/proc/stat"); err == nil {
@@ -50,7 +48,7 @@ func readCPU(assets string) cpuUse {
 				continue
 			}
 			v, _ := strconv.ParseInt(f, 10, 64)
-			u.machine += time.Duration(v) * clockTick
+			u.machine += time.Duration(v) * testenv.ClockTick
 		}
 	}
 	ents, _ := os.ReadDir("/proc")
@@ -68,40 +66,16 @@ func readCPU(assets string) cpuUse {
 			}
 			name = filepath.Base(exe)
 		}
-		if t, ok := procCPU(pid); ok {
+		if t, err := testenv.ProcessCPU(pid); err == nil {
 			u.procs[name] += t
 		}
 	}
 	return u
 }
 
-// procCPU reads utime + stime from /proc/<pid>/stat.
-func procCPU(pid int) (time.Duration, bool) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
-	}
-	// The command name (field 2) may hold spaces: count fields after its ")".
-	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-	if len(f) < 13 {
-		return 0, false
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	return time.Duration(ut+st) * clockTick, true
-}
-
-// cpuPerRequest is what happened between two readings, per request.
-type cpuPerRequest struct {
-	machine time.Duration
-	procs   map[string]time.Duration
-}
-
-func (b cpuUse) since(a cpuUse, n int) cpuPerRequest {
-	r := cpuPerRequest{machine: (b.machine - a.machine) / time.Duration(n), procs: map[string]time.Duration{}}
+// since is what was used between reading a and b, per request.
+func (b cpuUse) since(a cpuUse, n int) cpuUse {
+	r := cpuUse{machine: (b.machine - a.machine) / time.Duration(n), procs: map[string]time.Duration{}}
 	for name, t := range b.procs {
 		if d := t - a.procs[name]; d > 0 { // a process that exited in between is not counted
 			r.procs[name] = d / time.Duration(n)
@@ -110,7 +84,7 @@ func (b cpuUse) since(a cpuUse, n int) cpuPerRequest {
 	return r
 }
 
-func (r cpuPerRequest) String() string {
+func (r cpuUse) String() string {
 	names := make([]string, 0, len(r.procs))
 	for name := range r.procs {
 		names = append(names, name)

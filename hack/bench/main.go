@@ -72,7 +72,7 @@ type result struct {
 	quietWrites          float64
 	restartWrites        float64
 	direct               time.Duration
-	cpuBatch, cpuDirect  cpuPerRequest
+	cpuBatch, cpuDirect  cpuUse // per request
 	singleP50, singleP99 time.Duration
 }
 

@@ -123,6 +123,12 @@ func (e *Env) APIServerCPU() (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	return ProcessCPU(pid)
+}
+
+// ProcessCPU is the CPU time (user and system) process pid has used so far, from
+// /proc/<pid>/stat.
+func ProcessCPU(pid int) (time.Duration, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -137,6 +143,8 @@ func (e *Env) APIServerCPU() (time.Duration, error) {
 	if err1 != nil || err2 != nil {
 		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
 	}
-	// The kernel counts in clock ticks of 1/100 s (USER_HZ) on Linux.
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+	return time.Duration(utime+stime) * ClockTick, nil
 }
+
+// ClockTick is the unit of /proc's CPU times: USER_HZ, 1/100 s on Linux.
+const ClockTick = 10 * time.Millisecond
