@@ -21,7 +21,8 @@ limitations under the License.
 // reports: time until all are Ready, approval-to-Ready latency (p50/p99, seen by a
 // watch), API writes per request (the manager's client-go metrics), peak RSS and heap,
 // writes during a quiet minute and after a restart, and the time a tight client loop
-// with the same QPS takes to create the same objects directly (ratio direct/operator),
+// with the same QPS takes to create the same objects directly (copies of the batch's
+// children under other names; ratio direct/operator),
 // with the machine's CPU time per request in the batch and in the direct loop (stderr
 // splits it by process: kube-apiserver, etcd, the manager, this program).
 //
@@ -31,6 +32,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -46,8 +48,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -55,8 +55,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
-	"sigs.k8s.io/external-dns/endpoint"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/manager"
@@ -396,57 +394,22 @@ wait:
 	slices.Sort(single)
 	res.singleP50, res.singleP99 = single[len(single)/2], single[len(single)-1]
 
+	objs, err := copiesOfChildren(ctx, c, n)
+	if err != nil {
+		fail("%v", err)
+	}
+	if os.Getenv("BENCH_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "   the direct loop's objects for the first request:\n")
+		for _, o := range objs[0] {
+			raw, _ := json.Marshal(o)
+			fmt.Fprintf(os.Stderr, "     %s\n", raw)
+		}
+	}
 	cpuBefore = readCPU(testenv.AssetsDir())
-	res.direct = direct(env.Config, n, qps, burst)
+	res.direct = direct(env.Config, objs, qps, burst)
 	res.cpuDirect = readCPU(testenv.AssetsDir()).since(cpuBefore, n)
 	fmt.Fprintf(os.Stderr, "   CPU per request, direct loop: %s\n", res.cpuDirect)
 	return res
-}
-
-// direct creates, with a client limited to the same QPS, the objects the operator
-// creates for n requests: two claims, the namespace and its five children, the
-// DNSEndpoint, and one status write per request.
-func direct(base *rest.Config, n int, qps float64, burst int) time.Duration {
-	cfg := rest.CopyConfig(base)
-	cfg.QPS, cfg.Burst = float32(qps), burst
-	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
-	if err != nil {
-		fail("%v", err)
-	}
-	ctx := context.Background()
-	start := time.Now()
-	err = testenv.ForEach(n, *workers, func(i int) error {
-		name := fmt.Sprintf("direct%05d", i)
-		ns := "d-" + name
-		prefix := networkingv1.PathTypePrefix
-		objs := []client.Object{
-			&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: name + ".direct.go.id"}, Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeFQDN, Value: name, Zone: "d", Request: name}},
-			&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ip-10-1-%d-%d", i/250, i%250+1)}, Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: "x", Zone: "d", Request: name}},
-			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-			&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "q"}},
-			&corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "l"}},
-			&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "n"}},
-			&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "r"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
-				Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "g"}}},
-			&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "i"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: name + ".direct.go.id",
-				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix,
-					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}},
-			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "s"}, StringData: map[string]string{"password": "x"}},
-			&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: name}, Spec: dnsv1.DNSEndpointSpec{
-				Endpoints: []*endpoint.Endpoint{endpoint.NewEndpoint(name+".direct.go.id", "A", "10.1.0.1")}}},
-			&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "status-write-stand-in"}},
-		}
-		for _, o := range objs {
-			if err := c.Create(ctx, o); err != nil {
-				return fmt.Errorf("direct create: %w", err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		fail("%v", err)
-	}
-	return time.Since(start)
 }
 
 // apiRequests reads the API server's own count of write and read requests (not

@@ -1,0 +1,177 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/manager"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+// copiesOfChildren reads the objects the operator made for the batch's n requests
+// (opd00000...) and returns, per request, copies of them to create under other names:
+// the claims, the namespace, its quota, limits, network policy, admin binding,
+// Ingress and Secret, and the DNSEndpoint, in the order the operator creates them,
+// with the same labels, annotations, owner reference, spec and Secret keys. Every
+// occurrence of the request's name becomes dir<i> (the same length), and an address
+// claim ip-10-0-... becomes ip-11-0-...; the server's fields (uid, resourceVersion,
+// managedFields, status) are dropped. So the direct loop sends what the operator's
+// creates send and passes the same admission policies (the copied namespace carries
+// the request label that hosting-hostnames selects on).
+func copiesOfChildren(ctx context.Context, c client.Client, n int) ([][]client.Object, error) {
+	lists := []client.ObjectList{
+		&sdv1.SubdomainClaimList{}, &corev1.NamespaceList{}, &corev1.ResourceQuotaList{},
+		&corev1.LimitRangeList{}, &networkingv1.NetworkPolicyList{}, &rbacv1.RoleBindingList{},
+		&networkingv1.IngressList{}, &corev1.SecretList{}, &dnsv1.DNSEndpointList{},
+	}
+	byRequest := map[string][]client.Object{}
+	for _, l := range lists {
+		if err := c.List(ctx, l, client.HasLabels{sdv1.LabelRequest}); err != nil {
+			return nil, err
+		}
+		items, err := itemsOf(l)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range items {
+			req := o.GetLabels()[sdv1.LabelRequest]
+			byRequest[req] = append(byRequest[req], o)
+		}
+	}
+	out := make([][]client.Object, n)
+	for i := range n {
+		from, to := fmt.Sprintf("opd%05d", i), fmt.Sprintf("dir%05d", i)
+		if len(byRequest[from]) == 0 {
+			return nil, fmt.Errorf("no children of %s to copy", from)
+		}
+		for _, o := range byRequest[from] {
+			cp, err := renamed(o, from, to)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = append(out[i], cp)
+		}
+	}
+	return out, nil
+}
+
+// itemsOf returns a list's items as objects, an FQDN claim before an address claim
+// (the operator takes the name first).
+func itemsOf(l client.ObjectList) ([]client.Object, error) {
+	items, err := meta.ExtractList(l)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(items))
+	for _, o := range items {
+		out = append(out, o.(client.Object))
+	}
+	slices.SortStableFunc(out, func(a, b client.Object) int {
+		return cmp.Compare(claimOrder(a), claimOrder(b))
+	})
+	return out, nil
+}
+
+func claimOrder(o client.Object) int {
+	if c, ok := o.(*sdv1.SubdomainClaim); ok && c.Spec.Type != sdv1.ClaimTypeFQDN {
+		return 1
+	}
+	return 0
+}
+
+// renamed is a copy of o, to create anew, with from replaced by to everywhere.
+func renamed(o client.Object, from, to string) (client.Object, error) {
+	raw, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(raw), from, to)), &m); err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	md, _ := m["metadata"].(map[string]any)
+	for _, k := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields", "generation"} {
+		delete(md, k)
+	}
+	if name, _ := md["name"].(string); strings.HasPrefix(name, "ip-10-0-") {
+		md["name"] = "ip-11-0-" + strings.TrimPrefix(name, "ip-10-0-")
+	}
+	gvk, err := apiutil.GVKForObject(o, manager.Scheme())
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := manager.Scheme().New(gvk)
+	if err != nil {
+		return nil, err
+	}
+	if raw, err = json.Marshal(m); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, fresh); err != nil {
+		return nil, err
+	}
+	return fresh.(client.Object), nil
+}
+
+// direct creates objs[i] for every i, from the benchmark's workers, with a client
+// limited to the operator's QPS and burst, and after each request's objects a
+// ConfigMap standing in for the operator's status write. It returns the time taken.
+func direct(base *rest.Config, objs [][]client.Object, qps float64, burst int) time.Duration {
+	cfg := rest.CopyConfig(base)
+	cfg.QPS, cfg.Burst = float32(qps), burst
+	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		fail("%v", err)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	err = testenv.ForEach(len(objs), *workers, func(i int) error {
+		ns := ""
+		for _, o := range objs[i] {
+			if _, ok := o.(*corev1.Namespace); ok {
+				ns = o.GetName()
+			}
+			if err := c.Create(ctx, o); err != nil {
+				return fmt.Errorf("direct create %T %s: %w", o, o.GetName(), err)
+			}
+		}
+		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "status-write-stand-in"}})
+	})
+	if err != nil {
+		fail("%v", err)
+	}
+	return time.Since(start)
+}
