@@ -49,12 +49,13 @@ import (
 func main() {
 	n := flag.Int("n", 1000, "times each operation runs")
 	flag.Parse()
+	testenv.ExitOnInterrupt()
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	env, err := testenv.Start(testenv.Options{})
 	if err != nil {
 		fail(err)
 	}
-	defer func() { _ = env.Stop() }()
+	defer testenv.AtExit(func() { _ = env.Stop() })()
 	ctx := context.Background()
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = 5000, 5000
@@ -183,5 +184,5 @@ func measure(env *testenv.Env, n, workers int, op func(int) error) (time.Duratio
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "apicost:", err)
-	os.Exit(1)
+	testenv.Exit(1)
 }

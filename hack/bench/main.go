@@ -85,6 +85,7 @@ func main() {
 	flag.IntVar(workers, "workers", 8, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
 	flag.BoolVar(withPolicies, "policies", true, "install config/policies, as deployments do (the finalizer policy saves the manager a write per request)")
 	flag.Parse()
+	testenv.ExitOnInterrupt()
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	root := testenv.RepoRoot()
 	mgrBin := filepath.Join(testenv.AssetsDir(), "manager")
@@ -122,7 +123,7 @@ var (
 
 func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
-	os.Exit(1)
+	testenv.Exit(1)
 }
 
 type managerProc struct {
@@ -132,6 +133,7 @@ type managerProc struct {
 	peakHeap float64
 	stop     chan struct{}
 	wg       sync.WaitGroup
+	end      func() // interrupts the process and waits for it, once
 }
 
 func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
@@ -161,6 +163,10 @@ func startManager(bin, kubeconfig string, qps float64, burst int) *managerProc {
 	if err := m.cmd.Start(); err != nil {
 		fail("starting the manager: %v", err)
 	}
+	m.end = testenv.AtExit(func() {
+		_ = m.cmd.Process.Signal(os.Interrupt)
+		_ = m.cmd.Wait()
+	})
 	m.wg.Add(1)
 	go func() { // sample RSS and heap
 		defer m.wg.Done()
@@ -202,8 +208,7 @@ func (m *managerProc) halt() {
 	m.peakRSS = m.rss()
 	close(m.stop)
 	m.wg.Wait()
-	_ = m.cmd.Process.Signal(os.Interrupt)
-	_ = m.cmd.Wait()
+	m.end()
 }
 
 // metric sums a metric's samples whose labels pass keep.
@@ -232,7 +237,7 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	if err != nil {
 		fail("%v", err)
 	}
-	defer func() { _ = env.Stop() }()
+	defer testenv.AtExit(func() { _ = env.Stop() })()
 	ctx := context.Background()
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = 1000, 2000
@@ -292,7 +297,8 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	}); err != nil {
 		fail("%v", err)
 	}
-	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchCtx, cancelWatch := context.WithCancel(ctx)
+	stopWatch := testenv.AtExit(cancelWatch) // an API server with open watches takes a minute to stop
 	defer stopWatch()
 	go func() { _ = informers.Start(watchCtx) }()
 	if !informers.WaitForCacheSync(watchCtx) {
