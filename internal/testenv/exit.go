@@ -29,8 +29,7 @@ import (
 // server and any manager they started running; they exit through Exit instead.
 var atExit struct {
 	sync.Mutex
-	next int
-	fns  map[int]func()
+	fns []func() // in the order registered; nil once run or released
 }
 
 // AtExit registers f to run if the process ends through Exit, and returns a function
@@ -38,24 +37,21 @@ var atExit struct {
 func AtExit(f func()) (release func()) {
 	atExit.Lock()
 	defer atExit.Unlock()
-	if atExit.fns == nil {
-		atExit.fns = map[int]func(){}
-	}
-	id := atExit.next
-	atExit.next++
-	atExit.fns[id] = f
+	id := len(atExit.fns)
+	atExit.fns = append(atExit.fns, f)
 	return func() {
-		if g := forget(id); g != nil {
+		if g := take(id); g != nil {
 			g()
 		}
 	}
 }
 
-func forget(id int) func() {
+// take returns the function registered as id unless it ran already, and forgets it.
+func take(id int) func() {
 	atExit.Lock()
 	defer atExit.Unlock()
 	f := atExit.fns[id]
-	delete(atExit.fns, id)
+	atExit.fns[id] = nil
 	return f
 }
 
@@ -68,17 +64,11 @@ var exiting sync.Mutex
 // the code; later calls block until the process ends.
 func Exit(code int) {
 	exiting.Lock()
-	for {
-		atExit.Lock()
-		last := -1
-		for id := range atExit.fns {
-			last = max(last, id)
-		}
-		atExit.Unlock()
-		if last < 0 {
-			break
-		}
-		if f := forget(last); f != nil {
+	atExit.Lock()
+	n := len(atExit.fns)
+	atExit.Unlock()
+	for id := n - 1; id >= 0; id-- {
+		if f := take(id); f != nil {
 			f()
 		}
 	}
