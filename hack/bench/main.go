@@ -307,6 +307,7 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	// Wait for the manager's caches: a first request must become Ready.
 	time.Sleep(2 * time.Second)
 	cpuBefore := readCPU(testenv.AssetsDir())
+	waitProfile := profilePhase(cfg, fmt.Sprintf("batch-%d", n), profileFor(n, 30*time.Second), true)
 	start := time.Now()
 	if err := testenv.ForEach(n, 32, func(i int) error {
 		name := fmt.Sprintf("opd%05d", i)
@@ -343,6 +344,7 @@ wait:
 	progress.Stop()
 	res.allReady = time.Since(start)
 	res.cpuBatch = readCPU(testenv.AssetsDir()).since(cpuBefore, n)
+	waitProfile()
 	fmt.Fprintf(os.Stderr, "   CPU per request, batch: %s\n", res.cpuBatch)
 	var lat []time.Duration
 	mu.Lock()
@@ -412,8 +414,10 @@ wait:
 		}
 	}
 	cpuBefore = readCPU(testenv.AssetsDir())
+	waitProfile = profilePhase(cfg, fmt.Sprintf("direct-%d", n), profileFor(n, 20*time.Second), false)
 	res.direct = direct(env.Config, objs, qps, burst)
 	res.cpuDirect = readCPU(testenv.AssetsDir()).since(cpuBefore, n)
+	waitProfile()
 	fmt.Fprintf(os.Stderr, "   CPU per request, direct loop: %s\n", res.cpuDirect)
 	return res
 }
