@@ -38,6 +38,8 @@ func main() {
 	flag.StringVar(&cfg.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
 	flag.IntVar(&cfg.Burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	flag.BoolVar(&cfg.Compression, "kube-api-compression", false,
+		"Ask the API server for gzip-compressed responses and watch streams. Off, as for kube-controller-manager: next to the API server it costs CPU on both sides and saves nothing.")
 	flag.IntVar(&cfg.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "Requests reconciled at once.")
 	flag.Float64Var(&memRatio, "memory-limit-ratio", manager.DefaultMemoryLimitRatio,
 		"Share of MEMORY_LIMIT (the container's memory limit, in the manifests) the Go runtime's soft memory limit is set to; 0 disables. GOMEMLIMIT, when set, wins.")

@@ -152,6 +152,7 @@ func renamed(o client.Object, from, to string) (client.Object, error) {
 func direct(base *rest.Config, objs [][]client.Object, qps float64, burst int) time.Duration {
 	cfg := rest.CopyConfig(base)
 	cfg.QPS, cfg.Burst = float32(qps), burst
+	cfg.DisableCompression = true // as the manager's clients (--kube-api-compression=false)
 	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
 	if err != nil {
 		fail("%v", err)

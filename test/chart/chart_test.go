@@ -57,7 +57,7 @@ func TestChart(t *testing.T) {
 		}
 	}
 	// The schema refuses bad values.
-	for _, bad := range []string{"replicaCount=0", "logLevel=loud", "unknownKey=1", "replicaCount=2,leaderElection=false"} {
+	for _, bad := range []string{"replicaCount=0", "logLevel=loud", "unknownKey=1", "replicaCount=2,leaderElection=false", "kubeAPI.compression=maybe"} {
 		if out, err := helm(t, "template", "x", chart, "--set", bad); err == nil {
 			t.Errorf("--set %s was accepted:\n%s", bad, out[:min(len(out), 300)])
 		}
@@ -68,7 +68,8 @@ func TestChart(t *testing.T) {
 		t.Fatalf("helm template: %v\n%s", err, full)
 	}
 	for _, want := range []string{"kind: CustomResourceDefinition", "kind: ValidatingAdmissionPolicy", "kind: MutatingAdmissionPolicy",
-		"kind: ServiceMonitor", "name: subdomain-approver", "readOnlyRootFilesystem: true", "subdomain-operator.json", "--leader-elect=true"} {
+		"kind: ServiceMonitor", "name: subdomain-approver", "readOnlyRootFilesystem: true", "subdomain-operator.json", "--leader-elect=true",
+		"--kube-api-compression=false"} {
 		if !strings.Contains(full, want) {
 			t.Errorf("rendered chart lacks %q", want)
 		}
