@@ -50,6 +50,9 @@ func profilePhase(cfg *rest.Config, name string, d time.Duration, withManager bo
 	return func() { w1(); w2() }
 }
 
+// profile fetches the CPU profile at url (a /debug/pprof/profile address, which
+// answers when its seconds are over) into path, in the background; wait blocks until
+// it is written or has failed. A failure is reported, not fatal: the figures stand.
 func profile(rc *http.Client, url, path string) (wait func()) {
 	name := filepath.Base(path)
 	done := make(chan struct{})
