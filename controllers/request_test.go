@@ -18,6 +18,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +36,7 @@ import (
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/manager"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
@@ -143,6 +145,13 @@ func TestProvisioning(t *testing.T) {
 		if len(refs) != 1 || refs[0].UID != r.UID || refs[0].Controller == nil || !*refs[0].Controller {
 			t.Errorf("%T %s owner references = %+v", o, o.GetName(), refs)
 		}
+		if !managedBy(o, manager.FieldManager, "") {
+			t.Errorf("%T %s: no managedFields entry of %q: %s", o, o.GetName(), manager.FieldManager, managers(o))
+		}
+	}
+	// The API server records the operator by name, not by its binary's.
+	if !managedBy(r, manager.FieldManager, "status") {
+		t.Errorf("request: no status managedFields entry of %q: %s", manager.FieldManager, managers(r))
 	}
 	get := func(o client.Object, ns, name string) {
 		t.Helper()
@@ -271,4 +280,24 @@ func assertEventNote(t *testing.T, name, reason, note string) {
 	if err != nil {
 		t.Errorf("no %s event for %s with note %q: %v", reason, name, note, err)
 	}
+}
+
+// managedBy tells whether o's managedFields have an entry of manager for subresource
+// ("" for the object itself).
+func managedBy(o client.Object, manager, subresource string) bool {
+	for _, m := range o.GetManagedFields() {
+		if m.Manager == manager && m.Subresource == subresource {
+			return true
+		}
+	}
+	return false
+}
+
+// managers lists o's managedFields entries as manager/operation/subresource.
+func managers(o client.Object) string {
+	var out []string
+	for _, m := range o.GetManagedFields() {
+		out = append(out, fmt.Sprintf("%s/%s/%s", m.Manager, m.Operation, m.Subresource))
+	}
+	return strings.Join(out, ", ")
 }

@@ -21,7 +21,8 @@ package manager
 import (
 	"context"
 	"fmt"
-
+	goruntime "runtime"
+	"runtime/debug"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -84,9 +85,26 @@ type Config struct {
 // measures it even when tests inject another.
 const inFlightTTL = 30 * time.Second
 
+// FieldManager is the name the API server records as the manager of every field the
+// operator writes (managedFields), and the operator's name in audit logs.
+const FieldManager = "subdomain-operator"
+
+// UserAgent is what the operator's clients send: the API server takes the part before
+// the first "/" as the field manager of a write that names none. Client-go's default
+// is the binary's name - "manager", kubebuilder's name for every operator's binary,
+// so two operators' fields could be recorded as one manager's.
+func UserAgent() string {
+	v := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	return fmt.Sprintf("%s/%s (%s/%s)", FieldManager, v, goruntime.GOOS, goruntime.GOARCH)
+}
+
 // restConfig is base with the client settings of cfg, a copy.
 func (cfg Config) restConfig(base *rest.Config) *rest.Config {
 	c := rest.CopyConfig(base)
+	c.UserAgent = UserAgent()
 	if cfg.QPS > 0 {
 		c.QPS = cfg.QPS
 	}
