@@ -30,6 +30,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -77,7 +78,7 @@ func copiesOfChildren(ctx context.Context, c client.Client, n int) ([][]client.O
 			return nil, fmt.Errorf("no children of %s to copy", from)
 		}
 		for _, o := range byRequest[from] {
-			cp, err := renamed(o, from, to)
+			cp, err := renamed(c.Scheme(), o, from, to)
 			if err != nil {
 				return nil, err
 			}
@@ -111,8 +112,9 @@ func claimOrder(o client.Object) int {
 	return 0
 }
 
-// renamed is a copy of o, to create anew, with from replaced by to everywhere.
-func renamed(o client.Object, from, to string) (client.Object, error) {
+// renamed is a copy of o, to create anew, with from replaced by to everywhere;
+// scheme knows o's type.
+func renamed(scheme *runtime.Scheme, o client.Object, from, to string) (client.Object, error) {
 	raw, err := json.Marshal(o)
 	if err != nil {
 		return nil, err
@@ -129,11 +131,11 @@ func renamed(o client.Object, from, to string) (client.Object, error) {
 	if name, _ := md["name"].(string); strings.HasPrefix(name, "ip-10-0-") {
 		md["name"] = "ip-11-0-" + strings.TrimPrefix(name, "ip-10-0-")
 	}
-	gvk, err := apiutil.GVKForObject(o, manager.Scheme())
+	gvk, err := apiutil.GVKForObject(o, scheme)
 	if err != nil {
 		return nil, err
 	}
-	fresh, err := manager.Scheme().New(gvk)
+	fresh, err := scheme.New(gvk)
 	if err != nil {
 		return nil, err
 	}
