@@ -25,6 +25,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
@@ -98,3 +100,29 @@ func (r cpuUse) String() string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// phase is a timed part of a run of n requests: the batch or the direct loop.
+type phase struct {
+	name        string
+	n           int
+	before      cpuUse
+	waitProfile func()
+}
+
+// startPhase reads the CPU used so far and, with BENCH_PROFILE, starts profiling for
+// as long as a phase of n takes at perThousand per 1,000 requests (the manager too
+// when withManager).
+func startPhase(cfg *rest.Config, name string, n int, perThousand time.Duration, withManager bool) *phase {
+	p := &phase{name: name, n: n, before: readCPU(testenv.AssetsDir())}
+	p.waitProfile = profilePhase(cfg, fmt.Sprintf("%s-%d", strings.ReplaceAll(name, " ", "-"), n), profileFor(n, perThousand), withManager)
+	return p
+}
+
+// end returns the CPU used per request since the phase started, prints it, and
+// waits for the phase's profiles.
+func (p *phase) end() cpuUse {
+	u := readCPU(testenv.AssetsDir()).since(p.before, p.n)
+	p.waitProfile()
+	fmt.Fprintf(os.Stderr, "   CPU per request, %s: %s\n", p.name, u)
+	return u
+}

@@ -309,8 +309,7 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	}
 	// Wait for the manager's caches: a first request must become Ready.
 	time.Sleep(2 * time.Second)
-	cpuBefore := readCPU(testenv.AssetsDir())
-	waitProfile := profilePhase(cfg, fmt.Sprintf("batch-%d", n), profileFor(n, 30*time.Second), true)
+	batch := startPhase(cfg, "batch", n, 30*time.Second, true)
 	start := time.Now()
 	if err := testenv.ForEach(n, 32, func(i int) error {
 		name := fmt.Sprintf("opd%05d", i)
@@ -346,9 +345,7 @@ wait:
 	}
 	progress.Stop()
 	res.allReady = time.Since(start)
-	res.cpuBatch = readCPU(testenv.AssetsDir()).since(cpuBefore, n)
-	waitProfile()
-	fmt.Fprintf(os.Stderr, "   CPU per request, batch: %s\n", res.cpuBatch)
+	res.cpuBatch = batch.end()
 	var lat []time.Duration
 	mu.Lock()
 	for name, t := range readyAt {
@@ -416,12 +413,9 @@ wait:
 			fmt.Fprintf(os.Stderr, "     %s\n", raw)
 		}
 	}
-	cpuBefore = readCPU(testenv.AssetsDir())
-	waitProfile = profilePhase(cfg, fmt.Sprintf("direct-%d", n), profileFor(n, 20*time.Second), false)
+	loop := startPhase(cfg, "direct loop", n, 20*time.Second, false)
 	res.direct = direct(env.Config, objs, qps, burst)
-	res.cpuDirect = readCPU(testenv.AssetsDir()).since(cpuBefore, n)
-	waitProfile()
-	fmt.Fprintf(os.Stderr, "   CPU per request, direct loop: %s\n", res.cpuDirect)
+	res.cpuDirect = loop.end()
 	return res
 }
 
