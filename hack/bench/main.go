@@ -24,9 +24,11 @@ limitations under the License.
 // with the same QPS takes to create the same objects directly (copies of the batch's
 // children under other names; ratio direct/operator),
 // with the machine's CPU time per request in the batch and in the direct loop (stderr
-// splits it by process: kube-apiserver, etcd, the manager, this program).
+// splits it by process: kube-apiserver, etcd, the manager, this program). With
+// -backlog it also times one manager draining N requests created before it started,
+// on another fresh control plane.
 //
-//	go run ./hack/bench [-n 100,1000,5000] [-qps 200 -burst 400] [-quiet 60s] [-memory-limit 160Mi]
+//	go run ./hack/bench [-n 100,1000,5000] [-qps 200 -burst 400] [-quiet 60s] [-memory-limit 160Mi] [-backlog]
 package main
 
 import (
@@ -70,7 +72,9 @@ type result struct {
 	quietWrites          float64
 	restartWrites        float64
 	direct               time.Duration
-	cpuBatch, cpuDirect  cpuUse // per request
+	cpuBatch, cpuDirect  cpuUse        // per request
+	backlog              time.Duration // with -backlog
+	cpuBacklog           cpuUse
 	singleP50, singleP99 time.Duration
 }
 
@@ -84,6 +88,7 @@ func main() {
 	flag.StringVar(goGC, "gogc", "", "GOGC for the manager; empty: unset (Go's default, 100)")
 	flag.IntVar(workers, "workers", 8, "the manager's --max-concurrent-reconciles; also the direct loop's concurrency")
 	flag.BoolVar(withPolicies, "policies", true, "install config/policies, as deployments do (the finalizer policy saves the manager a write per request)")
+	flag.BoolVar(backlog, "backlog", false, "also time a backlog: N approved requests created on a fresh control plane before the manager starts, drained by it (the operator's throughput without users' creates in its time)")
 	flag.Parse()
 	testenv.ExitOnInterrupt()
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
@@ -104,11 +109,19 @@ func main() {
 		results = append(results, runOne(mgrBin, n, *qps, *burst, *quiet))
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "N\tall Ready\tp50 appr->Ready\tp99 appr->Ready\twrites/req\tpeak RSS MiB\tpeak heap MiB\twrites in quiet\twrites after restart\tdirect loop\tratio direct/operator\tCPU/req operator\tCPU/req direct\tsingle p50\tsingle p99\t\n")
+	header := "N\tall Ready\tp50 appr->Ready\tp99 appr->Ready\twrites/req\tpeak RSS MiB\tpeak heap MiB\twrites in quiet\twrites after restart\tdirect loop\tratio direct/operator\tCPU/req operator\tCPU/req direct\tsingle p50\tsingle p99\t"
+	if *backlog {
+		header += "backlog\tratio direct/backlog\tCPU/req backlog\t"
+	}
+	fmt.Fprintln(tw, header)
 	for _, r := range results {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.2f\t%s\t%s\t%s\t%s\t\n", r.n, r.allReady.Round(10*time.Millisecond),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%.2f\t%s\t%s\t%s\t%s\t", r.n, r.allReady.Round(10*time.Millisecond),
 			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.writesPerReq, r.rssMiB, r.heapMiB, r.quietWrites, r.restartWrites,
 			r.direct.Round(10*time.Millisecond), r.direct.Seconds()/r.allReady.Seconds(), ms(r.cpuBatch.machine), ms(r.cpuDirect.machine), r.singleP50.Round(time.Millisecond), r.singleP99.Round(time.Millisecond))
+		if *backlog {
+			fmt.Fprintf(tw, "%s\t%.2f\t%s\t", r.backlog.Round(10*time.Millisecond), r.direct.Seconds()/r.backlog.Seconds(), ms(r.cpuBacklog.machine))
+		}
+		fmt.Fprintln(tw)
 	}
 	_ = tw.Flush()
 }
@@ -119,6 +132,7 @@ var (
 	containerLimit = new(string)
 	goGC           = new(string)
 	withPolicies   = new(bool)
+	backlog        = new(bool)
 )
 
 func fail(format string, args ...any) {
@@ -228,7 +242,18 @@ func (m *managerProc) writes() float64 {
 	return v
 }
 
-func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) result {
+// controlPlane is a fresh test control plane set up for the benchmark's requests:
+// the shipped policies (unless -policies=false), the namespaces the operator writes
+// to, and zone bench (bench.go.id, addresses from 10.0.0.0/16). c and cfg are the
+// benchmark's own client and its config (QPS 1,000, no compression). stop stops it.
+type controlPlane struct {
+	env  *testenv.Env
+	cfg  *rest.Config
+	c    client.Client
+	stop func()
+}
+
+func startControlPlane(ctx context.Context) *controlPlane {
 	opts := testenv.Options{}
 	if *withPolicies {
 		opts.ExtraManifests = []string{filepath.Join(testenv.RepoRoot(), "config", "policies")}
@@ -237,52 +262,72 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	if err != nil {
 		fail("%v", err)
 	}
-	defer testenv.AtExit(func() { _ = env.Stop() })()
-	ctx := context.Background()
-	cfg := rest.CopyConfig(env.Config)
-	cfg.QPS, cfg.Burst = 1000, 2000
+	cp := &controlPlane{env: env, stop: testenv.AtExit(func() { _ = env.Stop() })}
+	cp.cfg = rest.CopyConfig(env.Config)
+	cp.cfg.QPS, cp.cfg.Burst = 1000, 2000
 	// The benchmark's own watch of the requests is measurement, not work: spare the
 	// API server gzipping its events, as the manager's clients do.
-	cfg.DisableCompression = true
-	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
-	if err != nil {
+	cp.cfg.DisableCompression = true
+	if cp.c, err = client.New(cp.cfg, client.Options{Scheme: manager.Scheme()}); err != nil {
 		fail("%v", err)
 	}
 	if *withPolicies {
-		waitForPolicies(ctx, c)
+		waitForPolicies(ctx, cp.c)
 	}
 	for _, ns := range []string{"subdomain-system", "ingress-nginx"} {
-		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		if err := cp.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			fail("%v", err)
 		}
 	}
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "bench"},
 		Spec: sdv1.SubdomainZoneSpec{Domain: "bench.go.id", AddressPool: []string{"10.0.0.0/16"}}}
-	if err := c.Create(ctx, zone); err != nil {
+	if err := cp.c.Create(ctx, zone); err != nil {
 		fail("%v", err)
 	}
-	res := result{n: n}
-	apiBefore := apiRequests(cfg)
-	m := startManager(bin, env.Kubeconfig, qps, burst)
+	return cp
+}
 
-	// Watch Ready transitions with an informer: it lists and watches again whenever the
-	// API server ends a watch, so no transition is missed in a long batch.
-	var mu sync.Mutex
-	created := map[string]time.Time{}
-	readyAt := map[string]time.Time{}
-	allReady := make(chan struct{})
-	target := n
+// createRequests creates n approved requests <prefix>00000... from 32 workers;
+// created, when not nil, is called with each name once it is created.
+func (cp *controlPlane) createRequests(ctx context.Context, prefix string, n int, created func(name string)) {
+	if err := testenv.ForEach(n, 32, func(i int) error {
+		name := fmt.Sprintf("%s%05d", prefix, i)
+		if err := cp.c.Create(ctx, approvedRequest(name)); err != nil {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+		if created != nil {
+			created(name)
+		}
+		return nil
+	}); err != nil {
+		fail("%v", err)
+	}
+}
+
+// readyWatch records when each request is first seen Ready. It watches with an
+// informer, which lists and watches again whenever the API server ends a watch, so no
+// transition is missed in a long batch.
+type readyWatch struct {
+	mu      sync.Mutex
+	readyAt map[string]time.Time
+	target  int
+	all     chan struct{}
+	stop    func()
+}
+
+func watchReady(ctx context.Context, cfg *rest.Config) *readyWatch {
+	w := &readyWatch{readyAt: map[string]time.Time{}, all: make(chan struct{})}
 	seen := func(o any) {
 		r, ok := o.(*sdv1.SubdomainRequest)
 		if !ok || r.Status.Phase != sdv1.PhaseReady {
 			return
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if _, seen := readyAt[r.Name]; !seen {
-			readyAt[r.Name] = time.Now()
-			if len(readyAt) == target {
-				close(allReady)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if _, seen := w.readyAt[r.Name]; !seen {
+			w.readyAt[r.Name] = time.Now()
+			if len(w.readyAt) == w.target {
+				close(w.all)
 			}
 		}
 	}
@@ -300,29 +345,57 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	}); err != nil {
 		fail("%v", err)
 	}
-	watchCtx, cancelWatch := context.WithCancel(ctx)
-	stopWatch := testenv.AtExit(cancelWatch) // an API server with open watches takes a minute to stop
-	defer stopWatch()
+	watchCtx, cancel := context.WithCancel(ctx)
+	w.stop = testenv.AtExit(cancel) // an API server with open watches takes a minute to stop
 	go func() { _ = informers.Start(watchCtx) }()
 	if !informers.WaitForCacheSync(watchCtx) {
 		fail("request informer did not sync")
 	}
+	return w
+}
+
+// expect returns a channel closed once more requests than now are Ready; call it
+// before creating them.
+func (w *readyWatch) expect(more int) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.target = len(w.readyAt) + more
+	w.all = make(chan struct{})
+	return w.all
+}
+
+// wait waits for ch, failing the benchmark after d.
+func wait(ch <-chan struct{}, d time.Duration, what string) {
+	select {
+	case <-ch:
+	case <-time.After(d):
+		fail("%s not Ready after %s", what, d)
+	}
+}
+
+func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) result {
+	ctx := context.Background()
+	cp := startControlPlane(ctx)
+	defer cp.stop()
+	cfg, c := cp.cfg, cp.c
+	res := result{n: n}
+	apiBefore := apiRequests(cfg)
+	m := startManager(bin, cp.env.Kubeconfig, qps, burst)
+
+	ready := watchReady(ctx, cfg)
+	defer ready.stop()
 	// Wait for the manager's caches: a first request must become Ready.
 	time.Sleep(2 * time.Second)
 	batch := startPhase(cfg, "batch", n, 30*time.Second, true)
+	allReady := ready.expect(n)
+	var mu sync.Mutex
+	created := map[string]time.Time{}
 	start := time.Now()
-	if err := testenv.ForEach(n, 32, func(i int) error {
-		name := fmt.Sprintf("opd%05d", i)
-		if err := c.Create(ctx, approvedRequest(name)); err != nil {
-			return fmt.Errorf("create %s: %w", name, err)
-		}
+	cp.createRequests(ctx, "opd", n, func(name string) {
 		mu.Lock()
 		created[name] = time.Now()
 		mu.Unlock()
-		return nil
-	}); err != nil {
-		fail("%v", err)
-	}
+	})
 	deadline := time.After(60 * time.Minute)
 	progress := time.NewTicker(10 * time.Second)
 wait:
@@ -347,11 +420,11 @@ wait:
 	res.allReady = time.Since(start)
 	res.cpuBatch = batch.end()
 	var lat []time.Duration
-	mu.Lock()
-	for name, t := range readyAt {
+	ready.mu.Lock()
+	for name, t := range ready.readyAt {
 		lat = append(lat, t.Sub(created[name]))
 	}
-	mu.Unlock()
+	ready.mu.Unlock()
 	slices.Sort(lat)
 	res.p50, res.p99 = lat[len(lat)*50/100], lat[min(len(lat)-1, len(lat)*99/100)]
 	time.Sleep(3 * time.Second) // zone status and trailing writes settle
@@ -367,7 +440,7 @@ wait:
 	res.quietWrites = m.writes() - before
 	m.halt()
 	res.rssMiB, res.heapMiB = m.peakRSS, m.peakHeap
-	m2 := startManager(bin, env.Kubeconfig, qps, burst)
+	m2 := startManager(bin, cp.env.Kubeconfig, qps, burst)
 	time.Sleep(quiet / 2)
 	res.restartWrites = m2.writes()
 
@@ -375,20 +448,12 @@ wait:
 	var single []time.Duration
 	for i := range 20 {
 		name := fmt.Sprintf("single%02d", i)
-		mu.Lock()
-		target = len(readyAt) + 1
-		allReady = make(chan struct{})
-		ch := allReady
-		mu.Unlock()
+		ch := ready.expect(1)
 		t0 := time.Now()
 		if err := c.Create(ctx, approvedRequest(name)); err != nil {
 			fail("%v", err)
 		}
-		select {
-		case <-ch:
-		case <-time.After(time.Minute):
-			fail("%s not Ready", name)
-		}
+		wait(ch, time.Minute, name)
 		single = append(single, time.Since(t0))
 	}
 	if os.Getenv("BENCH_DEBUG") != "" {
@@ -398,7 +463,7 @@ wait:
 	// Peak RSS and heap are the larger of the batch's manager and the restarted one,
 	// which loaded every cached object at once.
 	res.rssMiB, res.heapMiB = max(res.rssMiB, m2.peakRSS), max(res.heapMiB, m2.peakHeap)
-	stopWatch()
+	ready.stop()
 	slices.Sort(single)
 	res.singleP50, res.singleP99 = single[len(single)/2], single[len(single)-1]
 
@@ -414,9 +479,40 @@ wait:
 		}
 	}
 	loop := startPhase(cfg, "direct loop", n, 20*time.Second, false)
-	res.direct = direct(env.Config, objs, qps, burst)
+	res.direct = direct(cp.env.Config, objs, qps, burst)
 	res.cpuDirect = loop.end()
+	cp.stop()
+	if *backlog {
+		res.backlog, res.cpuBacklog = runBacklog(bin, n, qps, burst)
+	}
 	return res
+}
+
+// runBacklog measures the operator's own throughput, without users' creates sharing
+// its time: on a fresh control plane it creates n approved requests while no manager
+// runs (as after an outage or an upgrade), starts one, and returns the time from its
+// start until all are Ready, with the CPU used per request.
+func runBacklog(bin string, n int, qps float64, burst int) (time.Duration, cpuUse) {
+	ctx := context.Background()
+	cp := startControlPlane(ctx)
+	defer cp.stop()
+	ready := watchReady(ctx, cp.cfg)
+	defer ready.stop()
+	allReady := ready.expect(n)
+	cp.createRequests(ctx, "bkl", n, nil)
+	apiBefore := apiRequests(cp.cfg)
+	drain := startPhase(cp.cfg, "backlog", n, 20*time.Second, false)
+	start := time.Now()
+	m := startManager(bin, cp.env.Kubeconfig, qps, burst)
+	defer m.halt()
+	wait(allReady, 60*time.Minute, "backlog")
+	took := time.Since(start)
+	u := drain.end()
+	if os.Getenv("BENCH_DEBUG") != "" {
+		printRequestBreakdown(apiBefore, apiRequests(cp.cfg), n)
+		m.printReconcileStats("backlog")
+	}
+	return took, u
 }
 
 // apiRequests reads the API server's own count of write and read requests (not
