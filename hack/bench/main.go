@@ -364,12 +364,41 @@ func (w *readyWatch) expect(more int) <-chan struct{} {
 	return w.all
 }
 
-// wait waits for ch, failing the benchmark after d.
-func wait(ch <-chan struct{}, d time.Duration, what string) {
-	select {
-	case <-ch:
-	case <-time.After(d):
-		fail("%s not Ready after %s", what, d)
+// latencies is, sorted, the time from created[name] until the request was seen Ready,
+// for every request seen Ready.
+func (w *readyWatch) latencies(created map[string]time.Time) []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lat := make([]time.Duration, 0, len(w.readyAt))
+	for name, t := range w.readyAt {
+		lat = append(lat, t.Sub(created[name]))
+	}
+	slices.Sort(lat)
+	return lat
+}
+
+// waitReady waits for ch, failing the benchmark after d; every 10 s it prints how
+// many requests are in each phase, and how long since start.
+func (cp *controlPlane) waitReady(ctx context.Context, ch <-chan struct{}, d time.Duration, what string, start time.Time) {
+	deadline := time.After(d)
+	progress := time.NewTicker(10 * time.Second)
+	defer progress.Stop()
+	for {
+		select {
+		case <-ch:
+			return
+		case <-deadline:
+			fail("%s not Ready after %s", what, d)
+		case <-progress.C:
+			list := &sdv1.SubdomainRequestList{}
+			if err := cp.c.List(ctx, list); err == nil {
+				phases := map[sdv1.Phase]int{}
+				for _, r := range list.Items {
+					phases[r.Status.Phase]++
+				}
+				fmt.Fprintf(os.Stderr, "   %s: %v\n", time.Since(start).Round(time.Second), phases)
+			}
+		}
 	}
 }
 
@@ -396,36 +425,10 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 		created[name] = time.Now()
 		mu.Unlock()
 	})
-	deadline := time.After(60 * time.Minute)
-	progress := time.NewTicker(10 * time.Second)
-wait:
-	for {
-		select {
-		case <-allReady:
-			break wait
-		case <-deadline:
-			fail("not all Ready after an hour")
-		case <-progress.C:
-			list := &sdv1.SubdomainRequestList{}
-			if err := c.List(ctx, list); err == nil {
-				phases := map[sdv1.Phase]int{}
-				for _, r := range list.Items {
-					phases[r.Status.Phase]++
-				}
-				fmt.Fprintf(os.Stderr, "   %s: %v\n", time.Since(start).Round(time.Second), phases)
-			}
-		}
-	}
-	progress.Stop()
+	cp.waitReady(ctx, allReady, 60*time.Minute, "the batch", start)
 	res.allReady = time.Since(start)
 	res.cpuBatch = batch.end()
-	var lat []time.Duration
-	ready.mu.Lock()
-	for name, t := range ready.readyAt {
-		lat = append(lat, t.Sub(created[name]))
-	}
-	ready.mu.Unlock()
-	slices.Sort(lat)
+	lat := ready.latencies(created)
 	res.p50, res.p99 = lat[len(lat)*50/100], lat[min(len(lat)-1, len(lat)*99/100)]
 	time.Sleep(3 * time.Second) // zone status and trailing writes settle
 	res.writesPerReq = m.writes() / float64(n)
@@ -453,7 +456,7 @@ wait:
 		if err := c.Create(ctx, approvedRequest(name)); err != nil {
 			fail("%v", err)
 		}
-		wait(ch, time.Minute, name)
+		cp.waitReady(ctx, ch, time.Minute, name, t0)
 		single = append(single, time.Since(t0))
 	}
 	if os.Getenv("BENCH_DEBUG") != "" {
@@ -505,7 +508,7 @@ func runBacklog(bin string, n int, qps float64, burst int) (time.Duration, cpuUs
 	start := time.Now()
 	m := startManager(bin, cp.env.Kubeconfig, qps, burst)
 	defer m.halt()
-	wait(allReady, 60*time.Minute, "backlog")
+	cp.waitReady(ctx, allReady, 60*time.Minute, "the backlog", start)
 	took := time.Since(start)
 	u := drain.end()
 	if os.Getenv("BENCH_DEBUG") != "" {
