@@ -523,23 +523,6 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	return res
 }
 
-// runFloor times the floor loop on the batch's control plane, after the direct loop
-// (no manager runs): each request's create, copies of its children and its status
-// write to Ready.
-func runFloor(ctx context.Context, cp *controlPlane, n int, qps float64, burst int) (time.Duration, cpuUse) {
-	objs, err := copiesOfChildren(ctx, cp.c, n, "flr", "12")
-	if err != nil {
-		fail("%v", err)
-	}
-	statuses, err := readyStatuses(ctx, cp.c, n)
-	if err != nil {
-		fail("%v", err)
-	}
-	p := startPhase(cp.cfg, "floor loop", n, 25*time.Second, false)
-	took := floorLoop(cp.env.Config, objs, statuses, qps, burst)
-	return took, p.end()
-}
-
 // runLoop runs loop, a client loop of n requests, on a fresh control plane set up as
 // the batch's, and returns its time and the CPU it used per request.
 func runLoop(ctx context.Context, name string, n int, loop func(cfg *rest.Config) time.Duration) (time.Duration, cpuUse) {
