@@ -42,18 +42,11 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
-// copiesOfChildren reads the objects the operator made for the batch's n requests
-// (opd00000...) and returns, per request, copies of them to create under other names
-// (prefix: dir for the direct loop, flr for the floor loop):
-// the claims, the namespace, its quota, limits, network policy, admin binding,
-// Ingress and Secret, and the DNSEndpoint, in the order the operator creates them,
-// with the same labels, annotations, owner reference, spec and Secret keys. Every
-// occurrence of the request's name becomes <prefix><i> (the same length), and an address
-// claim ip-10-0-... becomes ip-<octet>-0-...; the server's fields (uid, resourceVersion,
-// managedFields, status) are dropped. So the direct loop sends what the operator's
-// creates send and passes the same admission policies (the copied namespace carries
-// the request label that hosting-hostnames selects on).
-func copiesOfChildren(ctx context.Context, c client.Client, n int, prefix, octet string) ([][]client.Object, error) {
+// childrenByRequest reads the objects the operator made for the batch's requests, by
+// request name: the claims, the namespace, its quota, limits, network policy, admin
+// binding, Ingress and Secret, and the DNSEndpoint, in the order the operator creates
+// them.
+func childrenByRequest(ctx context.Context, c client.Client) (map[string][]client.Object, error) {
 	lists := []client.ObjectList{
 		&sdv1.SubdomainClaimList{}, &corev1.NamespaceList{}, &corev1.ResourceQuotaList{},
 		&corev1.LimitRangeList{}, &networkingv1.NetworkPolicyList{}, &rbacv1.RoleBindingList{},
@@ -73,6 +66,18 @@ func copiesOfChildren(ctx context.Context, c client.Client, n int, prefix, octet
 			byRequest[req] = append(byRequest[req], o)
 		}
 	}
+	return byRequest, nil
+}
+
+// copiesOfChildren returns, per request opd<i> of the batch's n, copies of its
+// children (byRequest) to create under other names (prefix: dir for the direct loop,
+// flr for the floor loop), with the same labels, annotations, owner reference, spec
+// and Secret keys. Every occurrence of the request's name becomes <prefix><i> (the
+// same length), and an address claim ip-10-0-... becomes ip-<octet>-0-...; the
+// server's fields (uid, resourceVersion, managedFields, status) are dropped. So a loop
+// sends what the operator's creates send and passes the same admission policies (the
+// copied namespace carries the request label that hosting-hostnames selects on).
+func copiesOfChildren(scheme *runtime.Scheme, byRequest map[string][]client.Object, n int, prefix, octet string) ([][]client.Object, error) {
 	out := make([][]client.Object, n)
 	for i := range n {
 		from, to := fmt.Sprintf("opd%05d", i), fmt.Sprintf("%s%05d", prefix, i)
@@ -80,7 +85,7 @@ func copiesOfChildren(ctx context.Context, c client.Client, n int, prefix, octet
 			return nil, fmt.Errorf("no children of %s to copy", from)
 		}
 		for _, o := range byRequest[from] {
-			cp, err := renamed(c.Scheme(), o, from, to, octet)
+			cp, err := renamed(scheme, o, from, to, octet)
 			if err != nil {
 				return nil, err
 			}
@@ -187,15 +192,23 @@ func floorLoop(base *rest.Config, objs [][]client.Object, statuses [][]byte, qps
 	})
 }
 
-// readyStatuses returns, per request opd<i>, a merge patch setting the status it has
-// now (Ready) with opd<i> renamed to flr<i>.
+// readyStatuses returns, per request opd<i> of the batch's n, a merge patch setting
+// the status it has now (Ready) with opd<i> renamed to flr<i>.
 func readyStatuses(ctx context.Context, c client.Client, n int) ([][]byte, error) {
+	list := &sdv1.SubdomainRequestList{}
+	if err := c.List(ctx, list); err != nil {
+		return nil, err
+	}
+	byName := make(map[string]*sdv1.SubdomainRequest, len(list.Items))
+	for i := range list.Items {
+		byName[list.Items[i].Name] = &list.Items[i]
+	}
 	out := make([][]byte, n)
 	for i := range n {
 		from, to := fmt.Sprintf("opd%05d", i), fmt.Sprintf("flr%05d", i)
-		r := &sdv1.SubdomainRequest{}
-		if err := c.Get(ctx, client.ObjectKey{Name: from}, r); err != nil {
-			return nil, err
+		r := byName[from]
+		if r == nil {
+			return nil, fmt.Errorf("no request %s", from)
 		}
 		if r.Status.Phase != sdv1.PhaseReady {
 			return nil, fmt.Errorf("%s is %s, not Ready", from, r.Status.Phase)

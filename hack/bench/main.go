@@ -483,7 +483,11 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	slices.Sort(single)
 	res.singleP50, res.singleP99 = single[len(single)/2], single[len(single)-1]
 
-	objs, err := copiesOfChildren(ctx, c, n, "dir", "11")
+	children, err := childrenByRequest(ctx, c)
+	if err != nil {
+		fail("%v", err)
+	}
+	objs, err := copiesOfChildren(c.Scheme(), children, n, "dir", "11")
 	if err != nil {
 		fail("%v", err)
 	}
@@ -497,7 +501,7 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 	var floorObjs [][]client.Object
 	var statuses [][]byte
 	if *floor {
-		if floorObjs, err = copiesOfChildren(ctx, c, n, "flr", "12"); err != nil {
+		if floorObjs, err = copiesOfChildren(c.Scheme(), children, n, "flr", "12"); err != nil {
 			fail("%v", err)
 		}
 		if statuses, err = readyStatuses(ctx, c, n); err != nil {
