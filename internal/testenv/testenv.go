@@ -30,11 +30,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -266,22 +268,63 @@ func (e *Env) Stop() error {
 }
 
 // ReconcilePanics is the number of reconciles that panicked in this process (every
-// controller-runtime controller counts them in the shared metrics registry).
-func ReconcilePanics() float64 {
+// controller-runtime controller counts them in the shared metrics registry). An error
+// means the registry could not be read, which must not pass for "none".
+func ReconcilePanics() (float64, error) {
+	return counterSum("controller_runtime_reconcile_panics_total", nil)
+}
+
+// ReconcileTotal is the number of reconciles controller (its name, e.g.
+// "subdomainrequest") has finished in this process, whatever their result.
+func ReconcileTotal(controller string) (float64, error) {
+	return counterSum("controller_runtime_reconcile_total", func(m *dto.Metric) bool {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "controller" {
+				return l.GetValue() == controller
+			}
+		}
+		return false
+	})
+}
+
+// counterSum adds up the counters of family name in the shared registry that keep
+// selects (all when keep is nil).
+func counterSum(name string, keep func(*dto.Metric) bool) (float64, error) {
 	families, err := ctrlmetrics.Registry.Gather()
 	if err != nil {
-		return 0
+		return 0, fmt.Errorf("reading the metrics registry: %w", err)
 	}
 	var n float64
 	for _, f := range families {
-		if f.GetName() != "controller_runtime_reconcile_panics_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, m := range f.GetMetric() {
-			n += counterValue(m)
+			if keep == nil || keep(m) {
+				n += counterValue(m)
+			}
 		}
 	}
-	return n
+	return n, nil
+}
+
+// FailOnPanics fails t, when its cleanups run, if any reconcile in this process
+// panicked after this call. Controller-runtime recovers reconcile panics by default,
+// so without this check a panic only shows as a retried error.
+func FailOnPanics(t testing.TB) {
+	t.Helper()
+	before, err := ReconcilePanics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		after, err := ReconcilePanics()
+		if err != nil {
+			t.Error(err)
+		} else if after > before {
+			t.Errorf("%v reconciles panicked (controller_runtime_reconcile_panics_total)", after-before)
+		}
+	})
 }
 
 func counterValue(m *dto.Metric) float64 {
@@ -292,25 +335,49 @@ func counterValue(m *dto.Metric) float64 {
 }
 
 // WriteCounter counts the write requests (anything but GET, LIST, WATCH) a client
-// sends. Wrap the operator's rest.Config with it to prove that it writes nothing.
+// sends, and records each with the status the API server answered. Wrap the
+// operator's rest.Config with it to prove that it writes nothing.
 type WriteCounter struct {
 	n   atomic.Int64
 	mu  sync.Mutex
-	log []string
+	log []Write
 }
+
+// Write is one write request a WriteCounter saw.
+type Write struct {
+	Method string
+	Path   string
+	// Status is the HTTP status code of the response: 0 while the request is in
+	// flight, or if it got no response.
+	Status int
+}
+
+// String is "METHOD path", the form Since returns.
+func (w Write) String() string { return w.Method + " " + w.Path }
+
+// Refused tells a write the API server answered with an error status (4xx, 5xx).
+func (w Write) Refused() bool { return w.Status >= 400 }
 
 // Wrap installs the counter on cfg.
 func (w *WriteCounter) Wrap(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripper(func(req *http.Request) (*http.Response, error) {
-			if req.Method != http.MethodGet && req.Method != http.MethodHead {
-				w.n.Add(1)
+			if req.Method == http.MethodGet || req.Method == http.MethodHead {
+				return rt.RoundTrip(req)
+			}
+			w.mu.Lock()
+			i := len(w.log)
+			w.log = append(w.log, Write{Method: req.Method, Path: req.URL.Path})
+			w.n.Add(1)
+			w.mu.Unlock()
+			resp, err := rt.RoundTrip(req)
+			if resp != nil {
 				w.mu.Lock()
-				w.log = append(w.log, req.Method+" "+req.URL.Path)
+				w.log[i].Status = resp.StatusCode
 				w.mu.Unlock()
 			}
-			return rt.RoundTrip(req)
+			return resp, err
 		})
 	})
 	return cfg
@@ -319,14 +386,27 @@ func (w *WriteCounter) Wrap(cfg *rest.Config) *rest.Config {
 // Count is the number of writes so far.
 func (w *WriteCounter) Count() int64 { return w.n.Load() }
 
-// Since returns the writes recorded after the first n.
+// Since returns the writes recorded after the first n, as "METHOD path".
 func (w *WriteCounter) Since(n int64) []string {
+	writes := w.WritesSince(n)
+	out := make([]string, len(writes))
+	for i, wr := range writes {
+		out[i] = wr.String()
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// WritesSince returns the writes recorded after the first n, with their status.
+func (w *WriteCounter) WritesSince(n int64) []Write {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if int(n) >= len(w.log) {
 		return nil
 	}
-	return append([]string(nil), w.log[n:]...)
+	return append([]Write(nil), w.log[n:]...)
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)
@@ -355,6 +435,19 @@ func Eventually(ctx context.Context, timeout, interval time.Duration, cond func(
 	}
 }
 
+// WaitFor reads key into obj every interval until cond holds for what it read, or
+// timeout passes. cond sees only fresh reads; obj holds the last one.
+func WaitFor[T client.Object](ctx context.Context, c client.Reader, key client.ObjectKey, obj T, timeout, interval time.Duration, cond func(T) bool) error {
+	return Eventually(ctx, timeout, interval, func() (bool, error) {
+		// A decode into a filled object keeps what the new read lacks (map keys, for one).
+		reflect.ValueOf(obj).Elem().SetZero()
+		if err := c.Get(ctx, key, obj); err != nil {
+			return false, err
+		}
+		return cond(obj), nil
+	})
+}
+
 // CreateNamespaces creates namespaces (the operator's DNS namespace and the ingress
 // controller's, in most tests).
 func (e *Env) CreateNamespaces(ctx context.Context, names ...string) error {
@@ -364,6 +457,19 @@ func (e *Env) CreateNamespaces(ctx context.Context, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// RunOperator runs the operator in this process against cfg (the env's admin config
+// when nil) until t ends: it stops it in t's cleanups and then fails t if any
+// reconcile panicked meanwhile.
+func (e *Env) RunOperator(t testing.TB, ctx context.Context, cfg *rest.Config, mc manager.Config) {
+	t.Helper()
+	FailOnPanics(t) // registered first, so it runs after the stop below
+	stop, err := e.StartOperator(ctx, cfg, mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 }
 
 // StartOperator runs the operator in this process against cfg (the env's admin config
