@@ -166,16 +166,9 @@ func (d *demo) run(ctx context.Context, kubeconfig string, once bool) error {
 
 	if d.bind != nil {
 		step("the DNS answer from BIND9 (published by external-dns)")
-		var got []string
-		err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
-			var err error
-			got, err = d.bind.Lookup(ctx, r.Status.FQDN, "A")
-			return len(got) > 0, err
-		})
-		if err != nil {
-			return fmt.Errorf("DNS did not answer for %s: %w", r.Status.FQDN, err)
+		if err := d.showDNS(ctx, r.Status.FQDN); err != nil {
+			return err
 		}
-		fmt.Printf("  dig @127.0.0.1 -p %d %s A  ->  %s\n", d.bind.Port, r.Status.FQDN, strings.Join(got, " "))
 	}
 
 	step("use it")
@@ -296,6 +289,31 @@ func (d *demo) startDNS(ctx context.Context) {
 	d.stops = append(d.stops, ext.Stop)
 	d.bind = b
 	fmt.Printf("  BIND9 serves pontianak.go.id on 127.0.0.1:%d\n", b.Port)
+}
+
+// showDNS waits until BIND9 answers the A record of fqdn and prints the answer: the
+// real dig's when dig is installed, with the command line it ran; else the answer to
+// the demo's own Go DNS query, saying so.
+func (d *demo) showDNS(ctx context.Context, fqdn string) error {
+	_, noDig := dnsenv.DigPath()
+	ask, how := d.bind.Dig, d.bind.DigCommand(fqdn, "A")
+	if noDig != nil {
+		ask, how = d.bind.Lookup, fqdn+" A"
+	}
+	var got []string
+	err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		var err error
+		got, err = ask(ctx, fqdn, "A")
+		return len(got) > 0, err
+	})
+	if err != nil {
+		return fmt.Errorf("DNS did not answer for %s: %w", fqdn, err)
+	}
+	fmt.Printf("  %s  ->  %s\n", how, strings.Join(got, " "))
+	if noDig != nil {
+		fmt.Printf("  (asked 127.0.0.1:%d with the demo's Go DNS client: dig is not installed; apt-get install bind9-dnsutils)\n", d.bind.Port)
+	}
+	return nil
 }
 
 func (d *demo) waitPhase(ctx context.Context, name string, phase sdv1.Phase) error {

@@ -19,6 +19,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -101,21 +102,49 @@ func TestAppend(t *testing.T) {
 		}
 	}
 	t.Logf("%d batched appends from 8 goroutines in %s", n, time.Since(start))
-	// A batch holding a duplicate still stores the others.
-	dupBatch := []string{"uid-1/Requested/", "uid-new/Requested/"}
-	for _, id := range dupBatch {
-		go func() {
-			_ = w.Append(ctx, "kalbar", sdv1.LedgerEntry{ID: id, Type: sdv1.LedgerRequested, At: at, Request: "x"})
-		}()
+	// A batch holding a duplicate still stores the others. The duplicate is an entry
+	// already on the open page (an id is unique per page). Both entries wait in a new
+	// writer's queue before it starts, so they are one batch: its one write is refused
+	// for the duplicate, then each entry is stored alone, the duplicate as a no-op.
+	last := sdv1.LedgerEntry{ID: "uid-last/Requested/", Type: sdv1.LedgerRequested, At: at, Request: "last"}
+	if err := w.Append(ctx, "kalbar", last); err != nil {
+		t.Fatal(err)
 	}
-	var got int
-	err := testenv.Eventually(ctx, 10*time.Second, 50*time.Millisecond, func() (bool, error) {
-		var err error
-		got, err = entries(ctx, c, "kalbar")
-		return got == n+1, err
-	})
+	var dupWrites testenv.WriteCounter
+	dc, err := client.New(dupWrites.Wrap(env.Config), client.Options{Scheme: c.Scheme()})
 	if err != nil {
-		t.Fatalf("kalbar ledgers have %d entries, want %d: %v", got, n+1, err)
+		t.Fatal(err)
+	}
+	dw := ledger.NewWriter(dc, dc)
+	dupBatch := []sdv1.LedgerEntry{last, {ID: "uid-new/Requested/", Type: sdv1.LedgerRequested, At: at, Request: "new"}}
+	dupErrs := make(chan error, len(dupBatch))
+	for _, e := range dupBatch {
+		go func() { dupErrs <- dw.Append(ctx, "kalbar", e) }()
+	}
+	if err := testenv.Eventually(ctx, 10*time.Second, time.Millisecond, func() (bool, error) {
+		return dw.Queued() == len(dupBatch), nil
+	}); err != nil {
+		t.Fatalf("%d of %d entries queued: %v", dw.Queued(), len(dupBatch), err)
+	}
+	go func() { _ = dw.Start(ctx2) }()
+	for range dupBatch {
+		if err := <-dupErrs; err != nil {
+			t.Errorf("an append in a batch with a duplicate: %v", err)
+		}
+	}
+	dupGot := dupWrites.WritesSince(0)
+	refused := 0
+	for _, wr := range dupGot {
+		if wr.Refused() {
+			refused++
+		}
+	}
+	if len(dupGot) != len(dupBatch)+1 || dupGot[0].Status != http.StatusUnprocessableEntity || refused != 2 {
+		t.Errorf("the batch with a duplicate wrote %v, want one refused batch write (422), then %d alone, the duplicate refused",
+			dupGot, len(dupBatch))
+	}
+	if got, err := entries(ctx, c, "kalbar"); err != nil || got != n+2 {
+		t.Fatalf("kalbar ledgers have %d entries, want %d: %v", got, n+2, err)
 	}
 	// Idempotent.
 	if err := ledger.Append(ctx, c, "pontianak", sdv1.LedgerEntry{ID: "uid-0/Requested/", Type: sdv1.LedgerRequested, At: at, Request: "opd0"}); err != nil {
@@ -279,6 +308,11 @@ func TestOpenPageFound(t *testing.T) {
 	// per batch, and never a refused one: at most one write per entry, at least 2.
 	if len(got) < 2 || len(got) > 9 {
 		t.Errorf("9 entries took writes %v", got)
+	}
+	for _, wr := range writes.WritesSince(0) {
+		if wr.Status < 200 || wr.Status > 299 {
+			t.Errorf("write %s answered %d: a refused (409 conflict, 422 full page or duplicate) or unanswered write", wr, wr.Status)
+		}
 	}
 	for page, want := range map[int32]int{13: sdv1.LedgerPageSize, 14: 3} {
 		l := &sdv1.SubdomainLedger{}

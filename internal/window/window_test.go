@@ -76,28 +76,70 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-// FuzzWindow: no panic; an accepted window is open at the moment it names as the next
-// opening, and the next opening is within a week.
+// FuzzWindow: no panic; an accepted window is open exactly when the moment, on the
+// window's clock, falls on its day between start and end; when closed, the next opening
+// is later, is open, is the window's day and start, and comes at most a week less the
+// window's length later (seven days and seven days only: the window repeats weekly).
+//
+// That exact arithmetic holds where the zone's UTC offset stays put. The package counts
+// start and end as time elapsed since local midnight, so on a day whose clock jumps
+// (daylight saving time) the window moves by the jump and a week is 167 or 169 hours;
+// around such a change only the general properties are checked, with a day of slack.
 func FuzzWindow(f *testing.F) {
 	f.Add("Asia/Makassar", "Mon", "08:00", "16:00", int64(1763884800))
+	f.Add("Asia/Makassar", "Mon", "08:00", "16:00", int64(1763971200)) // Monday 16:00 WITA: closed a week less 8 h
 	f.Add("UTC", "Sun", "00:00", "24:00", int64(0))
 	f.Add("Asia/Jakarta", "Fri", "23:59", "24:00", int64(-1))
+	f.Add("Europe/Berlin", "Wed", "09:00", "10:00", int64(1781076600)) // Wednesday 2026-06-10 09:30 CEST: open
+	f.Add("Europe/Berlin", "Wed", "09:00", "10:00", int64(1781078400)) // 10:00: closed a week less an hour
+	f.Add("Europe/Berlin", "Sun", "01:00", "05:00", int64(1792836000)) // Saturday 2026-10-24: the clocks go back tomorrow
 	f.Add("bogus", "Xyz", "9", "25:61", int64(42))
 	f.Fuzz(func(t *testing.T, tz, day, start, end string, unix int64) {
 		s, err := Parse(&sdv1.ChangeWindow{TimeZone: tz, Windows: []sdv1.Window{{Days: []sdv1.Weekday{sdv1.Weekday(day)}, Start: start, End: end}}})
 		if err != nil {
 			return
 		}
+		// Parse accepted them, so these parse too.
+		wd := days[sdv1.Weekday(day)]
+		from, _ := ParseClock(start)
+		to, _ := ParseClock(end)
 		now := time.Unix(unix%(1<<40), 0)
 		open, next := s.Open(now)
-		if open {
-			return
-		}
-		if !next.After(now) || next.Sub(now) > 8*24*time.Hour {
-			t.Fatalf("next opening %s for %s is not within a week", next, now)
+		if steadyOffset(now, s.loc) {
+			local := now.In(s.loc)
+			clock := time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute +
+				time.Duration(local.Second())*time.Second
+			inside := local.Weekday() == wd && clock >= time.Duration(from)*time.Minute && clock < time.Duration(to)*time.Minute
+			if open != inside {
+				t.Fatalf("Open(%s) = %v, but %s is on the window %s %s-%s: %v", now, open, local, day, start, end, inside)
+			}
+			if open {
+				return
+			}
+			week := 7*24*time.Hour - time.Duration(to-from)*time.Minute
+			if !next.After(now) || next.Sub(now) > week {
+				t.Fatalf("next opening %s for %s is not within %s (a week less the window)", next, now, week)
+			}
+			if n := next.In(s.loc); n.Weekday() != wd || n.Hour()*60+n.Minute() != from || n.Second() != 0 {
+				t.Fatalf("next opening %s for %s is not the window's %s %s", n, now, day, start)
+			}
+		} else {
+			if open {
+				return
+			}
+			if !next.After(now) || next.Sub(now) > 8*24*time.Hour {
+				t.Fatalf("next opening %s for %s is not within a week and a day", next, now)
+			}
 		}
 		if o, _ := s.Open(next); !o {
 			t.Fatalf("closed at its own next opening %s", next)
 		}
 	})
+}
+
+// steadyOffset tells whether loc keeps one UTC offset from a day before t to nine days
+// after it: there every local day is 24 hours and wall-clock arithmetic is exact.
+func steadyOffset(t time.Time, loc *time.Location) bool {
+	_, end := t.Add(-24 * time.Hour).In(loc).ZoneBounds()
+	return end.IsZero() || end.After(t.Add(9*24*time.Hour))
 }

@@ -122,8 +122,9 @@ func waitForPolicies(t *testing.T, u users) {
 }
 
 // runOperator runs the operator as its service account, with only its generated RBAC,
-// and creates zone pontianak; it returns that user and the operator's context.
-func runOperator(t *testing.T, env *testenv.Env, u users) (*envtest.AuthenticatedUser, context.Context) {
+// and creates zone pontianak; it returns that user, the operator's context and the
+// counter of the operator's API writes.
+func runOperator(t *testing.T, env *testenv.Env, u users) (*envtest.AuthenticatedUser, context.Context, *testenv.WriteCounter) {
 	t.Helper()
 	op, err := env.AddUser(operatorUser)
 	if err != nil {
@@ -131,17 +132,14 @@ func runOperator(t *testing.T, env *testenv.Env, u users) (*envtest.Authenticate
 	}
 	mctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	stop, err := env.StartOperator(mctx, op.Config(), manager.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	writes := &testenv.WriteCounter{}
+	env.RunOperator(t, mctx, writes.Wrap(op.Config()), manager.Config{})
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"},
 		Spec: sdv1.SubdomainZoneSpec{Domain: "pontianak.go.id", AddressPool: []string{"10.20.0.0/24"}}}
 	if err := u.admin.Create(context.Background(), zone); err != nil {
 		t.Fatal(err)
 	}
-	return op, mctx
+	return op, mctx, writes
 }
 
 // waitReady waits until request name is Ready.
@@ -264,7 +262,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	op, mctx := runOperator(t, env, u)
+	op, mctx, _ := runOperator(t, env, u)
 	for _, n := range []string{"dinkes", "disdukcapil"} {
 		r := request(n, n)
 		r.Annotations = map[string]string{sdv1.AnnotationApproved: n}
@@ -448,11 +446,26 @@ func TestFinalizerPolicy(t *testing.T) {
 		}
 	}
 
-	// The operator provisions the approved requests without a finalizer write of its own,
-	// and on deletion removes the finalizer: the policy does not put it back.
-	runOperator(t, env, u)
-	if err := waitReady(u, "pending"); err != nil {
-		t.Fatalf("pending not Ready: %v", err)
+	// The operator provisions the approved requests without a finalizer write of its own:
+	// until a deletion it writes the requests' status and nothing else of them. On
+	// deletion it removes the finalizer: the policy does not put it back.
+	_, _, writes := runOperator(t, env, u)
+	for _, name := range []string{"pending", "gitops"} {
+		if err := waitReady(u, name); err != nil {
+			t.Fatalf("%s not Ready: %v", name, err)
+		}
+	}
+	statusWrites := 0
+	for _, wr := range writes.Since(0) {
+		switch {
+		case strings.HasSuffix(wr, "/subdomainrequests/pending/status"):
+			statusWrites++
+		case strings.Contains(wr, "/subdomainrequests/") && !strings.HasSuffix(wr, "/status"):
+			t.Errorf("the operator wrote a request itself, not its status (a finalizer write?): %s", wr)
+		}
+	}
+	if statusWrites == 0 {
+		t.Errorf("the write counter saw no status write of pending: it does not see the operator's writes (%v)", writes.Since(0))
 	}
 	for _, name := range []string{"pending", "applied"} {
 		if err := u.admin.Delete(ctx, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {

@@ -56,10 +56,22 @@ func TestChart(t *testing.T) {
 			t.Fatalf("helm lint %v: %v\n%s", set, err, out)
 		}
 	}
-	// The schema refuses bad values.
-	for _, bad := range []string{"replicaCount=0", "logLevel=loud", "unknownKey=1", "replicaCount=2,leaderElection=false", "kubeAPI.compression=maybe"} {
-		if out, err := helm(t, "template", "x", chart, "--set", bad); err == nil {
+	// The schema refuses bad values, and says so: helm names values.schema.json's check
+	// and the rejected key (not some other failure of the template).
+	for bad, key := range map[string]string{
+		"replicaCount=0":                      "'/replicaCount'",
+		"logLevel=loud":                       "'/logLevel'",
+		"unknownKey=1":                        "additional properties 'unknownKey' not allowed",
+		"replicaCount=2,leaderElection=false": "'/leaderElection'",
+		"kubeAPI.compression=maybe":           "'/kubeAPI/compression'",
+	} {
+		out, err := helm(t, "template", "x", chart, "--set", bad)
+		if err == nil {
 			t.Errorf("--set %s was accepted:\n%s", bad, out[:min(len(out), 300)])
+			continue
+		}
+		if !strings.Contains(out, "values don't meet the specifications of the schema") || !strings.Contains(out, key) {
+			t.Errorf("--set %s was refused, but not by the values schema naming %s: %v\n%s", bad, key, err, out)
 		}
 	}
 	full, err := helm(t, "template", "subdomain-operator", chart, "--namespace", "subdomain-system",

@@ -16,7 +16,7 @@ limitations under the License.
 
 // Package e2e proves DNS end to end: the operator writes DNSEndpoints, the real
 // external-dns (rfc2136) publishes them into a real BIND9 on 127.0.0.1, and real DNS
-// queries answer.
+// queries (the real dig) answer.
 package e2e_test
 
 import (
@@ -28,9 +28,11 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/manager"
@@ -40,13 +42,17 @@ import (
 
 const zoneDomain = "pontianak.go.id"
 
-// requireTools skips, or fails in CI (SUBDOMAIN_E2E_REQUIRED=1), without named or external-dns.
+// requireTools skips, or fails in CI (SUBDOMAIN_E2E_REQUIRED=1), without named, dig or
+// external-dns.
 func requireTools(t *testing.T) string {
 	t.Helper()
 	edns := filepath.Join(testenv.AssetsDir(), "external-dns")
 	var missing []string
 	if _, err := dnsenv.NamedPath(); err != nil {
 		missing = append(missing, "named (apt-get install bind9)")
+	}
+	if _, err := dnsenv.DigPath(); err != nil {
+		missing = append(missing, "dig (apt-get install bind9-dnsutils)")
 	}
 	if _, err := os.Stat(edns); err != nil {
 		missing = append(missing, edns+" (hack/build-tools.sh external-dns)")
@@ -85,11 +91,7 @@ func TestDNSEndToEnd(t *testing.T) {
 	}
 	t.Cleanup(ext.Stop)
 
-	stop, err := env.StartOperator(ctx, nil, manager.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	env.RunOperator(t, ctx, nil, manager.Config{})
 
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"}, Spec: sdv1.SubdomainZoneSpec{
 		Domain: zoneDomain, AddressPool: []string{"10.20.0.0/24"}, RenameGracePeriod: &metav1.Duration{Duration: time.Hour}}}
@@ -110,8 +112,8 @@ func TestDNSEndToEnd(t *testing.T) {
 	r := &sdv1.SubdomainRequest{}
 	waitRequest := func(cond func() bool) {
 		t.Helper()
-		err := testenv.Eventually(ctx, 90*time.Second, 100*time.Millisecond, func() (bool, error) {
-			return cond(), c.Get(ctx, types.NamespacedName{Name: "dinkes"}, r)
+		err := testenv.WaitFor(ctx, c, types.NamespacedName{Name: "dinkes"}, r, 90*time.Second, 100*time.Millisecond, func(*sdv1.SubdomainRequest) bool {
+			return cond()
 		})
 		if err != nil {
 			t.Fatalf("request dinkes: %v (phase %s)", err, r.Status.Phase)
@@ -120,29 +122,50 @@ func TestDNSEndToEnd(t *testing.T) {
 	waitRequest(func() bool { return r.Status.Phase == sdv1.PhaseReady })
 	addr := r.Status.Address
 
+	// resolve waits until the real dig answers want (nil: no record, from an
+	// authoritative NOERROR or NXDOMAIN).
 	resolve := func(name, qtype string, want []string) {
 		t.Helper()
 		var got []string
 		err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
 			var err error
-			got, err = bind.Lookup(ctx, name, qtype)
+			got, err = bind.Dig(ctx, name, qtype)
 			return slices.Equal(got, want), err
 		})
 		if err != nil {
-			t.Fatalf("%s %s answered %v, want %v: %v\nexternal-dns log:\n%s", qtype, name, got, want, err, ext.LogTail(30))
+			t.Fatalf("%s answered %v, want %v: %v\nexternal-dns log:\n%s", bind.DigCommand(name, qtype), got, want, err, ext.LogTail(30))
 		}
 	}
 	resolve("dinkes."+zoneDomain, "A", []string{addr})
 	t.Logf("dinkes.%s A %s", zoneDomain, addr)
 
-	// A rejected request never resolves: wait for two further external-dns syncs.
+	// A rejected request never resolves: once the operator has reconciled it to
+	// Rejected it has no DNSEndpoint, and two further external-dns syncs later dig
+	// still finds no record.
+	rejected := &sdv1.SubdomainRequest{}
+	err = testenv.WaitFor(ctx, c, types.NamespacedName{Name: "ditolak"}, rejected, 90*time.Second, 100*time.Millisecond,
+		func(r *sdv1.SubdomainRequest) bool {
+			return r.Status.Phase == sdv1.PhaseRejected && r.Status.ObservedGeneration == r.Generation
+		})
+	if err != nil {
+		t.Fatalf("request ditolak: %v (phase %s, observedGeneration %d of %d)", err, rejected.Status.Phase,
+			rejected.Status.ObservedGeneration, rejected.Generation)
+	}
+	eps := &dnsv1.DNSEndpointList{}
+	if err := c.List(ctx, eps, client.MatchingLabels{sdv1.LabelRequest: "ditolak"}); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Get(ctx, types.NamespacedName{Namespace: "subdomain-system", Name: "ditolak"}, &dnsv1.DNSEndpoint{})
+	if len(eps.Items) != 0 || !apierrors.IsNotFound(err) {
+		t.Fatalf("the rejected request has DNSEndpoints: %d labelled, subdomain-system/ditolak: %v", len(eps.Items), err)
+	}
 	for range 2 {
 		if err := ext.WaitForSync(ctx, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, err := bind.Lookup(ctx, "ditolak."+zoneDomain, "A"); err != nil || len(got) != 0 {
-		t.Fatalf("a rejected request resolves: %v %v", got, err)
+	if got, err := bind.Dig(ctx, "ditolak."+zoneDomain, "A"); err != nil || len(got) != 0 {
+		t.Fatalf("a rejected request resolves: %s answered %v %v", bind.DigCommand("ditolak."+zoneDomain, "A"), got, err)
 	}
 
 	// Rename: the new name resolves to the address, the old one is a CNAME to it.

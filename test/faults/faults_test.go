@@ -139,7 +139,10 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logStart := len(logs.String())
 	t.Cleanup(func() {
+		// Runs after the managers' cleanups killed them: their whole output is in.
+		failOnPanics(t, logs.String()[logStart:])
 		if t.Failed() {
 			out := logs.String()
 			t.Logf("manager output (last 4000 bytes):\n%s", out[max(0, len(out)-4000):])
@@ -189,6 +192,22 @@ func newWorld(t *testing.T) *world {
 		t.Fatal("informers did not sync")
 	}
 	return w
+}
+
+// panicMarks are what a manager logs when a reconcile panicked: controller-runtime
+// recovers the panic, k8s.io/apimachinery's util/runtime handler logs it, and the
+// reconcile returns the error "panic: ... [recovered]".
+var panicMarks = []string{"Observed a panic", "[recovered]"}
+
+// failOnPanics fails t if the managers' output shows that a reconcile panicked: a
+// recovered panic is otherwise only a retried error, and the request may still converge.
+func failOnPanics(t *testing.T, out string) {
+	t.Helper()
+	for _, mark := range panicMarks {
+		if i := strings.Index(out, mark); i >= 0 {
+			t.Errorf("a reconcile panicked: the manager logged %q:\n%s", mark, out[max(0, i-300):min(len(out), i+3000)])
+		}
+	}
 }
 
 // saw records passwords and fires an armed trigger for kind.
@@ -348,9 +367,38 @@ func (w *world) checkConverged(t *testing.T, n int) {
 	if len(nss.Items) != n || len(secrets.Items) != n || len(eps.Items) != n {
 		t.Errorf("%d namespaces, %d Secrets, %d DNSEndpoints; want %d each", len(nss.Items), len(secrets.Items), len(eps.Items), n)
 	}
+	// owner is the live request obj's label names, once per kind: a second object of a
+	// kind for one request is an orphan too.
+	claimed := map[string]bool{}
+	owner := func(kind string, obj client.Object) (sdv1.SubdomainRequest, bool) {
+		name := obj.GetLabels()[sdv1.LabelRequest]
+		r, ok := byName[name]
+		if !ok || claimed[kind+"/"+name] {
+			return r, false
+		}
+		claimed[kind+"/"+name] = true
+		return r, true
+	}
 	for _, ns := range nss.Items {
-		if r, ok := byName[ns.Labels[sdv1.LabelRequest]]; !ok || r.Status.Namespace != ns.Name {
+		if r, ok := owner("Namespace", &ns); !ok || r.Status.Namespace != ns.Name {
 			t.Errorf("namespace %s is an orphan (label %q)", ns.Name, ns.Labels[sdv1.LabelRequest])
+		}
+	}
+	for _, s := range secrets.Items {
+		r, ok := owner("Secret", &s)
+		if !ok || s.Name != sdv1.CredentialsSecretName || r.Status.Namespace != s.Namespace || r.Status.CredentialsSecret == nil ||
+			*r.Status.CredentialsSecret != (sdv1.SecretReference{Namespace: s.Namespace, Name: s.Name}) {
+			t.Errorf("Secret %s/%s is an orphan (label %q; that request's namespace %q, credentialsSecret %v)", s.Namespace, s.Name,
+				s.Labels[sdv1.LabelRequest], r.Status.Namespace, r.Status.CredentialsSecret)
+		}
+	}
+	for _, ep := range eps.Items {
+		r, ok := owner("DNSEndpoint", &ep)
+		a := ep.Spec.Endpoints
+		if !ok || ep.Name != r.Name || ep.Namespace != "subdomain-system" || len(a) != 1 || a[0].RecordType != "A" ||
+			a[0].DNSName != r.Status.FQDN || len(a[0].Targets) != 1 || a[0].Targets[0] != r.Status.Address {
+			t.Errorf("DNSEndpoint %s/%s is an orphan (label %q; records %v; that request has %s -> %s)", ep.Namespace, ep.Name,
+				ep.Labels[sdv1.LabelRequest], a, r.Status.FQDN, r.Status.Address)
 		}
 	}
 	// Passwords: the one a user could first read is the one there now. (After an API
@@ -400,8 +448,8 @@ func (w *world) checkConverged(t *testing.T, n int) {
 	}
 	// The zone's count agrees.
 	zone := &sdv1.SubdomainZone{}
-	err = testenv.Eventually(w.ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
-		return zone.Status.Allocated == int64(n), w.c.Get(w.ctx, client.ObjectKey{Name: zoneName}, zone)
+	err = testenv.WaitFor(w.ctx, w.c, client.ObjectKey{Name: zoneName}, zone, 30*time.Second, 200*time.Millisecond, func(z *sdv1.SubdomainZone) bool {
+		return z.Status.Allocated == int64(n)
 	})
 	if err != nil {
 		t.Errorf("zone allocated %d, want %d: %v", zone.Status.Allocated, n, err)

@@ -49,11 +49,7 @@ func TestHealth(t *testing.T) {
 	if err := env.CreateNamespaces(ctx, "subdomain-system", "ingress-nginx"); err != nil {
 		t.Fatal(err)
 	}
-	stop, err := env.StartOperator(ctx, nil, manager.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	env.RunOperator(t, ctx, nil, manager.Config{})
 
 	if err := c.Create(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"},
 		Spec: sdv1.SubdomainZoneSpec{Domain: "pontianak.go.id", AddressPool: []string{"10.20.0.0/24"}}}); err != nil {
@@ -90,8 +86,8 @@ func TestHealth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &sdv1.SubdomainRequest{}
-			err := testenv.Eventually(ctx, 60*time.Second, 100*time.Millisecond, func() (bool, error) {
-				return r.Status.Phase == tc.phase, c.Get(ctx, types.NamespacedName{Name: tc.name}, r)
+			err := testenv.WaitFor(ctx, c, types.NamespacedName{Name: tc.name}, r, 60*time.Second, 100*time.Millisecond, func(r *sdv1.SubdomainRequest) bool {
+				return r.Status.Phase == tc.phase
 			})
 			if err != nil {
 				t.Fatalf("phase %s, want %s: %v", r.Status.Phase, tc.phase, err)
