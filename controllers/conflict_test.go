@@ -55,6 +55,8 @@ func TestValidation(t *testing.T) {
 		{"empty zone", newRequest("v7", "", "dinkes"), "spec.zone"},
 		{"bad opd code", newRequest("v8", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "Din Kes" }), "opd.code must be a lowercase RFC 1123 label"},
 		{"bad deletion policy", newRequest("v9", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.DeletionPolicy = "Keep" }), "Unsupported value"},
+		{"request name too long", newRequest(strings.Repeat("a", 60), "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "ok" }), "metadata.name must be a lowercase RFC 1123 label"},
+		{"request name with a dot", newRequest("din.kes", "z", "ok"), "metadata.name must be a lowercase RFC 1123 label"},
 		{"invalid CIDR", newZone("vz1", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.20.0.0/33"} }), "must be a CIDR"},
 		{"CIDR host bits", newZone("vz2", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.20.0.5/24"} }), "network address"},
 		{"pool and shared", newZone("vz3", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress = "10.0.0.1" }), "set exactly one of addressPool"},
@@ -93,6 +95,54 @@ func TestValidation(t *testing.T) {
 			t.Fatalf("error %v, want unknown field spec.subdomian", err)
 		}
 	})
+}
+
+// TestMoveRefused: the zone is fixed once a name is claimed in it and the hosting
+// namespace once it is created (a move is a new request); before that, a typo can be
+// fixed in place. A name of 59 characters, the longest, provisions.
+func TestMoveRefused(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("mv", "mv.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.150.0.0/24"} }))
+	create(t, newZone("mv2", "mv2.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.151.0.0/24"} }))
+	long := strings.Repeat("p", 59)
+	create(t, newRequest(long, "mv-typo", "pindah", approved("kadis")))
+	waitFor(t, long, "missing zone reported", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase != "" && r.Status.Phase != sdv1.PhaseReady
+	})
+	r := getRequest(t, long)
+	base := r.DeepCopy()
+	r.Spec.Zone = "mv"
+	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
+		t.Fatalf("fixing the zone before anything was claimed: %v", err)
+	}
+	r = waitPhase(t, long, sdv1.PhaseReady)
+	for _, tc := range []struct {
+		name   string
+		mutate func(*sdv1.SubdomainRequest)
+		want   string
+	}{
+		{"zone", func(r *sdv1.SubdomainRequest) { r.Spec.Zone = "mv2" }, "spec.zone cannot change once a name is claimed"},
+		{"namespace", func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "elsewhere" }, "the hosting namespace (spec.hosting.namespace, default opd-<opd.code>) cannot change"},
+		{"opd code behind the default namespace", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "lain" }, "the hosting namespace"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := getRequest(t, long)
+			base := r.DeepCopy()
+			tc.mutate(r)
+			err := k8s.Patch(ctx, r, client.MergeFrom(base))
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want an Invalid error containing %q", err, tc.want)
+			}
+		})
+	}
+	// The OPD code may change when the namespace it named stays, written out.
+	r = getRequest(t, long)
+	base = r.DeepCopy()
+	r.Spec.OPD.Code, r.Spec.Hosting.Namespace = "lain", r.Status.Namespace
+	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
+		t.Fatalf("a new code with the namespace kept: %v", err)
+	}
+	waitPhase(t, long, sdv1.PhaseReady)
 }
 
 // TestZoneRules: rules the API server cannot check end in a condition with a clear
@@ -216,7 +266,28 @@ func TestConflicts(t *testing.T) {
 	if err := k8s.Delete(ctx, getRequest(t, "diskominfo")); err != nil {
 		t.Fatal(err)
 	}
-	waitPhase(t, "copycat", sdv1.PhaseReady)
+	r = waitPhase(t, "copycat", sdv1.PhaseReady)
+
+	// A foreign Ingress that serves a held name after the fact does not take it: the
+	// holder is untouched, and told. A restart makes the operator look at it afresh.
+	create(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "late-site"},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: r.Status.FQDN,
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}})
+	stopManager()
+	mark := requestReconciles("copycat")
+	if err := startManager(); err != nil {
+		t.Fatal(err)
+	}
+	waitReconciled(t, "copycat", mark)
+	r = waitFor(t, "copycat", "told of the late Ingress", func(r *sdv1.SubdomainRequest) bool {
+		return strings.Contains(condition(r, sdv1.ConditionNameAvailable).Message, "Ingress legacy/late-site")
+	})
+	if r.Status.Phase != sdv1.PhaseReady || condition(r, sdv1.ConditionNameAvailable).Status != metav1.ConditionTrue {
+		t.Errorf("the holder must stay Ready with its name: %s", statusString(r))
+	}
+	assertEventNote(t, "copycat", "ForeignHolder", "Ingress legacy/late-site")
 }
 
 // TestDrift: children changed by hand are put back.
@@ -293,6 +364,14 @@ func TestConcurrentClaims(t *testing.T) {
 	}
 	winners := map[string]string{}
 	addrs := map[string]string{}
+	// A violation seen at any poll fails the test, even if a later poll no longer shows it.
+	violations := map[string]bool{}
+	violate := func(msg string) {
+		if !violations[msg] {
+			violations[msg] = true
+			t.Error(msg)
+		}
+	}
 	err := testenv.Eventually(ctx, 3*timeout, 250*time.Millisecond, func() (bool, error) {
 		list := &sdv1.SubdomainRequestList{}
 		if err := k8s.List(ctx, list); err != nil {
@@ -308,11 +387,11 @@ func TestConcurrentClaims(t *testing.T) {
 			switch r.Status.Phase {
 			case sdv1.PhaseReady:
 				if prev, dup := winners[r.Status.FQDN]; dup {
-					return false, fmt.Errorf("two winners for %s: %s and %s", r.Status.FQDN, prev, r.Name)
+					violate(fmt.Sprintf("two winners for %s: %s and %s", r.Status.FQDN, prev, r.Name))
 				}
 				winners[r.Status.FQDN] = r.Name
 				if prev, dup := addrs[r.Status.Address]; dup {
-					return false, fmt.Errorf("address %s held by %s and %s", r.Status.Address, prev, r.Name)
+					violate(fmt.Sprintf("address %s held by %s and %s", r.Status.Address, prev, r.Name))
 				}
 				addrs[r.Status.Address] = r.Name
 				settled++
@@ -338,7 +417,7 @@ func TestConcurrentClaims(t *testing.T) {
 			if c := condition(&r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, fmt.Sprintf("%q", want)) {
 				t.Errorf("%s: conflict message %q does not name the holder %s", r.Name, c.Message, want)
 			}
-			if len(r.Finalizers) > 0 && r.Status.Address != "" {
+			if r.Status.Address != "" {
 				t.Errorf("loser %s took an address %s", r.Name, r.Status.Address)
 			}
 		}
@@ -360,6 +439,8 @@ func TestPool200(t *testing.T) {
 		create(t, newRequest(fmt.Sprintf("opd%03d", i), "big", fmt.Sprintf("opd%03d", i), approved("kadis")))
 	}
 	seen := map[string]string{}
+	// A duplicate seen at any poll fails the test, even if a later poll no longer shows it.
+	dups := map[string]bool{}
 	err := testenv.Eventually(ctx, 5*time.Minute, time.Second, func() (bool, error) {
 		list := &sdv1.SubdomainRequestList{}
 		if err := k8s.List(ctx, list); err != nil {
@@ -371,7 +452,10 @@ func TestPool200(t *testing.T) {
 				continue
 			}
 			if prev, dup := seen[r.Status.Address]; dup {
-				return false, fmt.Errorf("address %s given to %s and %s", r.Status.Address, prev, r.Name)
+				if msg := fmt.Sprintf("address %s given to %s and %s", r.Status.Address, prev, r.Name); !dups[msg] {
+					dups[msg] = true
+					t.Error(msg)
+				}
 			}
 			seen[r.Status.Address] = r.Name
 		}

@@ -55,21 +55,28 @@ func TestCredentials(t *testing.T) {
 	if len(first) < 22 {
 		t.Fatalf("password of %d characters is under 128 bits", len(first))
 	}
-	// Touch the request (a label change triggers a reconcile) and restart the operator.
+	// Touch the request (a label change triggers a reconcile) and restart the operator;
+	// after each, wait until the operator has reconciled the request again.
 	r := getRequest(t, "bkpsdm")
 	base := r.DeepCopy()
 	r.Labels = map[string]string{"team": "platform"}
+	n := requestReconciles("bkpsdm")
 	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
+	waitReconciled(t, "bkpsdm", n)
+	if got := password(t, "opd-bkpsdm"); got != first {
+		t.Fatal("the password changed without a rotation (label change)")
+	}
 	stopManager()
+	n = requestReconciles("bkpsdm")
 	if err := startManager(); err != nil {
 		t.Fatal(err)
 	}
+	waitReconciled(t, "bkpsdm", n)
 	waitPhase(t, "bkpsdm", sdv1.PhaseReady)
-	time.Sleep(2 * time.Second) // give a wrongful rewrite the chance to happen
 	if got := password(t, "opd-bkpsdm"); got != first {
-		t.Fatal("the password changed without a rotation")
+		t.Fatal("the password changed without a rotation (restart)")
 	}
 
 	annotate(t, "bkpsdm", map[string]*string{sdv1.AnnotationRotateCredentials: ptr("2026-11-23")})
@@ -82,9 +89,23 @@ func TestCredentials(t *testing.T) {
 		t.Fatalf("rotation did not make a new password: %v", err)
 	}
 	assertEvent(t, "bkpsdm", "CredentialsRotated")
-	time.Sleep(2 * time.Second)
+	n = requestReconciles("bkpsdm")
+	r = getRequest(t, "bkpsdm")
+	base = r.DeepCopy()
+	r.Labels["team"] = "hosting" // another reconcile with the same rotate value
+	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	waitReconciled(t, "bkpsdm", n)
 	if got := password(t, "opd-bkpsdm"); got != second {
 		t.Fatal("the same rotate-credentials value rotated twice")
+	}
+	// Removing the annotation is no rotation (a GitOps sync dropping it, say).
+	n = requestReconciles("bkpsdm")
+	annotate(t, "bkpsdm", map[string]*string{sdv1.AnnotationRotateCredentials: nil})
+	waitReconciled(t, "bkpsdm", n)
+	if got := password(t, "opd-bkpsdm"); got != second {
+		t.Fatal("removing rotate-credentials made a new password")
 	}
 
 	// Never in status, events or logs.
@@ -249,11 +270,23 @@ func TestSteadyStateWrites(t *testing.T) {
 	}
 	check("resync")
 	stopManager()
+	list := &sdv1.SubdomainRequestList{}
+	if err := k8s.List(ctx, list); err != nil {
+		t.Fatal(err)
+	}
+	marks := map[string]int{}
+	for _, r := range list.Items {
+		marks[r.Name] = requestReconciles(r.Name)
+	}
 	start := writes.Count()
 	if err := startManager(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(12 * time.Second)
+	// The new manager reconciles every request once it has synced: wait for each.
+	for name, mark := range marks {
+		waitReconciled(t, name, mark)
+	}
+	check("restart") // and two resync periods after it
 	if w := writes.Since(start); len(w) != 0 {
 		t.Errorf("restart: the operator wrote %d times: %v", len(w), w)
 	}

@@ -145,7 +145,9 @@ func hostingNetworkPolicy(controllerNamespace string) networkingv1.NetworkPolicy
 }
 
 // ensureCredentials creates the credentials Secret. The password is made once and
-// kept; a new value of the rotate-credentials annotation makes a new one.
+// kept; a new value of the rotate-credentials annotation makes a new one. Removing
+// the annotation is no new value: the password and the Secret's record of the last
+// rotation stay.
 // Sets CredentialsReady. Ends with a Conflict when a Secret of that name exists and
 // was not created for this request.
 func (r *SubdomainRequestReconciler) ensureCredentials(ctx context.Context, s *requestScope) (bool, error) {
@@ -165,7 +167,7 @@ func (r *SubdomainRequestReconciler) ensureCredentials(ctx context.Context, s *r
 			sec.Data[k] = []byte(v)
 		}
 		_, has := sec.Data[sdv1.SecretKeyPassword]
-		if !has || sec.Annotations[sdv1.AnnotationRotatedFor] != rotate {
+		if !has || (rotate != "" && sec.Annotations[sdv1.AnnotationRotatedFor] != rotate) {
 			rotated = has
 			sec.Data[sdv1.SecretKeyPassword] = []byte(credentials.NewPassword())
 			setAnnotation(sec, sdv1.AnnotationRotatedFor, rotate)

@@ -69,7 +69,11 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 	}
 	req.Status.Phase = phase
 	req.Status.ObservedGeneration = req.Generation
-	if ready && base.Status.Phase != sdv1.PhaseReady {
+	// A name starts serving when Ready turns True, or when a rename puts a new name
+	// in place of a served one. Not when the phase leaves Scheduled: a change waiting
+	// for its window keeps Ready True, and its reconciles must write nothing.
+	wasServing := meta.IsStatusConditionTrue(base.Status.Conditions, sdv1.ConditionReady)
+	if ready && (!wasServing || base.Status.FQDN != req.Status.FQDN) {
 		now := metav1.NewTime(r.Clock.Now())
 		e := sdv1.LedgerEntry{At: now, FQDN: req.Status.FQDN, Address: req.Status.Address, Namespace: req.Status.Namespace}
 		if a := req.Status.Approval; a != nil {
@@ -90,7 +94,12 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 			// Without the record the transition is retried: Ready is not reported yet.
 			return resultFor(lerr, res)
 		}
-		req.Status.ReadyAt = &now
+		if req.Status.ReadyAt == nil {
+			// The first Ready, as approvedAt is the first approval: the service level
+			// measures the first provisioning; each later name's time is in its
+			// ledger entry.
+			req.Status.ReadyAt = &now
+		}
 	}
 	if req.DeletionTimestamp.IsZero() {
 		r.serviceLevel(s)

@@ -70,7 +70,8 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 }
 
 // gateApproval runs the approval policy chain and records a new approval.
-// Sets Approved. Stops the chain when nothing may be provisioned (no approval yet,
+// Sets Approved; emits a Warning Event when a served site's approval is withdrawn or
+// rejected (the site stays, so no phase change tells it). Stops the chain when nothing may be provisioned (no approval yet,
 // rejected, or a stale approval on a request that never had one). Ends with an Invalid
 // error (NameAvailable=False) when the approved label breaks a zone rule the API server
 // cannot check (reserved name, FQDN too long).
@@ -81,6 +82,11 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		Recorded:    s.req.Status.Approval,
 	})
 	s.decision = d
+	if kept := d.Target != "" && (d.Reason == approval.ReasonApprovalWithdrawn || d.Reason == approval.ReasonRejected); kept {
+		if prev := meta.FindStatusCondition(s.req.Status.Conditions, sdv1.ConditionApproved); prev == nil || prev.Reason != d.Reason {
+			r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, d.Reason, "Approve", "%s", d.Message)
+		}
+	}
 	s.setCondition(sdv1.ConditionApproved, d.Approved, d.Reason, d.Message)
 	if reason, msg := naming.CheckName(s.req.Spec.Subdomain, s.zone); reason != "" {
 		return true, reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, reason, "%s", msg)
@@ -154,27 +160,39 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 // that no Ingress or DNSEndpoint outside the operator already serves it. On a rename
 // the old name goes to status.previousNames and keeps serving until its grace period
 // ends; renaming back to a name still in its grace period takes it back.
-// Sets NameAvailable. Ends with a Conflict naming the holder (the old name untouched).
+// Sets NameAvailable. Ends with a Conflict naming the holder (the old name untouched)
+// when a foreign object serves the name before this request does; one that appears
+// after is named in NameAvailable's message and a Warning Event, and the request,
+// the holder, keeps its name.
 func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestScope) (bool, error) {
 	if err := r.claim(ctx, s, sdv1.ClaimTypeFQDN, s.fqdn, naming.FQDNClaimName(s.fqdn)); err != nil {
 		return true, err
 	}
+	st := &s.req.Status
+	msg := fmt.Sprintf("%s is claimed for this request", s.fqdn)
 	if holder, err := r.foreignHolder(s); err != nil {
 		return true, err
 	} else if holder != "" {
-		return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, "NameConflict",
-			"%s is already served by %s", s.fqdn, holder)
+		if st.FQDN != s.fqdn || !meta.IsStatusConditionTrue(st.Conditions, sdv1.ConditionNameAvailable) {
+			return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, "NameConflict",
+				"%s is already served by %s", s.fqdn, holder)
+		}
+		msg = fmt.Sprintf("%s is claimed for this request; %s serves it too and is left alone (it came after this request)", s.fqdn, holder)
+		if prev := meta.FindStatusCondition(st.Conditions, sdv1.ConditionNameAvailable); prev.Message != msg {
+			r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, "ForeignHolder", "Claim", "%s", msg)
+		}
 	}
-	st := &s.req.Status
 	if old := st.FQDN; old != "" && old != s.fqdn {
 		now := r.Clock.Now()
 		grace := 720 * time.Hour
 		if g := s.zone.Spec.RenameGracePeriod; g != nil {
 			grace = g.Duration
 		}
-		if err := r.record(ctx, s, sdv1.LedgerRenamed, s.fqdn, sdv1.LedgerEntry{
-			At: metav1.NewTime(now), FQDN: s.fqdn, PreviousFQDN: old, Address: st.Address,
-		}); err != nil {
+		e := sdv1.LedgerEntry{At: metav1.NewTime(now), FQDN: s.fqdn, PreviousFQDN: old, Address: st.Address}
+		if a := st.Approval; a != nil && naming.FQDN(a.Name, s.zone.Spec.Domain) == s.fqdn {
+			e.ApprovedBy = a.ApprovedBy // the report's approver of the rename
+		}
+		if err := r.record(ctx, s, sdv1.LedgerRenamed, s.fqdn, e); err != nil {
 			return true, err
 		}
 		st.PreviousNames = slices.DeleteFunc(st.PreviousNames, func(p sdv1.PreviousName) bool {
@@ -189,7 +207,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Renamed", "Rename",
 			"renamed %s to %s; %s keeps working until %s", old, s.fqdn, old, now.Add(grace).UTC().Format(time.RFC3339))
 	}
-	s.setCondition(sdv1.ConditionNameAvailable, true, "Claimed", fmt.Sprintf("%s is claimed for this request", s.fqdn))
+	s.setCondition(sdv1.ConditionNameAvailable, true, "Claimed", msg)
 	st.FQDN = s.fqdn
 	s.retiring = activePreviousNames(st.PreviousNames, r.Clock.Now())
 	return false, nil

@@ -98,6 +98,16 @@ func TestApprovalGate(t *testing.T) {
 	if w.Status.Phase != sdv1.PhaseReady || w.Status.Approval == nil || w.Status.Approval.ApprovedBy != "kadis" {
 		t.Errorf("withdrawn approval: phase %s, approval %+v", w.Status.Phase, w.Status.Approval)
 	}
+	assertEventNote(t, "gatepending", "ApprovalWithdrawn", `"pending" stays served`)
+	// Rejecting a served site keeps it served too, and says so.
+	annotate(t, "gatepending", map[string]*string{sdv1.AnnotationRejected: ptr("wrong OPD")})
+	w = waitFor(t, "gatepending", "Rejected", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionApproved).Reason == "Rejected"
+	})
+	if w.Status.Phase != sdv1.PhaseReady {
+		t.Errorf("rejected after Ready: phase %s, want Ready (the site stays)", w.Status.Phase)
+	}
+	assertEventNote(t, "gatepending", "Rejected", "rejected: wrong OPD")
 	// The approval and the provisioning it allowed are one Event.
 	assertEventNote(t, "gatepending", "Ready", `"pending" approved by kadis`)
 }

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -44,6 +45,8 @@ var (
 	writes = &testenv.WriteCounter{}
 	// logs captures everything the operator logs, to prove no password reaches it.
 	logs = &testenv.SyncBuffer{}
+	// reconciles counts the operator's finished reconciles per object, from its log.
+	reconciles = &testenv.Reconciles{}
 	// stopManager stops the running manager; restartManager replaces it.
 	stopManager func()
 )
@@ -54,7 +57,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true)))
+	ctrl.SetLogger(logr.New(reconciles.Sink(zap.New(zap.WriteTo(logs), zap.UseDevMode(true)).GetSink())))
 	var err error
 	env, err = testenv.Start(testenv.Options{ControllerManager: true})
 	if err != nil {
@@ -76,7 +79,12 @@ func TestMain(m *testing.M) {
 		}
 		code := m.Run()
 		stopManager()
-		if n := testenv.ReconcilePanics(); n > 0 {
+		n, err := testenv.ReconcilePanics()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL:", err)
+			return 1
+		}
+		if n > 0 {
 			fmt.Fprintf(os.Stderr, "FAIL: %v reconciles panicked\n%s\n", n, logs.String())
 			return 1
 		}
@@ -204,10 +212,21 @@ func waitFor(t *testing.T, name string, what string, cond func(*sdv1.SubdomainRe
 // second after they change); it returns the last zone read and the poll's error.
 func zoneWhen(name string, cond func(*sdv1.SubdomainZone) bool) (*sdv1.SubdomainZone, error) {
 	z := &sdv1.SubdomainZone{}
-	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
-		return cond(z), k8s.Get(context.Background(), types.NamespacedName{Name: name}, z)
-	})
+	err := testenv.WaitFor(context.Background(), k8s, types.NamespacedName{Name: name}, z, timeout, interval, cond)
 	return z, err
+}
+
+// requestReconciles marks how many reconciles of request name the operator has started.
+func requestReconciles(name string) int { return reconciles.Mark("subdomainrequest", name) }
+
+// waitReconciled waits until a reconcile of request name that started after mark has
+// finished: after a change that leaves no trace of its own, the operator has then
+// looked at the request.
+func waitReconciled(t *testing.T, name string, mark int) {
+	t.Helper()
+	if err := reconciles.Wait(context.Background(), timeout, "subdomainrequest", name, mark); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func waitPhase(t *testing.T, name string, phase sdv1.Phase) *sdv1.SubdomainRequest {

@@ -18,6 +18,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
 var weekdays = []sdv1.Weekday{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
@@ -77,14 +79,60 @@ func TestChangeWindow(t *testing.T) {
 	if r.Status.FQDN != "bpbd.win.go.id" || condition(r, sdv1.ConditionReady).Status != metav1.ConditionTrue {
 		t.Errorf("the current name must keep serving: %s", statusString(r))
 	}
+	// While it waits, a reconcile writes nothing: no new readyAt, no ledger entry.
+	readyAt := r.Status.ReadyAt
+	mark, start := requestReconciles("bpbd"), writes.Count()
+	base := r.DeepCopy()
+	r.Labels = map[string]string{"touched": "1"}
+	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	waitReconciled(t, "bpbd", mark)
+	if w := writes.Since(start); len(w) != 0 {
+		t.Errorf("a reconcile of the scheduled rename wrote %d times: %v", len(w), w)
+	}
 
 	setWindow(t, "win", openWindow())
-	waitFor(t, "bpbd", "renamed", func(r *sdv1.SubdomainRequest) bool {
+	r = waitFor(t, "bpbd", "renamed", func(r *sdv1.SubdomainRequest) bool {
 		return r.Status.FQDN == "bencana.win.go.id" && r.Status.Phase == sdv1.PhaseReady
 	})
+	if readyAt == nil || r.Status.ReadyAt == nil || !r.Status.ReadyAt.Equal(readyAt) {
+		t.Errorf("readyAt %v after the rename, want the first Ready %v", r.Status.ReadyAt, readyAt)
+	}
+	// One Ready entry per name served, the new one included.
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		ledgers := &sdv1.SubdomainLedgerList{}
+		if err := k8s.List(ctx, ledgers); err != nil {
+			return false, err
+		}
+		ready, renamedBy := map[string]int{}, "<no Renamed entry>"
+		for _, l := range ledgers.Items {
+			for _, e := range l.Spec.Entries {
+				if l.Spec.Zone == "win" && e.Request == "bpbd" && e.Type == sdv1.LedgerReady {
+					ready[e.FQDN]++
+				}
+				if l.Spec.Zone == "win" && e.Request == "bpbd" && e.Type == sdv1.LedgerRenamed && e.FQDN == "bencana.win.go.id" {
+					renamedBy = e.ApprovedBy
+				}
+			}
+		}
+		if renamedBy != "kadis" {
+			return false, fmt.Errorf("the rename's entry names approver %q, want kadis", renamedBy)
+		}
+		if ready["bpbd.win.go.id"] > 1 || ready["bencana.win.go.id"] > 1 || len(ready) > 2 {
+			return false, fmt.Errorf("Ready entries %v, want one per name", ready)
+		}
+		return ready["bpbd.win.go.id"] == 1 && ready["bencana.win.go.id"] == 1, nil
+	})
+	if err != nil {
+		t.Errorf("ledger: %v", err)
+	}
 
 	setWindow(t, "win", closedWindow())
-	time.Sleep(time.Second) // let the cache see the closed window
+	// Let the cache see the closed window: the zone controller has then observed it.
+	if _, err := zoneWhen("win", func(z *sdv1.SubdomainZone) bool { return z.Status.ObservedGeneration == z.Generation }); err != nil {
+		t.Fatal(err)
+	}
 	if err := k8s.Delete(ctx, getRequest(t, "bpbd")); err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,7 @@ type Phase string
 
 const (
 	PhasePending      Phase = "Pending"
-	PhaseApproved     Phase = "Approved"
+	PhaseApproved     Phase = "Approved" // in the API; not reached (README: Phase Approved)
 	PhaseProvisioning Phase = "Provisioning"
 	PhaseScheduled    Phase = "Scheduled"
 	PhaseReady        Phase = "Ready"
