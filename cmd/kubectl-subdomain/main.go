@@ -19,7 +19,7 @@ limitations under the License.
 //	kubectl subdomain approve NAME            approve exactly the spec.subdomain shown
 //	kubectl subdomain reject NAME --reason R
 //	kubectl subdomain list
-//	kubectl subdomain describe NAME           the change report (never the password)
+//	kubectl subdomain describe NAME           the change report (never the password); from the ledger once the request is gone
 //	kubectl subdomain report --year 2026 [--zone Z] [-o markdown|csv|json]
 package main
 
@@ -36,6 +36,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -49,7 +50,7 @@ const usage = `usage: kubectl subdomain [--kubeconfig FILE] COMMAND
   approve NAME                      approve the request's current spec.subdomain
   reject NAME --reason TEXT         reject the request
   list                              the managed subdomains
-  describe NAME                     the change report of one request
+  describe NAME                     the change report of one request (of a deleted one: from the ledger)
   report --year YYYY [--zone Z] [-o markdown|csv|json]   the annual report
 `
 
@@ -214,6 +215,9 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 		return err
 	}
 	r, err := get(ctx, c, name)
+	if apierrors.IsNotFound(err) {
+		return describeGone(ctx, c, name, err, out)
+	}
 	if err != nil {
 		return err
 	}
@@ -280,15 +284,31 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	return err
 }
 
+// describeGone is describe of a request that is gone: its change report from the
+// ledger, which keeps every request's history (notFound is the error of the get).
+func describeGone(ctx context.Context, c client.Client, name string, notFound error, out io.Writer) error {
+	ledgers := &sdv1.SubdomainLedgerList{}
+	if err := c.List(ctx, ledgers); err != nil {
+		return fmt.Errorf("%w, and the ledger cannot be read: %v", notFound, err)
+	}
+	zones := &sdv1.SubdomainZoneList{}
+	_ = c.List(ctx, zones) // without the zones the report has no standards to compare with
+	found, err := report.Describe(out, name, ledgers.Items, zones.Items)
+	if err == nil && !found {
+		err = fmt.Errorf("%w, and the ledger has no record of it", notFound)
+	}
+	return err
+}
+
 func annual(ctx context.Context, c client.Client, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	year := fs.Int("year", time.Now().Year(), "the year")
+	year := fs.Int("year", time.Now().UTC().Year(), "the year (UTC, as the ledger)")
 	zone := fs.String("zone", "", "only this zone")
 	format := fs.String("o", "markdown", "markdown, csv or json")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	in := report.Input{Year: *year, Zone: *zone}
+	in := report.Input{Year: *year, Zone: *zone, Now: time.Now()}
 	zones := &sdv1.SubdomainZoneList{}
 	reqs := &sdv1.SubdomainRequestList{}
 	ledgers := &sdv1.SubdomainLedgerList{}

@@ -33,21 +33,54 @@ import (
 
 // Input is what the report is made from.
 type Input struct {
-	Year     int
-	Zone     string // "" for every zone
-	Zones    []sdv1.SubdomainZone
+	Year  int
+	Zone  string // "" for every zone
+	Zones []sdv1.SubdomainZone
+	// Requests are the live requests: in the current year's report a request serving
+	// now counts as active even if the ledger lacks its record.
 	Requests []sdv1.SubdomainRequest
-	Ledgers  []sdv1.SubdomainLedger
+	// Ledgers are every ledger page: the years before Year tell what was already
+	// serving when the year began.
+	Ledgers []sdv1.SubdomainLedger
+	// Now is when the report is made (zero: the clock's time); Year is the current
+	// year when Now is in it.
+	Now time.Time
 }
 
-// Site is a managed subdomain.
+// Site is a subdomain active in the year: it served at some time during it.
 type Site struct {
-	OPD        string    `json:"opd"`
-	FQDN       string    `json:"fqdn"`
-	Address    string    `json:"address"`
-	Namespace  string    `json:"namespace"`
+	Zone      string `json:"zone"`
+	Request   string `json:"request"`
+	OPD       string `json:"opd"`
+	FQDN      string `json:"fqdn"` // the name at the year's end (or at the deletion)
+	Address   string `json:"address"`
+	Namespace string `json:"namespace"`
+	// Created is when it first served (its first Ready in the ledger), or the request's
+	// creation when the ledger has no record of it.
 	Created    time.Time `json:"created"`
 	ApprovedBy string    `json:"approvedBy"`
+	// Phase is the request's phase now; only in the current year's report.
+	Phase string `json:"phase,omitempty"`
+	// Deleted is when the request was deleted, if that was before the year ended.
+	Deleted *time.Time `json:"deleted,omitempty"`
+	// Retained says the deletion had deletionPolicy Retain: the site, DNS records,
+	// Secret and claims were left in place and nothing was released, so the site still
+	// serves (no longer managed by the operator) and stays active in later years until
+	// the ledger shows its name taken by another request.
+	Retained bool `json:"retained,omitempty"`
+}
+
+// State is the site's state in words: at the year's end, or now in the current year.
+func (s Site) State() string {
+	switch {
+	case s.Retained:
+		return "deleted " + day(*s.Deleted) + ", retained: site left in place, nothing released"
+	case s.Deleted != nil:
+		return "deleted " + day(*s.Deleted)
+	case s.Phase != "":
+		return s.Phase
+	}
+	return "serving"
 }
 
 // Event is a ledger entry in the report.
@@ -61,6 +94,17 @@ type Event struct {
 	Address      string    `json:"address,omitempty"`
 	ApprovedBy   string    `json:"approvedBy,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
+	// DeletionPolicy of a deletion: Delete (the site, DNS records and claims were
+	// removed, the address released) or Retain (all left in place, nothing released).
+	DeletionPolicy sdv1.DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// deletionDetail is a deletion's effect in words.
+func (e Event) deletionDetail() string {
+	if e.DeletionPolicy == sdv1.DeletionPolicyRetain {
+		return "deleted, retained: site left in place, nothing released (address " + e.Address + " kept)"
+	}
+	return "address " + e.Address + " released"
 }
 
 // Stats are durations against a standard.
@@ -99,58 +143,28 @@ func Build(in Input) Report {
 	for i := range in.Zones {
 		zoneOf[in.Zones[i].Name] = &in.Zones[i]
 	}
-	for _, r := range in.Requests {
-		if (in.Zone != "" && r.Spec.Zone != in.Zone) || (r.Status.Phase != sdv1.PhaseReady && r.Status.Phase != sdv1.PhaseScheduled) {
-			continue
-		}
-		s := Site{OPD: r.Spec.OPD.Name, FQDN: r.Status.FQDN, Address: r.Status.Address, Namespace: r.Status.Namespace, Created: r.CreationTimestamp.UTC()}
-		if r.Status.Approval != nil {
-			s.ApprovedBy = r.Status.Approval.ApprovedBy
-		}
-		rep.Active = append(rep.Active, s)
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
 	}
-	slices.SortFunc(rep.Active, func(a, b Site) int { return cmp.Compare(a.FQDN, b.FQDN) })
+	entries := collect(in.Ledgers, in.Zone, in.Year)
+	lives := fold(entries)
+	lifeOf := map[string]*life{}
+	for _, l := range lives {
+		lifeOf[l.zone+"\x00"+l.uid] = l
+	}
+	rep.Active = active(in, lives, now.UTC().Year() == in.Year)
 
 	stats := map[string]*ZoneStats{}
-	renamedTo := map[string]bool{} // request/fqdn reached by a rename
-	seenID := map[string]bool{}
-	var entries []struct {
-		zone string
-		e    sdv1.LedgerEntry
-	}
-	ledgers := slices.Clone(in.Ledgers)
-	slices.SortFunc(ledgers, func(a, b sdv1.SubdomainLedger) int {
-		return cmp.Or(cmp.Compare(a.Spec.Zone, b.Spec.Zone), cmp.Compare(a.Spec.Year, b.Spec.Year),
-			cmp.Compare(a.Spec.Month, b.Spec.Month), cmp.Compare(a.Spec.Page, b.Spec.Page))
-	})
-	for _, l := range ledgers {
-		if int(l.Spec.Year) != in.Year || (in.Zone != "" && l.Spec.Zone != in.Zone) {
-			continue
-		}
-		for _, e := range l.Spec.Entries {
-			// An entry may repeat on a later page of the month (ids are unique
-			// within a page): the first one counts.
-			if seenID[e.ID] {
-				continue
-			}
-			seenID[e.ID] = true
-			entries = append(entries, struct {
-				zone string
-				e    sdv1.LedgerEntry
-			}{l.Spec.Zone, e})
-			if e.Type == sdv1.LedgerRenamed {
-				renamedTo[e.Request+"/"+e.FQDN] = true
-			}
-		}
-	}
-	slices.SortStableFunc(entries, func(a, b struct {
-		zone string
-		e    sdv1.LedgerEntry
-	}) int {
-		return a.e.At.Compare(b.e.At.Time)
-	})
+	renamedTo := map[string]bool{} // uid/fqdn reached by a rename
 	for _, x := range entries {
 		e := x.e
+		if e.Type == sdv1.LedgerRenamed {
+			renamedTo[uidOf(e)+"/"+e.FQDN] = true
+		}
+		if x.year != in.Year {
+			continue
+		}
 		ev := Event{At: e.At.UTC(), Zone: x.zone, Request: e.Request, OPD: e.OPD, FQDN: e.FQDN, PreviousFQDN: e.PreviousFQDN,
 			Address: e.Address, ApprovedBy: e.ApprovedBy, Reason: e.Reason}
 		zs := stats[x.zone]
@@ -168,7 +182,7 @@ func Build(in Input) Report {
 		}
 		switch e.Type {
 		case sdv1.LedgerReady:
-			if !renamedTo[e.Request+"/"+e.FQDN] {
+			if !renamedTo[uidOf(e)+"/"+e.FQDN] {
 				rep.Created = append(rep.Created, ev)
 			}
 			if e.Seconds != nil {
@@ -182,8 +196,15 @@ func Build(in Input) Report {
 				zs.Approval.add(*e.Seconds)
 			}
 		case sdv1.LedgerRenamed:
+			if l := lifeOf[x.zone+"\x00"+uidOf(e)]; l != nil {
+				ev.ApprovedBy = l.renameApprover(e)
+			}
 			rep.Renamed = append(rep.Renamed, ev)
-		case sdv1.LedgerDeleted, sdv1.LedgerRetained:
+		case sdv1.LedgerDeleted:
+			ev.DeletionPolicy = sdv1.DeletionPolicyDelete
+			rep.Deleted = append(rep.Deleted, ev)
+		case sdv1.LedgerRetained:
+			ev.DeletionPolicy = sdv1.DeletionPolicyRetain
 			rep.Deleted = append(rep.Deleted, ev)
 		case sdv1.LedgerRejected:
 			rep.Rejected = append(rep.Rejected, ev)
@@ -196,6 +217,76 @@ func Build(in Input) Report {
 	}
 	slices.SortFunc(rep.ServiceLevel, func(a, b ZoneStats) int { return cmp.Compare(a.Zone, b.Zone) })
 	return rep
+}
+
+// active lists the subdomains that served at some time during the year, from the
+// ledger (lives holds the entries up to the year's end): first Ready on or before the
+// year's end and not deleted before it began. Deleted ones count in the year of their
+// deletion; retained ones (deletionPolicy Retain: the site stays up) in later years too,
+// until another request takes the name. The ledger has no entry for a request that
+// stops serving without being deleted (Conflict, Failed), so such a request counts as
+// serving from its first Ready on. In the current year a live request that is Ready or
+// Scheduled now counts even without a ledger record, and live ones show their phase now.
+func active(in Input, lives []*life, current bool) []Site {
+	start := time.Date(in.Year, time.January, 1, 0, 0, 0, 0, time.UTC)
+	live := map[string]*sdv1.SubdomainRequest{}
+	for i := range in.Requests {
+		r := &in.Requests[i]
+		if in.Zone == "" || r.Spec.Zone == in.Zone {
+			live[r.Spec.Zone+"\x00"+string(r.UID)] = r
+		}
+	}
+	sites := []Site{}
+	listed := map[string]bool{}
+	for _, l := range lives {
+		if l.ready == nil {
+			continue // never served
+		}
+		if l.end != nil && l.end.At.Time.Before(start) && (!l.retained() || takenAfter(lives, l, start)) {
+			continue
+		}
+		s := Site{Zone: l.zone, Request: l.request, OPD: l.opd, FQDN: l.fqdn, Address: l.address, Namespace: l.namespace,
+			Created: *l.ready, ApprovedBy: l.approvedBy}
+		if l.end != nil {
+			at := l.end.At.UTC()
+			s.Deleted, s.Retained = &at, l.retained()
+		} else if r := live[l.zone+"\x00"+l.uid]; r != nil && current {
+			liveSite(&s, r)
+		}
+		listed[l.zone+"\x00"+l.uid] = true
+		sites = append(sites, s)
+	}
+	if current {
+		for key, r := range live {
+			if listed[key] || (r.Status.Phase != sdv1.PhaseReady && r.Status.Phase != sdv1.PhaseScheduled) {
+				continue
+			}
+			s := Site{Zone: r.Spec.Zone, Request: r.Name, OPD: r.Spec.OPD.Name, Created: r.CreationTimestamp.UTC()}
+			liveSite(&s, r)
+			sites = append(sites, s)
+		}
+	}
+	slices.SortFunc(sites, func(a, b Site) int {
+		return cmp.Or(cmp.Compare(a.FQDN, b.FQDN), a.Created.Compare(b.Created), cmp.Compare(a.Request, b.Request))
+	})
+	return sites
+}
+
+// liveSite updates s from its live request: what it serves now and its phase.
+func liveSite(s *Site, r *sdv1.SubdomainRequest) {
+	s.Phase = string(r.Status.Phase)
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&s.OPD, r.Spec.OPD.Name)
+	set(&s.FQDN, r.Status.FQDN)
+	set(&s.Address, r.Status.Address)
+	set(&s.Namespace, r.Status.Namespace)
+	if a := r.Status.Approval; a != nil && a.ApprovedBy != "" {
+		s.ApprovedBy = a.ApprovedBy
+	}
 }
 
 func (s *Stats) add(v int64) {
@@ -255,11 +346,18 @@ func (r Report) markdown(w io.Writer) error {
 		scope = "zone " + r.Zone
 	}
 	fmt.Fprintf(&b, "# Subdomain report %d (%s)\n\n", r.Year, scope)
-	fmt.Fprintf(&b, "Active: %d, created: %d, renamed: %d, deleted: %d, rejected: %d.\n\n",
-		len(r.Active), len(r.Created), len(r.Renamed), len(r.Deleted), len(r.Rejected))
-	fmt.Fprintf(&b, "## Managed subdomains\n\n| OPD | FQDN | Address | Namespace | Created | Approved by |\n| --- | --- | --- | --- | --- | --- |\n")
+	retained := 0
+	for _, e := range r.Deleted {
+		if e.DeletionPolicy == sdv1.DeletionPolicyRetain {
+			retained++
+		}
+	}
+	fmt.Fprintf(&b, "Active: %d, created: %d, renamed: %d, deleted: %d (retained: %d), rejected: %d.\n\n",
+		len(r.Active), len(r.Created), len(r.Renamed), len(r.Deleted), retained, len(r.Rejected))
+	fmt.Fprintf(&b, "## Managed subdomains\n\nEvery subdomain that served at some time in %d.\n\n", r.Year)
+	b.WriteString("| OPD | FQDN | Address | Namespace | Created | Approved by | State |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, s := range r.Active {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", s.OPD, s.FQDN, s.Address, s.Namespace, day(s.Created), s.ApprovedBy)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", s.OPD, s.FQDN, s.Address, s.Namespace, day(s.Created), s.ApprovedBy, s.State())
 	}
 	events := func(title string, evs []Event, extra func(Event) string) {
 		fmt.Fprintf(&b, "\n## %s\n\n", title)
@@ -273,8 +371,13 @@ func (r Report) markdown(w io.Writer) error {
 		}
 	}
 	events("Created", r.Created, func(e Event) string { return "approved by " + e.ApprovedBy + ", address " + e.Address })
-	events("Renamed", r.Renamed, func(e Event) string { return "from " + e.PreviousFQDN })
-	events("Deleted", r.Deleted, func(e Event) string { return "address " + e.Address + " released" })
+	events("Renamed", r.Renamed, func(e Event) string {
+		if e.ApprovedBy == "" {
+			return "from " + e.PreviousFQDN
+		}
+		return "from " + e.PreviousFQDN + ", approved by " + e.ApprovedBy
+	})
+	events("Deleted", r.Deleted, Event.deletionDetail)
 	events("Rejected", r.Rejected, func(e Event) string { return e.Reason })
 	b.WriteString("\n## Service level\n\n| Zone | Stage | Count | Median | p90 | Standard | Breaches |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, z := range r.ServiceLevel {
@@ -294,14 +397,18 @@ func (r Report) csv(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"section", "date", "zone", "opd", "fqdn", "previous_fqdn", "address", "namespace", "approved_by", "detail"})
 	for _, s := range r.Active {
-		_ = cw.Write([]string{"active", day(s.Created), "", s.OPD, s.FQDN, "", s.Address, s.Namespace, s.ApprovedBy, ""})
+		_ = cw.Write([]string{"active", day(s.Created), s.Zone, s.OPD, s.FQDN, "", s.Address, s.Namespace, s.ApprovedBy, s.State()})
 	}
 	for _, sec := range []struct {
 		name string
 		evs  []Event
 	}{{"created", r.Created}, {"renamed", r.Renamed}, {"deleted", r.Deleted}, {"rejected", r.Rejected}} {
 		for _, e := range sec.evs {
-			_ = cw.Write([]string{sec.name, day(e.At), e.Zone, e.OPD, e.FQDN, e.PreviousFQDN, e.Address, "", e.ApprovedBy, e.Reason})
+			detail := e.Reason
+			if sec.name == "deleted" {
+				detail = "deletionPolicy=" + string(e.DeletionPolicy) + ": " + e.deletionDetail()
+			}
+			_ = cw.Write([]string{sec.name, day(e.At), e.Zone, e.OPD, e.FQDN, e.PreviousFQDN, e.Address, "", e.ApprovedBy, detail})
 		}
 	}
 	for _, z := range r.ServiceLevel {

@@ -43,12 +43,13 @@ func secs(v int64) *int64 { return &v }
 
 // fixture: a year in Pontianak: dinkes created and renamed (entries as earlier versions
 // wrote them: Requested, Approved, Ready), dishub created (one Ready entry, as written
-// now) and deleted, ditolak rejected, and one entry of 2025 that must not count.
+// now) and deleted, ditolak rejected, and one entry of 2025 that must not count. Entry
+// ids use the request name for the UID; the report is made in December 2026.
 func fixture() Input {
 	zone := sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"}, Spec: sdv1.SubdomainZoneSpec{
 		Domain: "pontianak.go.id", ServiceLevel: sdv1.ServiceLevel{
 			Approval: &metav1.Duration{Duration: 24 * time.Hour}, Provisioning: &metav1.Duration{Duration: 4 * time.Hour}}}}
-	req := sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", CreationTimestamp: at("2026-03-02T01:00:00Z")},
+	req := sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", UID: "dinkes", CreationTimestamp: at("2026-03-02T01:00:00Z")},
 		Spec: sdv1.SubdomainRequestSpec{Zone: "pontianak", OPD: sdv1.OPD{Name: "Dinas Kesehatan"}},
 		Status: sdv1.SubdomainRequestStatus{Phase: sdv1.PhaseReady, FQDN: "kesehatan.pontianak.go.id", Address: "10.20.0.1",
 			Namespace: "opd-dinkes", Approval: &sdv1.Approval{Name: "kesehatan", ApprovedBy: "kadis"}}}
@@ -61,7 +62,7 @@ func fixture() Input {
 		}
 		return x
 	}
-	return Input{Year: 2026, Zones: []sdv1.SubdomainZone{zone}, Requests: []sdv1.SubdomainRequest{req, pending},
+	return Input{Year: 2026, Now: at("2026-12-01T00:00:00Z").Time, Zones: []sdv1.SubdomainZone{zone}, Requests: []sdv1.SubdomainRequest{req, pending},
 		Ledgers: []sdv1.SubdomainLedger{
 			{Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2026, Month: 3, Entries: []sdv1.LedgerEntry{
 				e(sdv1.LedgerRequested, "2026-03-02T01:00:00Z", "dinkes", "Dinas Kesehatan", "dinkes.pontianak.go.id"),
@@ -102,7 +103,8 @@ func fixture() Input {
 
 func TestGolden(t *testing.T) {
 	rep := Build(fixture())
-	if len(rep.Active) != 1 || len(rep.Created) != 2 || len(rep.Renamed) != 1 || len(rep.Deleted) != 1 || len(rep.Rejected) != 1 {
+	// Active: dinkes (serving) and dishub (served until its deletion in September).
+	if len(rep.Active) != 2 || len(rep.Created) != 2 || len(rep.Renamed) != 1 || len(rep.Deleted) != 1 || len(rep.Rejected) != 1 {
 		t.Fatalf("counts: %+v", rep)
 	}
 	sl := rep.ServiceLevel[0]

@@ -16,7 +16,9 @@ limitations under the License.
 
 // Package plugin tests the kubectl-subdomain binary as a process against a real API
 // server with the operator running, through a whole year in miniature: approve,
-// reject, rename, delete, an operator restart, then the annual report.
+// reject, rename, delete (Delete and Retain), an operator restart, then the annual
+// report and the change reports of deleted requests, also as the shipped read-only
+// and approver roles.
 package plugin_test
 
 import (
@@ -30,6 +32,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,7 +51,10 @@ func TestPlugin(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	env, err := testenv.Start(testenv.Options{ControllerManager: true})
+	// The shipped ClusterRoles (the admission policies are not installed: approved-by is
+	// set by hand below where the MutatingAdmissionPolicy would stamp it).
+	env, err := testenv.Start(testenv.Options{ControllerManager: true,
+		ExtraManifests: []string{filepath.Join(root, "config", "policies", "roles.yaml")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +64,7 @@ func TestPlugin(t *testing.T) {
 	if err := env.CreateNamespaces(ctx, "subdomain-system", "ingress-nginx"); err != nil {
 		t.Fatal(err)
 	}
+	testenv.FailOnPanics(t) // runs after the stop below, which covers every start
 	startOperator := func() func() {
 		stop, err := env.StartOperator(ctx, nil, manager.Config{})
 		if err != nil {
@@ -68,19 +75,23 @@ func TestPlugin(t *testing.T) {
 	stop := startOperator()
 	t.Cleanup(func() { stop() })
 
+	runAs := func(kubeconfig string, args ...string) (string, error) {
+		out, err := exec.Command(bin, append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
+		return string(out), err
+	}
 	run := func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command(bin, append([]string{"--kubeconfig", env.Kubeconfig}, args...)...).CombinedOutput()
+		out, err := runAs(env.Kubeconfig, args...)
 		if err != nil {
 			t.Fatalf("kubectl subdomain %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
-		return string(out)
+		return out
 	}
 	waitPhase := func(name string, phase sdv1.Phase) *sdv1.SubdomainRequest {
 		t.Helper()
 		r := &sdv1.SubdomainRequest{}
-		err := testenv.Eventually(ctx, 90*time.Second, 100*time.Millisecond, func() (bool, error) {
-			return r.Status.Phase == phase && r.Status.ObservedGeneration == r.Generation, c.Get(ctx, types.NamespacedName{Name: name}, r)
+		err := testenv.WaitFor(ctx, c, types.NamespacedName{Name: name}, r, 90*time.Second, 100*time.Millisecond, func(r *sdv1.SubdomainRequest) bool {
+			return r.Status.Phase == phase && r.Status.ObservedGeneration == r.Generation
 		})
 		if err != nil {
 			t.Fatalf("%s is %s, want %s: %v", name, r.Status.Phase, phase, err)
@@ -94,10 +105,15 @@ func TestPlugin(t *testing.T) {
 	if err := c.Create(ctx, zone); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"dinkes", "dishub", "ditolak"} {
-		r := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: n}, Spec: sdv1.SubdomainRequestSpec{Zone: "pontianak", Subdomain: n,
-			OPD:    sdv1.OPD{Name: "Dinas " + n, Code: n, AdminGroup: "opd:" + n},
-			Letter: sdv1.Letter{Number: "400/1/" + strings.ToUpper(n) + "/2026", Date: "2026-11-20"}}}
+	for _, n := range []string{"dinkes", "dishub", "ditolak", "disdik"} {
+		// approved-by: what subdomain-approved-by stamps when kadis approves.
+		r := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: n, Annotations: map[string]string{sdv1.AnnotationApprovedBy: "kadis"}},
+			Spec: sdv1.SubdomainRequestSpec{Zone: "pontianak", Subdomain: n,
+				OPD:    sdv1.OPD{Name: "Dinas " + n, Code: n, AdminGroup: "opd:" + n},
+				Letter: sdv1.Letter{Number: "400/1/" + strings.ToUpper(n) + "/2026", Date: "2026-11-20"}}}
+		if n == "disdik" {
+			r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
+		}
 		if err := c.Create(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -108,9 +124,11 @@ func TestPlugin(t *testing.T) {
 		t.Errorf("approve output: %s", out)
 	}
 	run("approve", "dishub")
+	run("approve", "disdik")
 	run("reject", "ditolak", "--reason", "duplicate of dinkes")
 	waitPhase("dinkes", sdv1.PhaseReady)
 	waitPhase("dishub", sdv1.PhaseReady)
+	waitPhase("disdik", sdv1.PhaseReady)
 	waitPhase("ditolak", sdv1.PhaseRejected)
 
 	out := run("list")
@@ -133,19 +151,20 @@ func TestPlugin(t *testing.T) {
 		t.Error("describe shows the password")
 	}
 
-	// Rename dinkes: change the spec, then approve what is now shown.
+	// Rename dinkes: change the spec, then approve what is now shown (sekda approves).
 	r := &sdv1.SubdomainRequest{}
 	if err := c.Get(ctx, types.NamespacedName{Name: "dinkes"}, r); err != nil {
 		t.Fatal(err)
 	}
 	base := r.DeepCopy()
 	r.Spec.Subdomain = "kesehatan"
+	r.Annotations[sdv1.AnnotationApprovedBy] = "sekda"
 	if err := c.Patch(ctx, r, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
 	run("approve", "dinkes")
-	err = testenv.Eventually(ctx, 90*time.Second, 100*time.Millisecond, func() (bool, error) {
-		return r.Status.FQDN == "kesehatan.pontianak.go.id" && r.Status.Phase == sdv1.PhaseReady, c.Get(ctx, types.NamespacedName{Name: "dinkes"}, r)
+	err = testenv.WaitFor(ctx, c, types.NamespacedName{Name: "dinkes"}, r, 90*time.Second, 100*time.Millisecond, func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.FQDN == "kesehatan.pontianak.go.id" && r.Status.Phase == sdv1.PhaseReady
 	})
 	if err != nil {
 		t.Fatalf("rename: %v", err)
@@ -154,16 +173,19 @@ func TestPlugin(t *testing.T) {
 		t.Errorf("describe lacks the rename:\n%s", out)
 	}
 
-	// Delete dishub and restart the operator: the report still knows.
-	if err := c.Delete(ctx, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dishub"}}); err != nil {
-		t.Fatal(err)
-	}
-	err = testenv.Eventually(ctx, 90*time.Second, 100*time.Millisecond, func() (bool, error) {
-		err := c.Get(ctx, types.NamespacedName{Name: "dishub"}, &sdv1.SubdomainRequest{})
-		return client.IgnoreNotFound(err) == nil && err != nil, nil
-	})
-	if err != nil {
-		t.Fatalf("dishub not deleted: %v", err)
+	// Delete dishub (deletionPolicy Delete) and disdik (Retain) and restart the
+	// operator: the report still knows.
+	for _, n := range []string{"dishub", "disdik"} {
+		if err := c.Delete(ctx, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: n}}); err != nil {
+			t.Fatal(err)
+		}
+		err = testenv.Eventually(ctx, 90*time.Second, 100*time.Millisecond, func() (bool, error) {
+			err := c.Get(ctx, types.NamespacedName{Name: n}, &sdv1.SubdomainRequest{})
+			return client.IgnoreNotFound(err) == nil && err != nil, nil
+		})
+		if err != nil {
+			t.Fatalf("%s not deleted: %v", n, err)
+		}
 	}
 	stop()
 	stop = startOperator()
@@ -173,18 +195,95 @@ func TestPlugin(t *testing.T) {
 	if err := json.Unmarshal([]byte(run("report", "--year", year, "-o", "json")), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Active) != 1 || rep.Active[0].FQDN != "kesehatan.pontianak.go.id" || len(rep.Created) != 2 || len(rep.Renamed) != 1 ||
-		len(rep.Deleted) != 1 || rep.Deleted[0].FQDN != "dishub.pontianak.go.id" || len(rep.Rejected) != 1 || rep.Rejected[0].Reason != "duplicate of dinkes" {
+	// Active in the year: every subdomain that served in it, the deleted ones too (the
+	// retained one still serves).
+	active := map[string]report.Site{}
+	for _, s := range rep.Active {
+		active[s.FQDN] = s
+	}
+	if k, h, d := active["kesehatan.pontianak.go.id"], active["dishub.pontianak.go.id"], active["disdik.pontianak.go.id"]; len(rep.Active) != 3 ||
+		k.Phase != string(sdv1.PhaseReady) || k.Deleted != nil || k.ApprovedBy != "sekda" ||
+		h.Deleted == nil || h.Retained || h.ApprovedBy != "kadis" || d.Deleted == nil || !d.Retained {
+		t.Errorf("active: %+v", rep.Active)
+	}
+	deleted := map[string]sdv1.DeletionPolicy{}
+	for _, e := range rep.Deleted {
+		deleted[e.FQDN] = e.DeletionPolicy
+	}
+	if len(rep.Created) != 3 || len(rep.Renamed) != 1 || rep.Renamed[0].ApprovedBy != "sekda" || len(rep.Deleted) != 2 ||
+		deleted["dishub.pontianak.go.id"] != sdv1.DeletionPolicyDelete || deleted["disdik.pontianak.go.id"] != sdv1.DeletionPolicyRetain ||
+		len(rep.Rejected) != 1 || rep.Rejected[0].Reason != "duplicate of dinkes" {
 		t.Errorf("report: %+v", rep)
 	}
-	if len(rep.ServiceLevel) != 1 || rep.ServiceLevel[0].Approval.Count != 2 || rep.ServiceLevel[0].Approval.Breaches != 0 ||
-		rep.ServiceLevel[0].Approval.StandardSeconds != 86400 || rep.ServiceLevel[0].Provisioning.Count < 2 {
+	if len(rep.ServiceLevel) != 1 || rep.ServiceLevel[0].Approval.Count != 3 || rep.ServiceLevel[0].Approval.Breaches != 0 ||
+		rep.ServiceLevel[0].Approval.StandardSeconds != 86400 || rep.ServiceLevel[0].Provisioning.Count < 3 {
 		t.Errorf("service level: %+v", rep.ServiceLevel)
 	}
-	if out := run("report", "--year", year, "--zone", "pontianak", "-o", "markdown"); !strings.Contains(out, "| pontianak | time to approval | 2 |") {
-		t.Errorf("markdown report:\n%s", out)
+	out = run("report", "--year", year, "--zone", "pontianak", "-o", "markdown")
+	for _, want := range []string{"| pontianak | time to approval | 3 |", "deleted: 2 (retained: 1)",
+		"| disdik.pontianak.go.id | deleted, retained: site left in place, nothing released",
+		"| kesehatan.pontianak.go.id | from dinkes.pontianak.go.id, approved by sekda |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown report lacks %q:\n%s", want, out)
+		}
 	}
-	if out := run("report", "--year", year, "-o", "csv"); !strings.Contains(out, "deleted,") || !strings.Contains(out, "dishub.pontianak.go.id") {
-		t.Errorf("csv report:\n%s", out)
+	out = run("report", "--year", year, "-o", "csv")
+	for _, want := range []string{"dishub.pontianak.go.id", "deletionPolicy=Delete: address", "deletionPolicy=Retain: deleted, retained"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("csv report lacks %q:\n%s", want, out)
+		}
+	}
+
+	// describe of a deleted request: its change report from the ledger.
+	out = run("describe", "dishub")
+	for _, want := range []string{"Change report", "The request is gone", "400/1/DISHUB/2026", "Approved:    by kadis",
+		"standard 24h0m0s: met", "standard 4h0m0s: met", "deletionPolicy Delete", "released"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe of deleted dishub lacks %q:\n%s", want, out)
+		}
+	}
+	out = run("describe", "disdik")
+	for _, want := range []string{"400/1/DISDIK/2026", "deletionPolicy Retain", "nothing released"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe of retained disdik lacks %q:\n%s", want, out)
+		}
+	}
+	if out, err := runAs(env.Kubeconfig, "describe", "nosuch"); err == nil || !strings.Contains(out, "no record") {
+		t.Errorf("describe of an unknown request: %v\n%s", err, out)
+	}
+
+	// The shipped roles: the division head with subdomain-viewer and the approver with
+	// subdomain-approver can read the records; the viewer cannot approve.
+	for user, role := range map[string]string{"kabid": "subdomain-viewer", "kadis": "subdomain-approver"} {
+		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}}
+		if err := c.Create(ctx, crb); err != nil {
+			t.Fatal(err)
+		}
+		u, err := env.AddUser(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc, err := env.WriteKubeconfig(user+".kubeconfig", u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := runAs(kc, "report", "--year", year, "-o", "json")
+		var theirs report.Report
+		if err != nil || json.Unmarshal([]byte(out), &theirs) != nil || len(theirs.Active) != 3 || len(theirs.Deleted) != 2 {
+			t.Errorf("report as %s (%s): %v\n%s", user, role, err, out)
+		}
+		if out, err := runAs(kc, "describe", "dishub"); err != nil || !strings.Contains(out, "deletionPolicy Delete") {
+			t.Errorf("describe of a deleted request as %s (%s): %v\n%s", user, role, err, out)
+		}
+		if out, err := runAs(kc, "list"); err != nil || !strings.Contains(out, "kesehatan.pontianak.go.id") {
+			t.Errorf("list as %s (%s): %v\n%s", user, role, err, out)
+		}
+		if user == "kabid" {
+			if out, err := runAs(kc, "approve", "dinkes"); err == nil || !strings.Contains(out, "forbidden") {
+				t.Errorf("the viewer could approve: %v\n%s", err, out)
+			}
+		}
 	}
 }
