@@ -101,8 +101,10 @@ func (s *Schedule) Open(now time.Time) (open bool, next time.Time) {
 			if day.Weekday() != sp.day {
 				continue
 			}
-			start := day.Add(time.Duration(sp.start) * time.Minute)
-			end := day.Add(time.Duration(sp.end) * time.Minute)
+			// Wall-clock times of that day: on a day whose clock jumps (daylight
+			// saving) 05:00 is still 05:00, not five hours after midnight.
+			start := time.Date(day.Year(), day.Month(), day.Day(), 0, sp.start, 0, 0, s.loc)
+			end := time.Date(day.Year(), day.Month(), day.Day(), 0, sp.end, 0, 0, s.loc)
 			if !local.Before(start) && local.Before(end) {
 				return true, now
 			}

@@ -76,15 +76,49 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestOpenDaylightSaving: a window's times are wall-clock times on the day the clock
+// jumps too (Europe/Berlin: 2026-03-29 02:00 -> 03:00, 2026-10-25 03:00 -> 02:00).
+func TestOpenDaylightSaving(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatalf("no time zone database: %v", err)
+	}
+	s, err := Parse(&sdv1.ChangeWindow{TimeZone: "Europe/Berlin", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Sun"}, Start: "05:00", End: "06:00"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(m time.Month, d, h, min int) time.Time { return time.Date(2026, m, d, h, min, 0, 0, berlin) }
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		open bool
+		next time.Time
+	}{
+		{"spring, 04:30 waits for 05:00", at(time.March, 29, 4, 30), false, at(time.March, 29, 5, 0)},
+		{"spring, 05:30 is open", at(time.March, 29, 5, 30), true, time.Time{}},
+		{"spring, 06:00 is closed", at(time.March, 29, 6, 0), false, at(time.April, 5, 5, 0)},
+		{"autumn, 04:30 waits for 05:00", at(time.October, 25, 4, 30), false, at(time.October, 25, 5, 0)},
+		{"autumn, 05:30 is open", at(time.October, 25, 5, 30), true, time.Time{}},
+		{"autumn, 06:00 is closed", at(time.October, 25, 6, 0), false, at(time.November, 1, 5, 0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			open, next := s.Open(tc.now)
+			if open != tc.open || (!open && !next.Equal(tc.next)) {
+				t.Errorf("Open(%s) = %v, %s; want %v, %s", tc.now, open, next, tc.open, tc.next)
+			}
+		})
+	}
+}
+
 // FuzzWindow: no panic; an accepted window is open exactly when the moment, on the
 // window's clock, falls on its day between start and end; when closed, the next opening
 // is later, is open, is the window's day and start, and comes at most a week less the
 // window's length later (seven days and seven days only: the window repeats weekly).
 //
-// That exact arithmetic holds where the zone's UTC offset stays put. The package counts
-// start and end as time elapsed since local midnight, so on a day whose clock jumps
-// (daylight saving time) the window moves by the jump and a week is 167 or 169 hours;
-// around such a change only the general properties are checked, with a day of slack.
+// That exact arithmetic holds where the zone's UTC offset stays put. Around a clock
+// change (daylight saving time) a week is 167 or 169 hours and a wall time in the hour
+// skipped or repeated is ambiguous, so there only the general properties are checked,
+// with a day of slack; TestOpenDaylightSaving pins the wall-clock behaviour there.
 func FuzzWindow(f *testing.F) {
 	f.Add("Asia/Makassar", "Mon", "08:00", "16:00", int64(1763884800))
 	f.Add("Asia/Makassar", "Mon", "08:00", "16:00", int64(1763971200)) // Monday 16:00 WITA: closed a week less 8 h
