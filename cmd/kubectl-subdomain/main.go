@@ -37,6 +37,8 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -266,6 +268,7 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	}
 	stage("approved", st.RequestedAt, st.ApprovedAt, func() time.Duration { return st.ApprovedAt.Sub(st.RequestedAt.Time) }, appStd)
 	stage("ready", st.ApprovedAt, st.ReadyAt, func() time.Duration { return st.ReadyAt.Sub(st.ApprovedAt.Time) }, provStd)
+	created(w, r, zone)
 	if len(st.PreviousNames) > 0 {
 		fmt.Fprintf(w, "\nRenamed from:\n")
 		for _, p := range st.PreviousNames {
@@ -282,6 +285,59 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	}
 	_, err = io.WriteString(out, w.String())
 	return err
+}
+
+// created lists what the request produced (the design's table), from its status and
+// zone, each object once its condition says it is in place: the reader of the change
+// report needs no rights beyond reading requests and zones.
+func created(w io.Writer, r *sdv1.SubdomainRequest, zone *sdv1.SubdomainZone) {
+	st := r.Status
+	ok := func(typ string) bool { return meta.IsStatusConditionTrue(st.Conditions, typ) }
+	var lines []string
+	add := func(kind, where, what string) { lines = append(lines, fmt.Sprintf("  %-14s %s%s", kind, where, what)) }
+	ns := st.Namespace
+	if ok(sdv1.ConditionHostingReady) && ns != "" {
+		add("Namespace", ns, " (Pod Security restricted)")
+		add("ResourceQuota", ns+"/"+sdv1.HostingObjectName, "")
+		add("LimitRange", ns+"/"+sdv1.HostingObjectName, "")
+		add("NetworkPolicy", ns+"/"+sdv1.HostingObjectName, " (ingress from the namespace and "+zone.Spec.Ingress.ControllerNamespace+")")
+		add("RoleBinding", ns+"/"+sdv1.AdminRoleBindingName, fmt.Sprintf(" (group %s -> ClusterRole admin)", r.Spec.OPD.AdminGroup))
+	}
+	var old []string
+	for _, p := range st.PreviousNames {
+		if !p.Released {
+			old = append(old, p.FQDN)
+		}
+	}
+	if ok(sdv1.ConditionIngressReady) && ns != "" {
+		hosts := strings.Join(append([]string{st.FQDN}, old...), ", ")
+		add("Ingress", ns+"/"+r.Name, fmt.Sprintf(" (hosts %s -> service %s:%d)", hosts, r.Spec.Hosting.Service.Name, r.Spec.Hosting.Service.Port))
+	}
+	if ok(sdv1.ConditionDNSReady) {
+		recs := fmt.Sprintf("A %s -> %s", st.FQDN, st.Address)
+		for _, o := range old {
+			recs += fmt.Sprintf(", CNAME %s -> %s", o, st.FQDN)
+		}
+		add("DNSEndpoint", zone.Spec.DNS.Namespace+"/"+r.Name, " ("+recs+")")
+	}
+	if ok(sdv1.ConditionCredentialsReady) && st.CredentialsSecret != nil {
+		add("Secret", st.CredentialsSecret.Namespace+"/"+st.CredentialsSecret.Name, "")
+	}
+	if len(zone.Spec.AddressPool) > 0 && len(zone.Spec.Ingress.ControllerSelector) > 0 && st.Address != "" {
+		add("Service", zone.Spec.Ingress.ControllerNamespace+"/"+sdv1.LoadBalancerServicePrefix+r.Name,
+			fmt.Sprintf(" (LoadBalancer %s; AddressAssigned %s)", st.Address, condStatus(st.Conditions, sdv1.ConditionAddressAssigned)))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nCreated (each labelled %s=%s):\n%s\n", sdv1.LabelRequest, r.Name, strings.Join(lines, "\n"))
+}
+
+func condStatus(cs []metav1.Condition, typ string) string {
+	if c := meta.FindStatusCondition(cs, typ); c != nil {
+		return string(c.Status)
+	}
+	return "unknown"
 }
 
 // describeGone is describe of a request that is gone: its change report from the

@@ -142,7 +142,12 @@ func TestPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	out = run("describe", "dinkes")
-	for _, want := range []string{"Change report", "400/1/DINKES/2026", `Approved:    "dinkes"`, "standard 24h0m0s: met", "standard 4h0m0s: met", "Ready             True"} {
+	for _, want := range []string{"Change report", "400/1/DINKES/2026", `Approved:    "dinkes"`, "standard 24h0m0s: met", "standard 4h0m0s: met", "Ready             True",
+		"Created (each labelled subdomain.kominfo.go.id/request=dinkes):", "Namespace      opd-dinkes (Pod Security restricted)",
+		"RoleBinding    opd-dinkes/opd-admin (group opd:dinkes -> ClusterRole admin)",
+		"Ingress        opd-dinkes/dinkes (hosts dinkes.pontianak.go.id -> service web:80)",
+		"DNSEndpoint    subdomain-system/dinkes (A dinkes.pontianak.go.id -> 10.20.0.",
+		"Secret         opd-dinkes/subdomain-credentials"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("describe lacks %q:\n%s", want, out)
 		}
@@ -169,8 +174,10 @@ func TestPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rename: %v", err)
 	}
-	if out := run("describe", "dinkes"); !strings.Contains(out, "Renamed from:\n  dinkes.pontianak.go.id") {
-		t.Errorf("describe lacks the rename:\n%s", out)
+	if out := run("describe", "dinkes"); !strings.Contains(out, "Renamed from:\n  dinkes.pontianak.go.id") ||
+		!strings.Contains(out, "(hosts kesehatan.pontianak.go.id, dinkes.pontianak.go.id -> service web:80)") ||
+		!strings.Contains(out, "CNAME dinkes.pontianak.go.id -> kesehatan.pontianak.go.id") {
+		t.Errorf("describe lacks the rename, or the old name's host and record:\n%s", out)
 	}
 
 	// Delete dishub (deletionPolicy Delete) and disdik (Retain) and restart the
