@@ -227,6 +227,38 @@ func TestLoadBalancerAnnounce(t *testing.T) {
 	if c := condition(r, sdv1.ConditionAddressAssigned); c.Reason != "Announced" {
 		t.Errorf("AddressAssigned = %+v", c)
 	}
+
+	// Deleting: Delete takes the Service away (garbage collection), Retain leaves it,
+	// no longer owned, announcing the address it keeps.
+	create(t, newRequest("rsia", "lb", "rsia", approved("kadis"), func(r *sdv1.SubdomainRequest) {
+		r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
+	}))
+	waitFor(t, "rsia", "waiting for the load balancer", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
+	})
+	kept := &corev1.Service{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "ingress-nginx", Name: "sdr-rsia"}, kept); err != nil {
+		t.Fatal(err)
+	}
+	kept.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: kept.Spec.LoadBalancerIP}} //nolint:staticcheck
+	if err := k8s.Status().Update(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, "rsia", sdv1.PhaseReady)
+	for _, n := range []string{"rsud", "rsia"} {
+		if err := k8s.Delete(ctx, getRequest(t, n)); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: n}})
+	}
+	waitGone(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-nginx", Name: "sdr-rsud"}})
+	time.Sleep(3 * time.Second) // let the garbage collector act on anything still owned
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(kept), kept); err != nil {
+		t.Fatalf("Retain removed the load balancer Service: %v", err)
+	}
+	if len(kept.OwnerReferences) != 0 || !kept.DeletionTimestamp.IsZero() || len(kept.Status.LoadBalancer.Ingress) != 1 {
+		t.Errorf("the retained Service is still owned, being deleted, or no longer announced: %+v %+v", kept.ObjectMeta, kept.Status)
+	}
 }
 
 // TestSteadyStateWrites: once everything is Ready the operator writes nothing, over
