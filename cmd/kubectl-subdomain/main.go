@@ -268,6 +268,15 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	}
 	stage("approved", st.RequestedAt, st.ApprovedAt, func() time.Duration { return st.ApprovedAt.Sub(st.RequestedAt.Time) }, appStd)
 	stage("ready", st.ApprovedAt, st.ReadyAt, func() time.Duration { return st.ReadyAt.Sub(st.ApprovedAt.Time) }, provStd)
+	// The last rename, when the approval on record is the current name's: from that
+	// approval to the rename taking effect (the old name retired), against the same
+	// provisioning standard.
+	if n := len(st.PreviousNames); n > 0 && st.Approval != nil && st.Approval.ApprovedAt != nil &&
+		zone.Spec.Domain != "" && st.Approval.Name+"."+zone.Spec.Domain == st.FQDN &&
+		!st.PreviousNames[n-1].RetiredAt.Before(st.Approval.ApprovedAt) {
+		retired := st.PreviousNames[n-1].RetiredAt
+		stage("renamed", st.Approval.ApprovedAt, &retired, func() time.Duration { return retired.Sub(st.Approval.ApprovedAt.Time) }, provStd)
+	}
 	created(w, r, zone)
 	if len(st.PreviousNames) > 0 {
 		fmt.Fprintf(w, "\nRenamed from:\n")

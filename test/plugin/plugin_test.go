@@ -25,6 +25,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"regexp"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -176,7 +177,8 @@ func TestPlugin(t *testing.T) {
 	}
 	if out := run("describe", "dinkes"); !strings.Contains(out, "Renamed from:\n  dinkes.pontianak.go.id") ||
 		!strings.Contains(out, "(hosts kesehatan.pontianak.go.id, dinkes.pontianak.go.id -> service web:80)") ||
-		!strings.Contains(out, "CNAME dinkes.pontianak.go.id -> kesehatan.pontianak.go.id") {
+		!strings.Contains(out, "CNAME dinkes.pontianak.go.id -> kesehatan.pontianak.go.id") ||
+		!regexp.MustCompile(`renamed    after \d+s \(standard 4h0m0s: met\)`).MatchString(out) {
 		t.Errorf("describe lacks the rename, or the old name's host and record:\n%s", out)
 	}
 
