@@ -5,7 +5,8 @@ SHELL := /usr/bin/env bash
 BIN_DIR   ?= $(CURDIR)/bin
 export KUBEBUILDER_ASSETS ?= $(BIN_DIR)
 CONTROLLER_GEN := $(BIN_DIR)/controller-gen
-KUBECTL   := $(BIN_DIR)/kubectl
+# kubectl for install/deploy: bin/kubectl once built (make envtest-assets), else the one on PATH.
+KUBECTL   ?= $(or $(wildcard $(BIN_DIR)/kubectl),$(shell command -v kubectl))
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 IMG       ?= subdomain-operator:dev
 
@@ -53,7 +54,7 @@ build: ## Build the manager and the kubectl plugin into bin/.
 	@if [ -d cmd/kubectl-subdomain ] && ls cmd/kubectl-subdomain/*.go >/dev/null 2>&1; then go build -o $(BIN_DIR)/kubectl-subdomain ./cmd/kubectl-subdomain; fi
 
 .PHONY: test
-test: envtest-assets ## Run every test tier: table tests, envtest, fuzz seed corpora, DNS end to end.
+test: tools ## Run every test tier: table tests, envtest, fuzz seed corpora, chart, DNS end to end.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
@@ -77,8 +78,14 @@ demo: envtest-assets ## Embedded control plane + operator + samples; `make demo 
 ##@ Deploy
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster in $$KUBECONFIG.
+	@test -n "$(KUBECTL)" || { echo "no kubectl: run 'make envtest-assets' or put kubectl on PATH"; exit 1; }
 	$(KUBECTL) apply --server-side -k config/crd
 
 .PHONY: deploy
-deploy: manifests ## Deploy the operator (CRDs, RBAC, policies, manager) with kustomize.
-	$(KUBECTL) apply --server-side -k config/default
+deploy: manifests ## Deploy the operator (CRDs, RBAC, policies, manager) with kustomize, image $$IMG.
+	@test -n "$(KUBECTL)" || { echo "no kubectl: run 'make envtest-assets' or put kubectl on PATH"; exit 1; }
+	$(KUBECTL) kustomize config/default | sed 's|image: subdomain-operator:dev|image: $(IMG)|' | $(KUBECTL) apply --server-side -f -
+
+.PHONY: docker-build
+docker-build: ## Build the manager's image $$IMG (Dockerfile: static binary, distroless nonroot).
+	docker build -t $(IMG) .

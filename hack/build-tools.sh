@@ -26,7 +26,8 @@ tool_spec() {
     etcd)                    echo "etcd|go.etcd.io/etcd/server/v3|" ;;
     controller-gen)          echo ".|sigs.k8s.io/controller-tools/cmd/controller-gen|" ;;
     external-dns)            echo "externaldns|sigs.k8s.io/external-dns|-X sigs.k8s.io/external-dns/pkg/apis/externaldns.Version=v0.22.0" ;;
-    helm)                    echo "helm|helm.sh/helm/v3/cmd/helm|" ;;
+    # helm's default for the cluster version (template, lint) is 1.20 unless set.
+    helm)                    echo "helm|helm.sh/helm/v3/cmd/helm|-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37" ;;
     *) echo "unknown tool $1" >&2; return 1 ;;
   esac
 }

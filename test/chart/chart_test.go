@@ -97,6 +97,10 @@ func TestChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// helm uninstall must not delete the CRDs (every request and ledger with them).
+	if n := strings.Count(rendered, "helm.sh/resource-policy: keep"); n != 4 || strings.Count(rendered, "kind: CustomResourceDefinition") != 4 {
+		t.Errorf("%d CRDs marked helm.sh/resource-policy: keep, want all 4", n)
+	}
 	env, err := testenv.Start(testenv.Options{})
 	if err != nil {
 		t.Fatal(err)
