@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -303,7 +304,8 @@ func (h *poolHints) forget(zone string) {
 }
 
 // foreignHolder names an Ingress or DNSEndpoint, not created for this request, that
-// already serves the request's FQDN; "" if none.
+// already serves the request's FQDN; "" if none. Of several, the least by kind and
+// name, the same one on every reconcile.
 func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, error) {
 	for _, c := range []struct {
 		kind    string
@@ -314,10 +316,16 @@ func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, err
 		if err != nil {
 			return "", err
 		}
+		var found []string
 		for _, o := range objs {
 			if o, ok := o.(client.Object); ok && o.GetLabels()[sdv1.LabelRequest] != s.req.Name {
-				return fmt.Sprintf("%s %s/%s%s", c.kind, o.GetNamespace(), o.GetName(), heldBy(o)), nil
+				found = append(found, fmt.Sprintf("%s %s/%s%s", c.kind, o.GetNamespace(), o.GetName(), heldBy(o)))
 			}
+		}
+		if len(found) > 0 {
+			// The index's order is a map's: name the same one every time, or the
+			// condition's message would change, and be written, on every reconcile.
+			return slices.Min(found), nil
 		}
 	}
 	return "", nil

@@ -21,8 +21,10 @@ import (
 	"errors"
 	"testing"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -137,5 +139,43 @@ func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
 				t.Errorf("the request holds %d address claims %v, want 1", len(claims.Items), names)
 			}
 		})
+	}
+}
+
+// TestForeignHolderStable: with several foreign objects serving a name, the holder
+// named is the same on every call (the index's order is a map's), or the condition's
+// message, and a status write, would change on every reconcile. The request's own
+// Ingress is never a foreign holder.
+func TestForeignHolderStable(t *testing.T) {
+	byHost := toolscache.Indexers{servedNames: func(o any) ([]string, error) {
+		var hosts []string
+		for _, r := range o.(*networkingv1.Ingress).Spec.Rules {
+			hosts = append(hosts, r.Host)
+		}
+		return hosts, nil
+	}}
+	ingresses := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, byHost)
+	dns := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{servedNames: func(any) ([]string, error) { return nil, nil }})
+	ing := func(ns, name, owner string) *networkingv1.Ingress {
+		i := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		if owner != "" {
+			i.Labels = map[string]string{sdv1.LabelRequest: owner}
+		}
+		i.Spec.Rules = []networkingv1.IngressRule{{Host: "dinkes.pontianak.go.id"}}
+		return i
+	}
+	for _, o := range []*networkingv1.Ingress{ing("opd-dinkes", "dinkes", "dinkes"), ing("zz", "late", ""), ing("legacy", "b", ""), ing("legacy", "a", ""), ing("mm", "x", "other")} {
+		if err := ingresses.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &SubdomainRequestReconciler{ingressHosts: ingresses, dnsNames: dns}
+	s := &requestScope{req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes"}}, fqdn: "dinkes.pontianak.go.id"}
+	want := `Ingress legacy/a (not created by subdomain-operator)`
+	for range 50 {
+		got, err := r.foreignHolder(s)
+		if err != nil || got != want {
+			t.Fatalf("foreignHolder = %q, %v; want %q every time", got, err, want)
+		}
 	}
 }

@@ -71,8 +71,9 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 
 // gateApproval runs the approval policy chain and records a new approval.
 // Sets Approved; emits a Warning Event when a served site's approval is withdrawn or
-// rejected (the site stays, so no phase change tells it). Stops the chain when nothing may be provisioned (no approval yet,
-// rejected, or a stale approval on a request that never had one). Ends with an Invalid
+// rejected (the site stays, so no phase change tells it). Stops the chain when
+// nothing may be provisioned (no approval yet, rejected, or a stale approval on a
+// request that never had one). Ends with an Invalid
 // error (NameAvailable=False) when the approved label breaks a zone rule the API server
 // cannot check (reserved name, FQDN too long).
 func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *requestScope) (bool, error) {
