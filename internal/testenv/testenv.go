@@ -34,7 +34,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -271,25 +270,11 @@ func (e *Env) Stop() error {
 // controller-runtime controller counts them in the shared metrics registry). An error
 // means the registry could not be read, which must not pass for "none".
 func ReconcilePanics() (float64, error) {
-	return counterSum("controller_runtime_reconcile_panics_total", nil)
+	return counterSum("controller_runtime_reconcile_panics_total")
 }
 
-// ReconcileTotal is the number of reconciles controller (its name, e.g.
-// "subdomainrequest") has finished in this process, whatever their result.
-func ReconcileTotal(controller string) (float64, error) {
-	return counterSum("controller_runtime_reconcile_total", func(m *dto.Metric) bool {
-		for _, l := range m.GetLabel() {
-			if l.GetName() == "controller" {
-				return l.GetValue() == controller
-			}
-		}
-		return false
-	})
-}
-
-// counterSum adds up the counters of family name in the shared registry that keep
-// selects (all when keep is nil).
-func counterSum(name string, keep func(*dto.Metric) bool) (float64, error) {
+// counterSum adds up the counters of family name in the shared registry.
+func counterSum(name string) (float64, error) {
 	families, err := ctrlmetrics.Registry.Gather()
 	if err != nil {
 		return 0, fmt.Errorf("reading the metrics registry: %w", err)
@@ -300,9 +285,7 @@ func counterSum(name string, keep func(*dto.Metric) bool) (float64, error) {
 			continue
 		}
 		for _, m := range f.GetMetric() {
-			if keep == nil || keep(m) {
-				n += counterValue(m)
-			}
+			n += counterValue(m)
 		}
 	}
 	return n, nil
@@ -338,7 +321,6 @@ func counterValue(m *dto.Metric) float64 {
 // sends, and records each with the status the API server answered. Wrap the
 // operator's rest.Config with it to prove that it writes nothing.
 type WriteCounter struct {
-	n   atomic.Int64
 	mu  sync.Mutex
 	log []Write
 }
@@ -369,7 +351,6 @@ func (w *WriteCounter) Wrap(cfg *rest.Config) *rest.Config {
 			w.mu.Lock()
 			i := len(w.log)
 			w.log = append(w.log, Write{Method: req.Method, Path: req.URL.Path})
-			w.n.Add(1)
 			w.mu.Unlock()
 			resp, err := rt.RoundTrip(req)
 			if resp != nil {
@@ -384,17 +365,17 @@ func (w *WriteCounter) Wrap(cfg *rest.Config) *rest.Config {
 }
 
 // Count is the number of writes so far.
-func (w *WriteCounter) Count() int64 { return w.n.Load() }
+func (w *WriteCounter) Count() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return int64(len(w.log))
+}
 
 // Since returns the writes recorded after the first n, as "METHOD path".
 func (w *WriteCounter) Since(n int64) []string {
-	writes := w.WritesSince(n)
-	out := make([]string, len(writes))
-	for i, wr := range writes {
-		out[i] = wr.String()
-	}
-	if len(out) == 0 {
-		return nil
+	var out []string
+	for _, wr := range w.WritesSince(n) {
+		out = append(out, wr.String())
 	}
 	return out
 }
