@@ -318,8 +318,8 @@ func (d *demo) showDNS(ctx context.Context, fqdn string) error {
 
 func (d *demo) waitPhase(ctx context.Context, name string, phase sdv1.Phase) error {
 	r := &sdv1.SubdomainRequest{}
-	err := testenv.Eventually(ctx, 90*time.Second, 100*time.Millisecond, func() (bool, error) {
-		return r.Status.Phase == phase, client.IgnoreNotFound(d.c.Get(ctx, types.NamespacedName{Name: name}, r))
+	err := testenv.WaitFor(ctx, d.c, types.NamespacedName{Name: name}, r, 90*time.Second, 100*time.Millisecond, func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == phase
 	})
 	if err != nil {
 		return fmt.Errorf("request %s is %s, not %s: %w", name, r.Status.Phase, phase, err)
