@@ -45,6 +45,7 @@ import (
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/manager"
+	"github.com/kominfo/subdomain-operator/internal/naming"
 	"github.com/kominfo/subdomain-operator/internal/report"
 )
 
@@ -245,17 +246,11 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	}
 	fmt.Fprintf(w, "\nTimeline (against the zone's service level):\n")
 	fmt.Fprintf(w, "  requested  %s\n", ts(st.RequestedAt, func() string { return st.RequestedAt.UTC().Format(time.RFC3339) }))
-	stage := func(label string, from, to interface {
-		IsZero() bool
-	}, took func() time.Duration, std *time.Duration) {
+	stage := func(label string, from, to *metav1.Time, std *time.Duration) {
 		line := fmt.Sprintf("  %-10s %s", label, "-")
-		if to != nil && !to.IsZero() && from != nil && !from.IsZero() {
-			d := took()
-			verdict := ""
-			if std != nil {
-				verdict = fmt.Sprintf(" (standard %s: %s)", *std, map[bool]string{true: "met", false: "BREACHED"}[d <= *std])
-			}
-			line = fmt.Sprintf("  %-10s after %s%s", label, d.Round(time.Second), verdict)
+		if !to.IsZero() && !from.IsZero() { // IsZero is true for nil
+			d := to.Sub(from.Time)
+			line = fmt.Sprintf("  %-10s after %s%s", label, d.Round(time.Second), report.Verdict(d, std))
 		}
 		fmt.Fprintln(w, line)
 	}
@@ -266,16 +261,15 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	if d := zone.Spec.ServiceLevel.Provisioning; d != nil {
 		provStd = &d.Duration
 	}
-	stage("approved", st.RequestedAt, st.ApprovedAt, func() time.Duration { return st.ApprovedAt.Sub(st.RequestedAt.Time) }, appStd)
-	stage("ready", st.ApprovedAt, st.ReadyAt, func() time.Duration { return st.ReadyAt.Sub(st.ApprovedAt.Time) }, provStd)
+	stage("approved", st.RequestedAt, st.ApprovedAt, appStd)
+	stage("ready", st.ApprovedAt, st.ReadyAt, provStd)
 	// The last rename, when the approval on record is the current name's: from that
 	// approval to the rename taking effect (the old name retired), against the same
 	// provisioning standard.
 	if n := len(st.PreviousNames); n > 0 && st.Approval != nil && st.Approval.ApprovedAt != nil &&
-		zone.Spec.Domain != "" && st.Approval.Name+"."+zone.Spec.Domain == st.FQDN &&
+		zone.Spec.Domain != "" && naming.FQDN(st.Approval.Name, zone.Spec.Domain) == st.FQDN &&
 		!st.PreviousNames[n-1].RetiredAt.Before(st.Approval.ApprovedAt) {
-		retired := st.PreviousNames[n-1].RetiredAt
-		stage("renamed", st.Approval.ApprovedAt, &retired, func() time.Duration { return retired.Sub(st.Approval.ApprovedAt.Time) }, provStd)
+		stage("renamed", st.Approval.ApprovedAt, &st.PreviousNames[n-1].RetiredAt, provStd)
 	}
 	created(w, r, zone)
 	if len(st.PreviousNames) > 0 {

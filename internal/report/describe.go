@@ -63,6 +63,16 @@ func Describe(w io.Writer, name string, ledgers []sdv1.SubdomainLedger, zones []
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// Verdict is a change report's judgement of a step that took d against the standard
+// std: " (standard 4h0m0s: met)" or "...: BREACHED)", "" without a standard. Both
+// change reports use it: describe of a live request and of one in the ledger.
+func Verdict(d time.Duration, std *time.Duration) string {
+	if std == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (standard %s: %s)", *std, map[bool]string{true: "met", false: "BREACHED"}[d <= *std])
+}
+
 // describe writes one life's change report.
 func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 	dash := func(s string) string {
@@ -128,11 +138,7 @@ func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 			return
 		}
 		d := to.Sub(*from)
-		verdict := ""
-		if std != nil {
-			verdict = fmt.Sprintf(" (standard %s: %s)", *std, map[bool]string{true: "met", false: "BREACHED"}[d <= *std])
-		}
-		fmt.Fprintf(b, "  %-10s after %s%s, at %s\n", label, d.Round(time.Second), verdict, rfc(*to))
+		fmt.Fprintf(b, "  %-10s after %s%s, at %s\n", label, d.Round(time.Second), Verdict(d, std), rfc(*to))
 	}
 	stage("approved", requested, approved, appStd)
 	stage("ready", approved, l.ready, provStd)
