@@ -22,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
@@ -42,7 +43,9 @@ import (
 
 // CacheOptions scopes the informer cache: Secrets, Namespaces and the other hosting
 // children are cached only when they carry the request label, so the manager never
-// holds every Secret of the cluster. Ingresses and DNSEndpoints are cached whole: the
+// holds every Secret of the cluster; Secrets also only by the credentials Secret's
+// name, since anyone with a namespace may label Secrets of their own (a tenant
+// filling the manager's memory with them). Ingresses and DNSEndpoints are cached whole: the
 // operator must see names served by others to refuse them.
 func CacheOptions() cache.Options {
 	// The selector "has the request label", built without a parser that could fail.
@@ -53,7 +56,8 @@ func CacheOptions() cache.Options {
 		DefaultTransform: slimcache.Transform,
 		NewInformer:      slimcache.NewInformer,
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}:              byLabel,
+			&corev1.Secret{}: {Label: byLabel.Label,
+				Field: fields.OneTermEqualSelector("metadata.name", sdv1.CredentialsSecretName)},
 			&corev1.Namespace{}:           byLabel,
 			&corev1.Service{}:             byLabel,
 			&corev1.ResourceQuota{}:       byLabel,

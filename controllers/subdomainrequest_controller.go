@@ -102,18 +102,19 @@ type requestScope struct {
 type step func(ctx context.Context, s *requestScope) (stop bool, err error)
 
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/status,verbs=get;patch
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/finalizers,verbs=update
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones,verbs=get;list;watch
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainledgers,verbs=get;create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups="",resources=secrets;services;resourcequotas;limitranges,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets;resourcequotas;limitranges,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=admin
 // +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
 // Reconcile reads like the procedure it replaces: gate on approval, claim the name and
 // the address, then build the hosting namespace, credentials, Ingress, DNS records and
@@ -178,8 +179,9 @@ func resultFor(err error, res ctrl.Result) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: conflictRetry}, nil
 	case reconcileerr.Waiting:
 		return ctrl.Result{RequeueAfter: e.RequeueAfter}, nil
-	default: // Invalid: retried when the request or its zone changes.
-		return ctrl.Result{}, nil
+	default: // Invalid: retried when the request or its zone changes, or when a
+		// service-level deadline passes (res) so that the breach is reported on time.
+		return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
 	}
 }
 

@@ -46,7 +46,7 @@ type SubdomainZoneReconciler struct {
 	claims toolscache.Indexer
 }
 
-// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=get;patch
 
 // Reconcile counts the zone's address claims and checks what the API server cannot
 // (the change window's time zone). Sets Ready. Writes status only when it changed.

@@ -82,10 +82,13 @@ type OPD struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="opd.code must be a lowercase RFC 1123 label (a-z, 0-9, '-', no leading or trailing hyphen)"
 	Code string `json:"code"`
 
-	// AdminGroup gets ClusterRole admin in the hosting namespace.
+	// AdminGroup gets ClusterRole admin in the hosting namespace: the OPD's own group,
+	// never a system: group (system:authenticated would hand the site and its
+	// credentials to every user of the cluster).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('system:')",message="opd.adminGroup may not be a system: group (system:authenticated, system:serviceaccounts, ...): name the OPD's own group"
 	AdminGroup string `json:"adminGroup"`
 
 	// Contact is who the office talks to at the OPD.

@@ -212,6 +212,9 @@ func TestApprovalAuthority(t *testing.T) {
 	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: ptr("dinkes")}),
 		`needs verb "approve" on resource "subdomainrequests" in API group "subdomain.kominfo.go.id"`)
 	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationRejected: ptr("no")}), `"approve"`)
+	// Not even with a value that the policy once took for "absent".
+	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationRejected: ptr("\x00")}), `"approve"`)
+	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: ptr("\x00")}), `"approve"`)
 	pre := request("selfie", "selfie")
 	pre.Annotations = map[string]string{sdv1.AnnotationApproved: "selfie"}
 	wantDenied(t, u.editor.Create(ctx, pre), `user "pat" may not set`)
@@ -303,10 +306,15 @@ func TestTenantIsolation(t *testing.T) {
 	other.Namespace = "opd-disdukcapil"
 	wantDenied(t, u.opdAdmin.Create(ctx, other), "forbidden")
 
-	// The operator's cache holds only labelled Secrets.
+	// The operator's cache holds only labelled Secrets, and of those only the
+	// credentials: an OPD admin may label Secrets of its own.
 	if err := u.admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "unrelated"},
 		StringData: map[string]string{"k": "v"}}); err != nil {
 		t.Fatal(err)
+	}
+	if err := u.opdAdmin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: "bulky",
+		Labels: map[string]string{sdv1.LabelRequest: "dinkes"}}, StringData: map[string]string{"k": "v"}}); err != nil {
+		t.Fatalf("an OPD admin may create a Secret in its namespace: %v", err)
 	}
 	opts := controllers.CacheOptions()
 	opts.Scheme = manager.Scheme()
@@ -324,8 +332,8 @@ func TestTenantIsolation(t *testing.T) {
 		t.Errorf("the cache holds %d Secrets, want the 2 credentials Secrets", len(secrets.Items))
 	}
 	for _, s := range secrets.Items {
-		if s.Labels[sdv1.LabelRequest] == "" {
-			t.Errorf("the cache holds unlabelled Secret %s/%s", s.Namespace, s.Name)
+		if s.Labels[sdv1.LabelRequest] == "" || s.Name != sdv1.CredentialsSecretName {
+			t.Errorf("the cache holds Secret %s/%s, not a credentials Secret", s.Namespace, s.Name)
 		}
 	}
 }
