@@ -318,7 +318,7 @@ func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, err
 		}
 		var found []string
 		for _, o := range objs {
-			if o, ok := o.(client.Object); ok && o.GetLabels()[sdv1.LabelRequest] != s.req.Name {
+			if o, ok := o.(client.Object); ok && !mine(o, s.req) {
 				found = append(found, fmt.Sprintf("%s %s/%s%s", c.kind, o.GetNamespace(), o.GetName(), heldBy(o)))
 			}
 		}
@@ -333,10 +333,23 @@ func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, err
 
 // heldBy says who made an object, for conflict messages.
 func heldBy(o client.Object) string {
-	if r := o.GetLabels()[sdv1.LabelRequest]; r != "" {
+	r := o.GetLabels()[sdv1.LabelRequest]
+	switch owner := metav1.GetControllerOf(o); {
+	case r == "":
+		return " (not created by subdomain-operator)"
+	case owner != nil && owner.Kind == "SubdomainRequest" && owner.Name == r:
 		return fmt.Sprintf(" (of SubdomainRequest %q)", r)
+	default:
+		return fmt.Sprintf(" (labelled for SubdomainRequest %q, which does not own it)", r)
 	}
-	return " (not created by subdomain-operator)"
+}
+
+// mine tells whether req created o: o carries req's label and req, by UID, is its
+// controller. The label alone is not enough: anyone may set it on an object of their
+// own, and a request deleted with Retain leaves labelled objects that a later request
+// of the same name did not create.
+func mine(o client.Object, req *sdv1.SubdomainRequest) bool {
+	return o.GetLabels()[sdv1.LabelRequest] == req.Name && metav1.IsControlledBy(o, req)
 }
 
 // releaseClaims deletes every claim the request holds, except those for keep.

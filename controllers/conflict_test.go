@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/external-dns/endpoint"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/naming"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
@@ -54,6 +55,7 @@ func TestValidation(t *testing.T) {
 		{"underscore", newRequest("v6", "z", "din_kes"), "may contain only a-z, 0-9 and '-'"},
 		{"empty zone", newRequest("v7", "", "dinkes"), "spec.zone"},
 		{"bad opd code", newRequest("v8", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "Din Kes" }), "opd.code must be a lowercase RFC 1123 label"},
+		{"system admin group", newRequest("v8g", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.AdminGroup = "system:authenticated" }), "opd.adminGroup may not be a system: group"},
 		{"bad deletion policy", newRequest("v9", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.DeletionPolicy = "Keep" }), "Unsupported value"},
 		{"request name too long", newRequest(strings.Repeat("a", 60), "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "ok" }), "metadata.name must be a lowercase RFC 1123 label"},
 		{"request name with a dot", newRequest("din.kes", "z", "ok"), "metadata.name must be a lowercase RFC 1123 label"},
@@ -467,5 +469,118 @@ func TestPool200(t *testing.T) {
 	z, err := zoneWhen("big", func(z *sdv1.SubdomainZone) bool { return z.Status.Allocated == 200 })
 	if err != nil {
 		t.Errorf("zone allocated = %d, want 200: %v", z.Status.Allocated, err)
+	}
+}
+
+// TestUnservedApprovalEnds: an approval of a request that never served (here, one in
+// Conflict) is not kept by rejecting or withdrawing it - that is kept only for a site
+// that served. When the name frees up, neither request is provisioned: rejection and a
+// missing approval provision nothing.
+func TestUnservedApprovalEnds(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("tolak", "tolak.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.41.0.0/24"} }))
+	create(t, newRequest("dinsos", "tolak", "dinsos", approved("kadis")))
+	waitPhase(t, "dinsos", sdv1.PhaseReady)
+	for _, n := range []string{"dinsos-tolak", "dinsos-tarik"} {
+		create(t, newRequest(n, "tolak", "dinsos", approved("kadis")))
+		waitPhase(t, n, sdv1.PhaseConflict)
+	}
+	reason := "anggaran tidak tersedia"
+	annotate(t, "dinsos-tolak", map[string]*string{sdv1.AnnotationRejected: &reason})
+	annotate(t, "dinsos-tarik", map[string]*string{sdv1.AnnotationApproved: nil})
+	if c := condition(waitPhase(t, "dinsos-tolak", sdv1.PhaseRejected), sdv1.ConditionApproved); c.Reason != "Rejected" || !strings.Contains(c.Message, reason) {
+		t.Errorf("rejected: %+v", c)
+	}
+	if c := condition(waitPhase(t, "dinsos-tarik", sdv1.PhasePending), sdv1.ConditionApproved); c.Reason != "AwaitingApproval" {
+		t.Errorf("withdrawn before it served: %+v", c)
+	}
+
+	// Free the name, then make sure the operator looked at both afterwards.
+	if err := k8s.Delete(ctx, getRequest(t, "dinsos")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.FQDNClaimName("dinsos.tolak.go.id")}})
+	for _, n := range []string{"dinsos-tolak", "dinsos-tarik"} {
+		mark := requestReconciles(n)
+		poke := time.Now().String()
+		annotate(t, n, map[string]*string{"test.example/poke": &poke})
+		waitReconciled(t, n, mark)
+	}
+	for n, phase := range map[string]sdv1.Phase{"dinsos-tolak": sdv1.PhaseRejected, "dinsos-tarik": sdv1.PhasePending} {
+		if r := getRequest(t, n); r.Status.Phase != phase || r.Status.FQDN != "" {
+			t.Errorf("%s was provisioned once the name freed up: %s", n, statusString(r))
+		}
+		mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-" + n}})
+	}
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.FQDNClaimName("dinsos.tolak.go.id")}})
+}
+
+// TestLabelIsNotOwnership: an object that carries a request's label but is not
+// controlled by that request (anyone may set the label) serves the name for someone
+// else: a Conflict naming it, not the request's own.
+func TestLabelIsNotOwnership(t *testing.T) {
+	create(t, newZone("klaim", "klaim.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.42.0.0/24"} }))
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-x"}})
+	prefix := networkingv1.PathTypePrefix
+	create(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "team-x", Name: "impostor",
+		Labels: map[string]string{sdv1.LabelRequest: "bapenda"}},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "bapenda.klaim.go.id",
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}})
+	create(t, newRequest("bapenda", "klaim", "bapenda", approved("kadis")))
+	r := waitPhase(t, "bapenda", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameConflict" || !strings.Contains(c.Message, "Ingress team-x/impostor") ||
+		!strings.Contains(c.Message, "does not own it") {
+		t.Errorf("an Ingress labelled for the request but not its own: %+v", c)
+	}
+	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-bapenda"}})
+}
+
+// TestLongFreeText: an approver's username or a rejection's reason longer than the
+// ledger allows is cut to fit: the entry is written, the request is not wedged.
+func TestLongFreeText(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("teks", "teks.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.43.0.0/24"} }))
+	approver := "system:serviceaccount:gitops:" + strings.Repeat("a", 300)
+	create(t, newRequest("panjang", "teks", "panjang", approved(approver)))
+	reason := strings.Repeat("anggaran tidak tersedia; ", 80) // 2,000 characters
+	create(t, newRequest("ditolak-panjang", "teks", "ditolak-panjang", func(r *sdv1.SubdomainRequest) {
+		r.Annotations = map[string]string{sdv1.AnnotationRejected: reason}
+	}))
+	waitPhase(t, "panjang", sdv1.PhaseReady)
+	waitPhase(t, "ditolak-panjang", sdv1.PhaseRejected)
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		ledgers := &sdv1.SubdomainLedgerList{}
+		if err := k8s.List(ctx, ledgers); err != nil {
+			return false, err
+		}
+		var by, why string
+		for _, l := range ledgers.Items {
+			for _, e := range l.Spec.Entries {
+				if e.Request == "panjang" && e.Type == sdv1.LedgerReady {
+					by = e.ApprovedBy
+				}
+				if e.Request == "ditolak-panjang" && e.Type == sdv1.LedgerRejected {
+					why = e.Reason
+				}
+			}
+		}
+		if by == "" || why == "" {
+			return false, nil
+		}
+		if len([]rune(by)) != 256 || !strings.HasPrefix(approver, strings.TrimSuffix(by, "…")) {
+			return false, fmt.Errorf("approvedBy %q: want the first 255 characters and an ellipsis", by)
+		}
+		if len([]rune(why)) != 1024 || !strings.HasPrefix(reason, strings.TrimSuffix(why, "…")) {
+			return false, fmt.Errorf("reason of %d characters: want the first 1,023 and an ellipsis", len([]rune(why)))
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("ledger entries of long free text: %v", err)
+	}
+	if r := getRequest(t, "panjang"); r.Status.Approval == nil || r.Status.Approval.ApprovedBy != approver {
+		t.Errorf("status.approval keeps the whole username: %+v", r.Status.Approval)
 	}
 }

@@ -36,7 +36,9 @@ import (
 // reported on condition cond. It writes nothing when the object is as desired.
 func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope, cond string, obj client.Object, mutate func() error) error {
 	key := client.ObjectKeyFromObject(obj)
-	created := fmt.Sprintf("%T/%s", obj, key)
+	// Per request, as claimKey: another request's create of the same object (one
+	// namespace for two OPD codes) is not this request's.
+	created := fmt.Sprintf("%T/%s@%s", obj, key, s.req.Name)
 	err := r.Get(ctx, key, obj)
 	switch {
 	case apierrors.IsNotFound(err) && r.pending(s, created):
@@ -71,7 +73,7 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 		return err
 	}
 	r.observed(created)
-	if obj.GetLabels()[sdv1.LabelRequest] != s.req.Name {
+	if !mine(obj, s.req) {
 		return r.conflict(cond, obj)
 	}
 	before := obj.DeepCopyObject().(client.Object)
@@ -125,7 +127,7 @@ func (r *SubdomainRequestReconciler) whoHolds(ctx context.Context, s *requestSco
 	if err := r.APIReader.Get(ctx, key, live); err != nil {
 		return !apierrors.IsNotFound(err), client.IgnoreNotFound(err)
 	}
-	if live.GetLabels()[sdv1.LabelRequest] == s.req.Name {
+	if mine(live, s.req) {
 		return true, reconcileerr.NewWaiting(cond, "Progressing", cacheLagRetry, "waiting for the cache to show %s", describe(r, live))
 	}
 	return true, r.conflict(cond, live)

@@ -116,7 +116,26 @@ func (r *SubdomainRequestReconciler) record(ctx context.Context, s *requestScope
 	if e.Namespace == "" {
 		e.Namespace = s.req.Status.Namespace
 	}
+	// Free text from annotations has no bound of its own (a username, a rejection's
+	// reason): cut it to the ledger's, or the entry is refused on every retry.
+	e.ApprovedBy = clip(e.ApprovedBy, maxLedgerApprovedBy)
+	e.Reason = clip(e.Reason, maxLedgerReason)
 	return r.Ledger.Append(ctx, s.req.Spec.Zone, e)
+}
+
+// The ledger entry's maxLength for approvedBy and reason (api/v1alpha1).
+const (
+	maxLedgerApprovedBy = 256
+	maxLedgerReason     = 1024
+)
+
+// clip cuts s to at most n characters, the last one an ellipsis when it was cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func seconds(d time.Duration) *int64 {

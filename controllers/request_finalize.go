@@ -42,12 +42,15 @@ import (
 // and claims in place. Then it removes the finalizer. The ledger records the deletion
 // only of a request that held a name: one approved and deleted before it got one (the
 // finalizer policy adds the finalizer on approval) is no event for the register.
-// Returns Waiting while the namespace is being deleted.
+// A request that never became Ready is not held to the change window. Returns Waiting
+// while the namespace is being deleted.
 func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestScope) error {
 	if !controllerutil.ContainsFinalizer(s.req, sdv1.Finalizer) {
 		return nil
 	}
-	if s.req.Spec.DeletionPolicy != sdv1.DeletionPolicyRetain {
+	// The change window guards a served site; one that never became Ready (Pending,
+	// Conflict, Rejected, Failed) goes at once.
+	if s.req.Spec.DeletionPolicy != sdv1.DeletionPolicyRetain && s.req.Status.ReadyAt != nil {
 		zone := &sdv1.SubdomainZone{}
 		if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err == nil {
 			s.zone = zone
@@ -106,7 +109,8 @@ func (r *SubdomainRequestReconciler) recordEnd(ctx context.Context, s *requestSc
 }
 
 // children lists the objects the request created, found by name and label, never by
-// guess: an object without the request's label is not its child.
+// guess: an object without the request's label and controller reference is not its
+// child.
 func (r *SubdomainRequestReconciler) children(ctx context.Context, req *sdv1.SubdomainRequest) ([]client.Object, error) {
 	ns := req.Status.Namespace
 	if ns == "" {
@@ -123,31 +127,41 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, req *sdv1.Sub
 	}
 	var out []client.Object
 	for _, c := range candidates {
-		err := r.Get(ctx, client.ObjectKeyFromObject(c), c)
+		read := r.Get
+		if _, ok := c.(*corev1.Namespace); ok {
+			// The namespace decides when the claims are released: ask the API server,
+			// not a cache that may not show one created moments ago.
+			read = r.APIReader.Get
+		}
+		err := read(ctx, client.ObjectKeyFromObject(c), c)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		if c.GetLabels()[sdv1.LabelRequest] == req.Name {
+		if mine(c, req) {
 			out = append(out, c)
 		}
 	}
-	mine := client.MatchingLabels{sdv1.LabelRequest: req.Name}
+	labelled := client.MatchingLabels{sdv1.LabelRequest: req.Name}
 	eps := &dnsv1.DNSEndpointList{}
-	if err := r.List(ctx, eps, mine); err != nil {
+	if err := r.List(ctx, eps, labelled); err != nil {
 		return nil, err
 	}
 	for i := range eps.Items {
-		out = append(out, &eps.Items[i])
+		if mine(&eps.Items[i], req) {
+			out = append(out, &eps.Items[i])
+		}
 	}
 	svcs := &corev1.ServiceList{}
-	if err := r.List(ctx, svcs, mine); err != nil {
+	if err := r.List(ctx, svcs, labelled); err != nil {
 		return nil, err
 	}
 	for i := range svcs.Items {
-		out = append(out, &svcs.Items[i])
+		if mine(&svcs.Items[i], req) {
+			out = append(out, &svcs.Items[i])
+		}
 	}
 	return out, nil
 }

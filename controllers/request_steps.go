@@ -81,6 +81,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		Annotations: s.req.Annotations,
 		Subdomain:   s.req.Spec.Subdomain,
 		Recorded:    s.req.Status.Approval,
+		Served:      served(s),
 	})
 	s.decision = d
 	if kept := d.Target != "" && (d.Reason == approval.ReasonApprovalWithdrawn || d.Reason == approval.ReasonRejected); kept {
@@ -136,6 +137,16 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	s.fqdn = naming.FQDN(d.Target, s.zone.Spec.Domain)
 	s.namespace = naming.HostingNamespace(s.req)
 	return false, nil
+}
+
+// served is the label the request serves now, if it ever became Ready: the only name
+// a rejected or withdrawn approval keeps.
+func served(s *requestScope) string {
+	st := s.req.Status
+	if st.ReadyAt == nil || st.FQDN == "" {
+		return ""
+	}
+	return naming.LabelOf(st.FQDN, s.zone.Spec.Domain)
 }
 
 // ensureFinalizer adds the finalizer before anything is claimed, so that nothing the

@@ -143,6 +143,18 @@ func TestChangeWindow(t *testing.T) {
 	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-bpbd"}, &corev1.Namespace{}); err != nil {
 		t.Errorf("the site must stay until the window opens: %v", err)
 	}
+	// A request that never served is not held to the window: one in Conflict (it
+	// holds a finalizer) goes at once while the window is closed.
+	create(t, newRequest("bpbd-salin", "win", "bencana", approved("kadis")))
+	waitPhase(t, "bpbd-salin", sdv1.PhaseConflict)
+	if err := k8s.Delete(ctx, getRequest(t, "bpbd-salin")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "bpbd-salin"}})
+	if r := getRequest(t, "bpbd"); r.Status.Phase != sdv1.PhaseScheduled {
+		t.Errorf("the served site's deletion must still wait: %s", statusString(r))
+	}
+
 	setWindow(t, "win", openWindow())
 	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "bpbd"}})
 }

@@ -26,6 +26,9 @@ type Input struct {
 	Subdomain string
 	// Recorded is status.approval: the decision on record, if any.
 	Recorded *sdv1.Approval
+	// Served is the label the site serves now (status.fqdn's) if it ever became
+	// Ready; "" for a request that never served, whatever approval is on record.
+	Served string
 }
 
 // Decision is the gate's verdict.
@@ -60,12 +63,15 @@ func Evaluate(in Input) Decision {
 	return d
 }
 
-// keep is the label a request keeps serving under its recorded approval, if any.
+// keep is the label a request keeps serving under its earlier approval: the one it
+// serves, if it ever served. A request approved but never Ready (in Conflict, out of
+// addresses, still provisioning) keeps nothing: rejecting or withdrawing its approval
+// stops it, so that it is not provisioned later when the name or an address frees up.
 func keep(in Input) string {
 	if in.Recorded == nil {
 		return ""
 	}
-	return in.Recorded.Name
+	return in.Served
 }
 
 // rejected: the rejected annotation wins over approved. A request that was never

@@ -42,14 +42,21 @@ func TestEvaluate(t *testing.T) {
 	}{
 		{"nothing", Input{Subdomain: "dinkes"}, false, ReasonAwaitingApproval, "", false, false},
 		{"approved", Input{Subdomain: "dinkes", Annotations: ann(sdv1.AnnotationApproved, "dinkes", sdv1.AnnotationApprovedBy, "kadis")}, true, ReasonApproved, "dinkes", true, false},
-		{"approved again is not recorded twice", Input{Subdomain: "dinkes", Recorded: rec, Annotations: ann(sdv1.AnnotationApproved, "dinkes")}, true, ReasonApproved, "dinkes", false, false},
+		{"approved again is not recorded twice", Input{Subdomain: "dinkes", Recorded: rec, Served: "dinkes", Annotations: ann(sdv1.AnnotationApproved, "dinkes")}, true, ReasonApproved, "dinkes", false, false},
 		{"wrong label", Input{Subdomain: "dinkes", Annotations: ann(sdv1.AnnotationApproved, "dinkess")}, false, ReasonApprovalStale, "", false, false},
 		{"empty label", Input{Subdomain: "dinkes", Annotations: ann(sdv1.AnnotationApproved, "")}, false, ReasonApprovalStale, "", false, false},
-		{"rename waits, old name served", Input{Subdomain: "kesehatan", Recorded: rec, Annotations: ann(sdv1.AnnotationApproved, "dinkes")}, false, ReasonApprovalStale, "dinkes", false, false},
-		{"rename approved", Input{Subdomain: "kesehatan", Recorded: rec, Annotations: ann(sdv1.AnnotationApproved, "kesehatan")}, true, ReasonApproved, "kesehatan", true, false},
+		{"rename waits, old name served", Input{Subdomain: "kesehatan", Recorded: rec, Served: "dinkes", Annotations: ann(sdv1.AnnotationApproved, "dinkes")}, false, ReasonApprovalStale, "dinkes", false, false},
+		{"rename approved", Input{Subdomain: "kesehatan", Recorded: rec, Served: "dinkes", Annotations: ann(sdv1.AnnotationApproved, "kesehatan")}, true, ReasonApproved, "kesehatan", true, false},
 		{"rejected wins", Input{Subdomain: "dinkes", Annotations: ann(sdv1.AnnotationApproved, "dinkes", sdv1.AnnotationRejected, "no")}, false, ReasonRejected, "", false, true},
-		{"rejected after approval keeps the site", Input{Subdomain: "dinkes", Recorded: rec, Annotations: ann(sdv1.AnnotationRejected, "no")}, false, ReasonRejected, "dinkes", false, false},
-		{"withdrawn", Input{Subdomain: "dinkes", Recorded: rec}, false, ReasonApprovalWithdrawn, "dinkes", false, false},
+		{"rejected after approval keeps the site", Input{Subdomain: "dinkes", Recorded: rec, Served: "dinkes", Annotations: ann(sdv1.AnnotationRejected, "no")}, false, ReasonRejected, "dinkes", false, false},
+		{"withdrawn", Input{Subdomain: "dinkes", Recorded: rec, Served: "dinkes"}, false, ReasonApprovalWithdrawn, "dinkes", false, false},
+		// Approved but never Ready (a Conflict, no address left): nothing is kept, so
+		// nothing is provisioned when the name or an address frees up.
+		{"rejected after approval, never served", Input{Subdomain: "dinkes", Recorded: rec, Annotations: ann(sdv1.AnnotationRejected, "no")}, false, ReasonRejected, "", false, true},
+		{"withdrawn, never served", Input{Subdomain: "dinkes", Recorded: rec}, false, ReasonAwaitingApproval, "", false, false},
+		{"spec changed before it served", Input{Subdomain: "kesehatan", Recorded: rec, Annotations: ann(sdv1.AnnotationApproved, "dinkes")}, false, ReasonApprovalStale, "", false, false},
+		// A rename approved but not yet served (its new name in Conflict): the old name stays.
+		{"rejected during a rename", Input{Subdomain: "kesehatan", Recorded: &sdv1.Approval{Name: "kesehatan"}, Served: "dinkes", Annotations: ann(sdv1.AnnotationRejected, "no")}, false, ReasonRejected, "dinkes", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := Evaluate(tc.in)
