@@ -523,18 +523,18 @@ func TestLabelIsNotOwnership(t *testing.T) {
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-x"}})
 	prefix := networkingv1.PathTypePrefix
 	create(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "team-x", Name: "impostor",
-		Labels: map[string]string{sdv1.LabelRequest: "bapenda"}},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "bapenda.klaim.go.id",
+		Labels: map[string]string{sdv1.LabelRequest: "barenlitbang"}},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "barenlitbang.klaim.go.id",
 			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
 				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
 					Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}})
-	create(t, newRequest("bapenda", "klaim", "bapenda", approved("kadis")))
-	r := waitPhase(t, "bapenda", sdv1.PhaseConflict)
+	create(t, newRequest("barenlitbang", "klaim", "barenlitbang", approved("kadis")))
+	r := waitPhase(t, "barenlitbang", sdv1.PhaseConflict)
 	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameConflict" || !strings.Contains(c.Message, "Ingress team-x/impostor") ||
 		!strings.Contains(c.Message, "does not own it") {
 		t.Errorf("an Ingress labelled for the request but not its own: %+v", c)
 	}
-	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-bapenda"}})
+	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-barenlitbang"}})
 }
 
 // TestLongFreeText: an approver's username or a rejection's reason longer than the
