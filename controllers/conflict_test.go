@@ -165,7 +165,11 @@ func TestZoneRules(t *testing.T) {
 	}
 	create(t, newZone("longzone", strings.Repeat("a", 63)+"."+strings.Repeat("b", 63)+"."+strings.Repeat("c", 63)+".go.id"))
 	create(t, newRequest("toolong", "longzone", strings.Repeat("d", 63), approved("kadis")))
-	r = waitPhase(t, "toolong", sdv1.PhaseFailed)
+	// Failed with NameAvailable set: a first reconcile may run before the cache shows
+	// the zone just created, and fail with ZoneNotFound instead.
+	r = waitFor(t, "toolong", "Failed on the name", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseFailed && condition(r, sdv1.ConditionNameAvailable).Reason != ""
+	})
 	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameTooLong" || !strings.Contains(c.Message, "at most 253") {
 		t.Errorf("too long: %+v", c)
 	}
