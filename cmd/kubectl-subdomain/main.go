@@ -254,13 +254,7 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 		}
 		fmt.Fprintln(w, line)
 	}
-	var appStd, provStd *time.Duration
-	if d := zone.Spec.ServiceLevel.Approval; d != nil {
-		appStd = &d.Duration
-	}
-	if d := zone.Spec.ServiceLevel.Provisioning; d != nil {
-		provStd = &d.Duration
-	}
+	appStd, provStd := report.Standards(zone)
 	stage("approved", st.RequestedAt, st.ApprovedAt, appStd)
 	stage("ready", st.ApprovedAt, st.ReadyAt, provStd)
 	// The last rename, when the approval on record is the current name's: from that

@@ -73,6 +73,21 @@ func Verdict(d time.Duration, std *time.Duration) string {
 	return fmt.Sprintf(" (standard %s: %s)", *std, map[bool]string{true: "met", false: "BREACHED"}[d <= *std])
 }
 
+// Standards are zone's service-level standards for approval and for provisioning, nil
+// where it sets none or without a zone: what both change reports judge steps against.
+func Standards(zone *sdv1.SubdomainZone) (approval, provisioning *time.Duration) {
+	if zone == nil {
+		return nil, nil
+	}
+	if d := zone.Spec.ServiceLevel.Approval; d != nil {
+		approval = &d.Duration
+	}
+	if d := zone.Spec.ServiceLevel.Provisioning; d != nil {
+		provisioning = &d.Duration
+	}
+	return approval, provisioning
+}
+
 // describe writes one life's change report.
 func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 	dash := func(s string) string {
@@ -115,15 +130,7 @@ func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 	default:
 		fmt.Fprintf(b, "Approved:    not recorded\n")
 	}
-	var appStd, provStd *time.Duration
-	if zone != nil {
-		if d := zone.Spec.ServiceLevel.Approval; d != nil {
-			appStd = &d.Duration
-		}
-		if d := zone.Spec.ServiceLevel.Provisioning; d != nil {
-			provStd = &d.Duration
-		}
-	}
+	appStd, provStd := Standards(zone)
 	fmt.Fprintf(b, "\nTimeline (against the zone's service level):\n")
 	at := func(t *time.Time) string {
 		if t == nil {
