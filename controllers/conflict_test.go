@@ -244,12 +244,7 @@ func TestConflicts(t *testing.T) {
 
 	// A host served by a foreign Ingress, or a name in a foreign DNSEndpoint.
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy"}})
-	prefix := networkingv1.PathTypePrefix
-	create(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "old-site"},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "dispar.kalbarprov.go.id",
-			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}})
+	create(t, foreignIngress("legacy", "old-site", "dispar.kalbarprov.go.id", nil))
 	create(t, newRequest("dispar", "kalbar", "dispar", approved("kadis")))
 	r = waitPhase(t, "dispar", sdv1.PhaseConflict)
 	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, "Ingress legacy/old-site") {
@@ -276,11 +271,7 @@ func TestConflicts(t *testing.T) {
 
 	// A foreign Ingress that serves a held name after the fact does not take it: the
 	// holder is untouched, and told. A restart makes the operator look at it afresh.
-	create(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "late-site"},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: r.Status.FQDN,
-			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}})
+	create(t, foreignIngress("legacy", "late-site", r.Status.FQDN, nil))
 	stopManager()
 	mark := requestReconciles("copycat")
 	if err := startManager(); err != nil {
@@ -525,13 +516,7 @@ func TestUnservedApprovalEnds(t *testing.T) {
 func TestLabelIsNotOwnership(t *testing.T) {
 	create(t, newZone("klaim", "klaim.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.42.0.0/24"} }))
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-x"}})
-	prefix := networkingv1.PathTypePrefix
-	create(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "team-x", Name: "impostor",
-		Labels: map[string]string{sdv1.LabelRequest: "barenlitbang"}},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "barenlitbang.klaim.go.id",
-			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}})
+	create(t, foreignIngress("team-x", "impostor", "barenlitbang.klaim.go.id", map[string]string{sdv1.LabelRequest: "barenlitbang"}))
 	create(t, newRequest("barenlitbang", "klaim", "barenlitbang", approved("kadis")))
 	r := waitPhase(t, "barenlitbang", sdv1.PhaseConflict)
 	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameConflict" || !strings.Contains(c.Message, "Ingress team-x/impostor") ||
@@ -587,4 +572,15 @@ func TestLongFreeText(t *testing.T) {
 	if r := getRequest(t, "panjang"); r.Status.Approval == nil || r.Status.Approval.ApprovedBy != approver {
 		t.Errorf("status.approval keeps the whole username: %+v", r.Status.Approval)
 	}
+}
+
+// foreignIngress is an Ingress the operator did not make, serving host at / from
+// Service x:80, with labels.
+func foreignIngress(namespace, name, host string, labels map[string]string) *networkingv1.Ingress {
+	prefix := networkingv1.PathTypePrefix
+	return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: host,
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
 }
