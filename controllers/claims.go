@@ -352,6 +352,18 @@ func mine(o client.Object, req *sdv1.SubdomainRequest) bool {
 	return o.GetLabels()[sdv1.LabelRequest] == req.Name && metav1.IsControlledBy(o, req)
 }
 
+// giveBackClaim deletes request's claim on fqdn, if it holds one. It asks the API
+// server: a claim made moments ago may not be in the cache yet.
+func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, request, fqdn string) error {
+	c := &sdv1.SubdomainClaim{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(fqdn)}, c)
+	if err != nil || c.Spec.Request != request {
+		return client.IgnoreNotFound(err)
+	}
+	uid := c.UID
+	return client.IgnoreNotFound(r.Delete(ctx, c, client.Preconditions{UID: &uid}))
+}
+
 // releaseClaims deletes every claim the request holds, except those for keep.
 func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, name string, keep func(sdv1.SubdomainClaim) bool) error {
 	list := &sdv1.SubdomainClaimList{}

@@ -234,6 +234,20 @@ func TestConflicts(t *testing.T) {
 	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-bappeda"}, ns); err != nil || len(ns.OwnerReferences) != 0 || ns.Labels[sdv1.LabelRequest] != "" {
 		t.Errorf("the foreign namespace was changed: %+v %v", ns.ObjectMeta, err)
 	}
+	// Its name was claimed before the namespace conflict was found. Renamed, the old
+	// name never served: its claim goes at once, with no grace period.
+	if r.Status.FQDN != "bappeda.kalbarprov.go.id" {
+		t.Fatalf("bappeda holds no name: %s", statusString(r))
+	}
+	setSubdomain(t, "bappeda", "perencanaan")
+	annotate(t, "bappeda", map[string]*string{sdv1.AnnotationApproved: ptr("perencanaan")})
+	r = waitFor(t, "bappeda", "moved to its new name", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.FQDN == "perencanaan.kalbarprov.go.id"
+	})
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "bappeda.kalbarprov.go.id"}})
+	if r.Status.Phase != sdv1.PhaseConflict || len(r.Status.PreviousNames) != 0 {
+		t.Errorf("a name that never served is no rename: %s %+v", statusString(r), r.Status.PreviousNames)
+	}
 
 	// Two requests for one OPD code share the default namespace: the second loses.
 	create(t, newRequest("diskominfo2", "kalbar", "kominfo", approved("kadis"), func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "diskominfo" }))
@@ -256,12 +270,15 @@ func TestConflicts(t *testing.T) {
 	if c := condition(waitPhase(t, "disbud", sdv1.PhaseConflict), sdv1.ConditionNameAvailable); !strings.Contains(c.Message, "DNSEndpoint legacy/manual") {
 		t.Errorf("DNS name conflict: %+v", c)
 	}
-	// The claim on dispar's FQDN was taken before the conflict was found; it must not
-	// block the legacy site's owner, so deleting the request releases it.
-	if err := k8s.Delete(ctx, getRequest(t, "dispar")); err != nil {
+	// A request in Conflict with a foreign holder holds no claim on the name: a claim
+	// would lock the legacy site's owner out of its own Ingress (policy
+	// subdomain-claimed-hostnames). When the holder goes, the request gets the name
+	// at once, not at its next Conflict retry minutes later.
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "dispar.kalbarprov.go.id"}})
+	if err := k8s.Delete(ctx, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "old-site"}}); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "dispar.kalbarprov.go.id"}})
+	waitPhase(t, "dispar", sdv1.PhaseReady)
 
 	// When the holder goes, a request in Conflict gets the name.
 	if err := k8s.Delete(ctx, getRequest(t, "diskominfo")); err != nil {

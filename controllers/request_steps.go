@@ -168,31 +168,46 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 	return false, nil
 }
 
-// claimName claims the FQDN with a create that fails if the name is taken, then checks
-// that no Ingress or DNSEndpoint outside the operator already serves it. On a rename
-// the old name goes to status.previousNames and keeps serving until its grace period
-// ends; renaming back to a name still in its grace period takes it back.
+// claimName claims the FQDN with a create that fails if the name is taken, unless an
+// Ingress or DNSEndpoint outside the operator already serves it. On a rename the old
+// name goes to status.previousNames and keeps serving until its grace period ends;
+// renaming back to a name still in its grace period takes it back. The old name of a
+// request that never became Ready never served: its claim is released at once.
 // Sets NameAvailable. Ends with a Conflict naming the holder (the old name untouched)
-// when a foreign object serves the name before this request does; one that appears
-// after is named in NameAvailable's message and a Warning Event, and the request,
-// the holder, keeps its name.
+// when a foreign object serves the name before this request does, and then holds no
+// claim on it: a claim would lock the holder out of its own Ingress (policy
+// subdomain-claimed-hostnames). One that appears after is named in NameAvailable's
+// message and a Warning Event, and the request, the holder, keeps its name.
 func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestScope) (bool, error) {
+	st := &s.req.Status
+	serving := st.FQDN == s.fqdn && meta.IsStatusConditionTrue(st.Conditions, sdv1.ConditionNameAvailable)
+	holder, err := r.foreignHolder(s)
+	if err != nil {
+		return true, err
+	}
+	if holder != "" && !serving {
+		if err := r.giveBackClaim(ctx, s.req.Name, s.fqdn); err != nil {
+			return true, err
+		}
+		return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, "NameConflict",
+			"%s is already served by %s", s.fqdn, holder)
+	}
 	if err := r.claim(ctx, s, sdv1.ClaimTypeFQDN, s.fqdn, naming.FQDNClaimName(s.fqdn)); err != nil {
 		return true, err
 	}
-	st := &s.req.Status
 	msg := fmt.Sprintf("%s is claimed for this request", s.fqdn)
-	if holder, err := r.foreignHolder(s); err != nil {
-		return true, err
-	} else if holder != "" {
-		if st.FQDN != s.fqdn || !meta.IsStatusConditionTrue(st.Conditions, sdv1.ConditionNameAvailable) {
-			return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, "NameConflict",
-				"%s is already served by %s", s.fqdn, holder)
-		}
+	if holder != "" {
 		msg = fmt.Sprintf("%s is claimed for this request; %s serves it too and is left alone (it came after this request)", s.fqdn, holder)
 		if prev := meta.FindStatusCondition(st.Conditions, sdv1.ConditionNameAvailable); prev.Message != msg {
 			r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, "ForeignHolder", "Claim", "%s", msg)
 		}
+	}
+	if old := st.FQDN; old != "" && old != s.fqdn && st.ReadyAt == nil {
+		// Never served (a Conflict on the namespace, say): no rename, nothing to keep.
+		if err := r.giveBackClaim(ctx, s.req.Name, old); err != nil {
+			return true, err
+		}
+		st.FQDN = ""
 	}
 	if old := st.FQDN; old != "" && old != s.fqdn {
 		now := r.Clock.Now()

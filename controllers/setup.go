@@ -22,6 +22,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -147,6 +149,12 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 				CreateFunc: func(event.CreateEvent) bool { return false },
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 			})).
+		// A foreign Ingress or DNSEndpoint that goes, or changes, may free the name a
+		// request in Conflict waits for.
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.waitingForName),
+			builder.WithPredicates(foreignChanged())).
+		Watches(&dnsv1.DNSEndpoint{}, handler.EnqueueRequestsFromMapFunc(r.waitingForName),
+			builder.WithPredicates(foreignChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Complete(r)
 }
@@ -156,6 +164,33 @@ func deletionPredicate() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
 	}}
+}
+
+// foreignChanged passes the deletion, or a change of spec, of an object that no
+// SubdomainRequest controls.
+func foreignChanged() predicate.Predicate {
+	foreign := func(o client.Object) bool {
+		owner := metav1.GetControllerOf(o)
+		return owner == nil || owner.Kind != "SubdomainRequest" || owner.APIVersion != sdv1.GroupVersion.String()
+	}
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return foreign(e.Object) },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return foreign(e.ObjectNew) && e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration()
+		},
+	}
+}
+
+// waitingForName maps a foreign Ingress or DNSEndpoint that went or changed to the
+// requests whose name a foreign object held (phase Conflict, reason NameConflict):
+// few, and cheaper to look at again than to match by name.
+func (r *SubdomainRequestReconciler) waitingForName(ctx context.Context, _ client.Object) []reconcile.Request {
+	return r.listRequests(ctx, &client.ListOptions{}, func(req *sdv1.SubdomainRequest) bool {
+		c := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionNameAvailable)
+		return req.Status.Phase == sdv1.PhaseConflict && c != nil && c.Reason == "NameConflict"
+	})
 }
 
 // requestsOfZone maps a zone to its requests.
