@@ -24,6 +24,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -57,6 +58,9 @@ type Options struct {
 	// ExtraManifests are applied after the CRDs: files, directories of YAML, or
 	// kustomizations (applied with -k).
 	ExtraManifests []string
+	// CRDs are more CRD files, installed with ours (and established) before the
+	// manifests, for example GatewayAPICRDs.
+	CRDs []string
 }
 
 // Env is a running control plane.
@@ -117,6 +121,26 @@ func DNSEndpointCRD() (string, error) {
 	return filepath.Join(dir, "config", "crd", "standard", "dnsendpoints.externaldns.k8s.io.yaml"), nil
 }
 
+// GatewayAPICRDs are the standard-channel HTTPRoute, GRPCRoute and TLSRoute CRDs of the
+// Gateway API module pinned in hack/tools/gatewayapi (downloaded on first use).
+func GatewayAPICRDs() ([]string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", "sigs.k8s.io/gateway-api")
+	cmd.Dir = filepath.Join(RepoRoot(), "hack", "tools", "gatewayapi")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go mod download sigs.k8s.io/gateway-api in %s: %w", cmd.Dir, err)
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return nil, fmt.Errorf("go mod download sigs.k8s.io/gateway-api: %s %v", mod.Error, err)
+	}
+	var paths []string
+	for _, kind := range []string{"httproutes", "grpcroutes", "tlsroutes"} {
+		paths = append(paths, filepath.Join(mod.Dir, "config", "crd", "standard", "gateway.networking.k8s.io_"+kind+".yaml"))
+	}
+	return paths, nil
+}
+
 // Start starts the control plane. Call Stop when done.
 func Start(opts Options) (*Env, error) {
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
@@ -136,7 +160,7 @@ func Start(opts Options) (*Env, error) {
 	e.Env = &envtest.Environment{
 		BinaryAssetsDirectory: AssetsDir(),
 		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths:              []string{filepath.Join(RepoRoot(), "config", "crd", "bases"), dnsCRD},
+			Paths:              append([]string{filepath.Join(RepoRoot(), "config", "crd", "bases"), dnsCRD}, opts.CRDs...),
 			ErrorIfPathMissing: true,
 		},
 		ControlPlaneStartTimeout: 2 * time.Minute,

@@ -54,10 +54,12 @@ type users struct {
 	admin, editor, approver, opdAdmin client.Client
 }
 
-func start(t *testing.T) (*testenv.Env, users) {
+// start starts the control plane with the shipped RBAC and policies, more CRDs if
+// given, and the test's users.
+func start(t *testing.T, crds ...string) (*testenv.Env, users) {
 	t.Helper()
 	root := testenv.RepoRoot()
-	env, err := testenv.Start(testenv.Options{ControllerManager: true, ExtraManifests: []string{
+	env, err := testenv.Start(testenv.Options{ControllerManager: true, CRDs: crds, ExtraManifests: []string{
 		filepath.Join(root, "config", "manager", "namespace.yaml"),
 		filepath.Join(root, "config", "rbac"),
 		filepath.Join(root, "config", "policies"),
@@ -182,6 +184,18 @@ func setAnnotations(t *testing.T, c client.Client, name string, kv map[string]*s
 
 func ptr(s string) *string { return &s }
 
+// setAdminGroup changes request name's spec.opd.adminGroup as client c.
+func setAdminGroup(t *testing.T, c client.Client, name, group string) error {
+	t.Helper()
+	r := &sdv1.SubdomainRequest{}
+	if err := c.Get(context.Background(), types.NamespacedName{Name: name}, r); err != nil {
+		t.Fatal(err)
+	}
+	base := r.DeepCopy()
+	r.Spec.OPD.AdminGroup = group
+	return c.Patch(context.Background(), r, client.MergeFrom(base))
+}
+
 func annotationsOf(t *testing.T, c client.Client, name string) map[string]string {
 	t.Helper()
 	r := &sdv1.SubdomainRequest{}
@@ -221,6 +235,10 @@ func TestApprovalAuthority(t *testing.T) {
 	// Nor forge an approver.
 	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApprovedBy: ptr("kadis")}),
 		"approved-by is stamped by the API server")
+	// Before the approval the editor may change the admin group.
+	if err := setAdminGroup(t, u.editor, "dinkes", "opd:dinkes-it"); err != nil {
+		t.Fatalf("an editor may change the admin group of a request not approved yet: %v", err)
+	}
 
 	// The approver approves; the API server stamps who, even over a forged value.
 	if err := setAnnotations(t, u.approver, "dinkes", map[string]*string{
@@ -235,6 +253,13 @@ func TestApprovalAuthority(t *testing.T) {
 	if err := setAnnotations(t, u.editor, "dinkes", map[string]*string{"note": ptr("ok")}); err != nil {
 		t.Fatalf("an editor may edit other annotations: %v", err)
 	}
+	// Once approved, the admin group (admin in the hosting namespace, and with it the
+	// credentials) changes only with the approver's verb.
+	const groupDenied = `user "pat" may not change spec.opd.adminGroup of an approved request`
+	wantDenied(t, setAdminGroup(t, u.editor, "dinkes", "opd:someone-else"), groupDenied)
+	if err := setAdminGroup(t, u.approver, "dinkes", "opd:dinkes"); err != nil {
+		t.Fatalf("an approver may change the admin group: %v", err)
+	}
 	// An editor cannot withdraw the approval either; an approver can.
 	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil}), `"approve"`)
 	if err := setAnnotations(t, u.approver, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil, sdv1.AnnotationApprovedBy: nil}); err != nil {
@@ -248,6 +273,24 @@ func TestApprovalAuthority(t *testing.T) {
 	}
 	if got := annotationsOf(t, u.admin, "gitops")[sdv1.AnnotationApprovedBy]; got != "kadis" {
 		t.Fatalf("approved-by on create = %q", got)
+	}
+	// A request that served keeps its admin group even after its approval is withdrawn.
+	if err := setAnnotations(t, u.approver, "gitops", map[string]*string{sdv1.AnnotationApproved: nil}); err != nil {
+		t.Fatal(err)
+	}
+	served := &sdv1.SubdomainRequest{}
+	if err := u.admin.Get(ctx, types.NamespacedName{Name: "gitops"}, served); err != nil {
+		t.Fatal(err)
+	}
+	base := served.DeepCopy()
+	served.Status.ReadyAt = &metav1.Time{Time: time.Now()}
+	if err := u.admin.Status().Patch(ctx, served, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	wantDenied(t, setAdminGroup(t, u.editor, "gitops", "opd:someone-else"), groupDenied)
+	// Withdrawn before it served, the request is the editor's again.
+	if err := setAdminGroup(t, u.editor, "dinkes", "opd:dinkes-it"); err != nil {
+		t.Fatalf("after the approval was withdrawn from a request that never served: %v", err)
 	}
 	// A system namespace cannot be asked for.
 	sys := request("takeover", "takeover")
@@ -279,14 +322,7 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 
-	ing := func(name, host string) *networkingv1.Ingress {
-		prefix := networkingv1.PathTypePrefix
-		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: name},
-			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: host,
-				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-					Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-						Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
-	}
+	ing := func(name, host string) *networkingv1.Ingress { return ingressIn("opd-dinkes", name, host) }
 	// The OPD admin got admin in its namespace through its group: it may serve its own name.
 	if err := u.opdAdmin.Create(ctx, ing("own", "dinkes.pontianak.go.id")); err != nil {
 		t.Fatalf("an OPD admin may serve its own name: %v", err)

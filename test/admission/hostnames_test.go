@@ -1,0 +1,170 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package admission_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+// route is a Gateway API route of kind (HTTPRoute, GRPCRoute or TLSRoute) in namespace,
+// with hostnames; nil leaves the field out.
+func route(kind, namespace, name string, hostnames []any) *unstructured.Unstructured {
+	spec := map[string]any{"parentRefs": []any{map[string]any{"name": "shared"}}}
+	if hostnames != nil {
+		spec["hostnames"] = hostnames
+	}
+	if kind == "TLSRoute" {
+		spec["rules"] = []any{map[string]any{"backendRefs": []any{map[string]any{"name": "web", "port": int64(443)}}}}
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	u.SetAPIVersion("gateway.networking.k8s.io/v1")
+	u.SetKind(kind)
+	u.SetNamespace(namespace)
+	u.SetName(name)
+	return u
+}
+
+// TestClaimedHostnames: with the Gateway API CRDs installed, no Ingress or route in any
+// namespace serves a name another OPD holds. Inside a hosting namespace every host
+// must be the namespace's own name (a route without hostnames catches every host);
+// outside, the names claimed by requests, and names under them, are refused. A
+// request in Conflict with an earlier Ingress holds no claim, so that Ingress's owner
+// can still edit it; once it is gone and the request serves, the name is guarded.
+func TestClaimedHostnames(t *testing.T) {
+	crds, err := testenv.GatewayAPICRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, u := start(t, crds...)
+	ctx := context.Background()
+	for _, ns := range []string{"ingress-nginx", "team-x"} {
+		if err := u.admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An Ingress that served dinsos before any request asked for it.
+	legacy := ingressIn("team-x", "legacy", "dinsos.pontianak.go.id")
+	if err := u.admin.Create(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	runOperator(t, env, u)
+	for _, n := range []string{"dinkes", "dinsos"} {
+		r := request(n, n)
+		r.Annotations = map[string]string{sdv1.AnnotationApproved: n}
+		if err := u.approver.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := waitReady(u, "dinkes"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The API server evaluates the binding against its cache of claims: wait until it
+	// has dinkes's.
+	const claimed = "dinkes.pontianak.go.id is claimed by SubdomainRequest dinkes (SubdomainClaim dinkes.pontianak.go.id): only its hosting namespace may serve it"
+	err = testenv.Eventually(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
+		err := u.admin.Create(ctx, ingressIn("team-x", "probe", "dinkes.pontianak.go.id"), client.DryRunAll)
+		return err != nil && strings.Contains(err.Error(), claimed), nil
+	})
+	if err != nil {
+		t.Fatalf("an Ingress outside the hosting namespace serving a claimed name is not refused: %v", err)
+	}
+	wantDenied(t, u.admin.Create(ctx, ingressIn("team-x", "under", "api.dinkes.pontianak.go.id")),
+		"api.dinkes.pontianak.go.id is claimed by SubdomainRequest dinkes")
+	tls := ingressIn("team-x", "tls", "other.pontianak.go.id")
+	tls.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"dinkes.pontianak.go.id"}}}
+	wantDenied(t, u.admin.Create(ctx, tls), claimed)
+	for _, host := range []string{"other.pontianak.go.id", "*.pontianak.go.id", "xdinkes.pontianak.go.id"} {
+		if err := u.admin.Create(ctx, ingressIn("team-x", "free-"+strings.NewReplacer("*", "w", ".", "-").Replace(host), host)); err != nil {
+			t.Errorf("Ingress for unclaimed %s refused: %v", host, err)
+		}
+	}
+	for _, kind := range []string{"HTTPRoute", "GRPCRoute", "TLSRoute"} {
+		wantDenied(t, u.admin.Create(ctx, route(kind, "team-x", "steal", []any{"dinkes.pontianak.go.id"})), claimed)
+		if err := u.admin.Create(ctx, route(kind, "team-x", "other", []any{"other.pontianak.go.id"})); err != nil {
+			t.Errorf("%s for an unclaimed name refused: %v", kind, err)
+		}
+	}
+
+	// In the hosting namespace: its own name only, and no catch-all route.
+	for _, kind := range []string{"HTTPRoute", "GRPCRoute", "TLSRoute"} {
+		if err := u.admin.Create(ctx, route(kind, "opd-dinkes", "own", []any{"dinkes.pontianak.go.id"})); err != nil {
+			t.Errorf("%s for the namespace's own name refused: %v", kind, err)
+		}
+		wantDenied(t, u.admin.Create(ctx, route(kind, "opd-dinkes", "other", []any{"dinsos.pontianak.go.id"})),
+			"namespace opd-dinkes may only serve dinkes.pontianak.go.id (and names under it); refused: dinsos.pontianak.go.id")
+	}
+	for name, hostnames := range map[string][]any{"absent": nil, "empty": {}} {
+		wantDenied(t, u.admin.Create(ctx, route("HTTPRoute", "opd-dinkes", name, hostnames)), "refused: (every host)")
+	}
+
+	// dinsos is in Conflict with the legacy Ingress and holds no claim: the legacy
+	// site's owner can still edit it.
+	r := &sdv1.SubdomainRequest{}
+	err = testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		err := u.admin.Get(ctx, types.NamespacedName{Name: "dinsos"}, r)
+		return r.Status.Phase == sdv1.PhaseConflict, err
+	})
+	if err != nil {
+		t.Fatalf("dinsos not in Conflict with the legacy Ingress: %v", err)
+	}
+	if err := u.admin.Get(ctx, types.NamespacedName{Name: "dinsos.pontianak.go.id"}, &sdv1.SubdomainClaim{}); err == nil {
+		t.Errorf("a request in Conflict with an earlier Ingress holds its name's claim")
+	}
+	base := legacy.DeepCopy()
+	legacy.Labels = map[string]string{"edited": "yes"}
+	if err := u.admin.Patch(ctx, legacy, client.MergeFrom(base)); err != nil {
+		t.Errorf("the legacy site's owner cannot edit its Ingress: %v", err)
+	}
+	// When it goes, dinsos gets the name, and the name is guarded.
+	if err := u.admin.Delete(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitReady(u, "dinsos"); err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
+		err := u.admin.Create(ctx, ingressIn("team-x", "legacy", "dinsos.pontianak.go.id"), client.DryRunAll)
+		return err != nil && strings.Contains(err.Error(), "dinsos.pontianak.go.id is claimed by SubdomainRequest dinsos"), nil
+	})
+	if err != nil {
+		t.Fatalf("the name dinsos now serves is not guarded: %v", err)
+	}
+}
+
+// ingressIn is an Ingress in namespace serving host at / from Service web:80.
+func ingressIn(namespace, name, host string) *networkingv1.Ingress {
+	prefix := networkingv1.PathTypePrefix
+	return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: host,
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
+}
