@@ -41,6 +41,8 @@ const (
 	indexRequestZone = "spec.zone"
 	// indexClaimRequest indexes claims by the request holding them.
 	indexClaimRequest = "spec.request"
+	// indexServiceRequest indexes the (labelled) Services by their request label.
+	indexServiceRequest = "metadata.labels.request"
 )
 
 // maxAllocationWalk bounds how many pool addresses one allocation looks at.

@@ -261,6 +261,80 @@ func TestLoadBalancerAnnounce(t *testing.T) {
 	}
 }
 
+// TestZoneMoves: when a zone's ingress.controllerNamespace or dns.namespace changes, the
+// request's load balancer Service and DNSEndpoint move: the new ones are made and the
+// old ones deleted (the old Service would hold the address against the new one, the
+// old record outlive a rename's grace period). When the zone stops announcing, the
+// Service goes.
+func TestZoneMoves(t *testing.T) {
+	ctx := context.Background()
+	for _, ns := range []string{"ingress-baru", "dns-baru"} {
+		create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	}
+	create(t, newZone("pindah", "pindah.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.101.0.0/24"}
+		z.Spec.Ingress.ControllerSelector = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
+	}))
+	create(t, newRequest("rsjiwa", "pindah", "rsjiwa", approved("kadis")))
+	announce := func(ns string) {
+		t.Helper()
+		svc := &corev1.Service{}
+		err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+			err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "sdr-rsjiwa"}, svc)
+			return err == nil, client.IgnoreNotFound(err)
+		})
+		if err != nil {
+			t.Fatalf("no Service sdr-rsjiwa in %s: %v", ns, err)
+		}
+		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: svc.Spec.LoadBalancerIP}} //nolint:staticcheck
+		if err := k8s.Status().Update(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	announce("ingress-nginx")
+	r := waitPhase(t, "rsjiwa", sdv1.PhaseReady)
+
+	z := &sdv1.SubdomainZone{}
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "pindah"}, z); err != nil {
+		t.Fatal(err)
+	}
+	base := z.DeepCopy()
+	z.Spec.Ingress.ControllerNamespace, z.Spec.DNS.Namespace = "ingress-baru", "dns-baru"
+	if err := k8s.Patch(ctx, z, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-nginx", Name: "sdr-rsjiwa"}})
+	waitGone(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "rsjiwa"}})
+	ep := &dnsv1.DNSEndpoint{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "dns-baru", Name: "rsjiwa"}, ep); err != nil ||
+		len(ep.Spec.Endpoints) != 1 || ep.Spec.Endpoints[0].DNSName != r.Status.FQDN {
+		t.Fatalf("DNSEndpoint in the zone's new dns.namespace: %+v %v", ep.Spec, err)
+	}
+	announce("ingress-baru")
+	r = waitFor(t, "rsjiwa", "announced from the new namespace", func(r *sdv1.SubdomainRequest) bool {
+		c := condition(r, sdv1.ConditionAddressAssigned)
+		return r.Status.Phase == sdv1.PhaseReady && c.Reason == "Announced" && strings.Contains(c.Message, "ingress-baru/sdr-rsjiwa")
+	})
+	assertEventNote(t, "rsjiwa", "Moved", "deleted Service ingress-nginx/sdr-rsjiwa")
+
+	// No selector: the zone no longer announces, and the Service goes.
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "pindah"}, z); err != nil {
+		t.Fatal(err)
+	}
+	base = z.DeepCopy()
+	z.Spec.Ingress.ControllerSelector = nil
+	if err := k8s.Patch(ctx, z, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-baru", Name: "sdr-rsjiwa"}})
+	r = waitFor(t, "rsjiwa", "no longer announced", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "Reserved"
+	})
+	if r.Status.Phase != sdv1.PhaseReady || r.Status.Address == "" {
+		t.Errorf("the site keeps its address and stays Ready: %s", statusString(r))
+	}
+}
+
 // TestSteadyStateWrites: once everything is Ready the operator writes nothing, over
 // informer resyncs (every 5 s in this suite) and after a restart.
 func TestSteadyStateWrites(t *testing.T) {

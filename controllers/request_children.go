@@ -29,6 +29,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
@@ -269,25 +270,68 @@ func (r *SubdomainRequestReconciler) ensureDNS(ctx context.Context, s *requestSc
 	if err != nil {
 		return true, err
 	}
+	if err := r.dropStrayRecords(ctx, s, ep); err != nil {
+		return true, err
+	}
 	s.setCondition(sdv1.ConditionDNSReady, true, "RecordHandedToExternalDNS", fmt.Sprintf(
 		"DNSEndpoint %s/%s asks external-dns for %s %s -> %s (TTL %ds)", dnsNS, s.req.Name,
 		ep.Spec.Endpoints[0].RecordType, s.fqdn, s.addr, s.zone.Spec.DNS.TTL))
 	return false, nil
 }
 
+// dropStrayRecords deletes the request's DNSEndpoints other than ep that publish its
+// names: left in the zone's previous spec.dns.namespace when that changed. They are
+// found through the served-names index, and deleted after ep is in place, so that the
+// names never stop resolving.
+func (r *SubdomainRequestReconciler) dropStrayRecords(ctx context.Context, s *requestScope, ep *dnsv1.DNSEndpoint) error {
+	for _, name := range append([]string{s.fqdn}, s.retiring...) {
+		objs, err := r.dnsNames.ByIndex(servedNames, name)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			stray, ok := o.(*dnsv1.DNSEndpoint)
+			if !ok || !mine(stray, s.req) || client.ObjectKeyFromObject(stray) == client.ObjectKeyFromObject(ep) {
+				continue
+			}
+			if err := r.deleteStray(ctx, s, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{
+				Namespace: stray.Namespace, Name: stray.Name}}, stray.UID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteStray deletes obj, the request's child of uid that the zone no longer puts
+// there, and says so in an Event.
+func (r *SubdomainRequestReconciler) deleteStray(ctx context.Context, s *requestScope, obj client.Object, uid types.UID) error {
+	if err := r.Delete(ctx, obj, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Moved", "Delete",
+		"deleted %s: the zone %s no longer puts it there", describe(r, obj), s.zone.Name)
+	return nil
+}
+
 // announceAddress, for pool zones with an ingress.controllerSelector, creates the
 // LoadBalancer Service that makes the cluster's load balancer announce the address in
-// front of the shared ingress controller.
+// front of the shared ingress controller. First it deletes the request's Service of
+// any other namespace (the zone's ingress.controllerNamespace changed) or, when the
+// zone no longer announces, every one, so that the old one gives the address up.
 // Sets AddressAssigned from the Service's status. Returns early for zones that do not
 // announce (assignAddress set the condition).
 func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *requestScope) (bool, error) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{
+		Namespace: s.zone.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + s.req.Name,
+	}}
+	if err := r.dropStrayServices(ctx, s, svc); err != nil {
+		return true, err
+	}
 	if !announces(s.zone) {
 		return false, nil
 	}
 	addr := s.addr.String()
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{
-		Namespace: s.zone.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + s.req.Name,
-	}}
 	err := r.ensure(ctx, s, sdv1.ConditionAddressAssigned, svc, func() error {
 		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
 		svc.Spec.LoadBalancerIP = addr //nolint:staticcheck // still read by many load balancers
@@ -309,6 +353,26 @@ func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *req
 	s.setCondition(sdv1.ConditionAddressAssigned, true, "Announced", fmt.Sprintf(
 		"the load balancer announces %s (Service %s/%s) in front of the ingress controller", addr, svc.Namespace, svc.Name))
 	return false, nil
+}
+
+// dropStrayServices deletes the request's load balancer Services other than want (all
+// of them when the zone does not announce), found through the cache's index of
+// Services by request.
+func (r *SubdomainRequestReconciler) dropStrayServices(ctx context.Context, s *requestScope, want *corev1.Service) error {
+	list := &corev1.ServiceList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexServiceRequest: s.req.Name}); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		o := &list.Items[i]
+		if !mine(o, s.req) || (announces(s.zone) && client.ObjectKeyFromObject(o) == client.ObjectKeyFromObject(want)) {
+			continue
+		}
+		if err := r.deleteStray(ctx, s, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace, Name: o.Name}}, o.UID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lbPorts are ports 80/443 to the controller's http/https, keeping the node ports the

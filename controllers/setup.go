@@ -118,6 +118,11 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	}); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &corev1.Service{}, indexServiceRequest, func(o client.Object) []string {
+		return []string{o.GetLabels()[sdv1.LabelRequest]}
+	}); err != nil {
+		return err
+	}
 	if err := idx.IndexField(ctx, &sdv1.SubdomainClaim{}, indexClaimRequest, func(o client.Object) []string {
 		return []string{o.(*sdv1.SubdomainClaim).Spec.Request}
 	}); err != nil {
