@@ -101,7 +101,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		}
 	}
 	if d.Record != nil {
-		now := metav1.NewTime(r.Clock.Now())
+		now := metav1.NewTime(s.now)
 		d.Record.ApprovedAt = &now
 		if s.req.Status.ApprovedAt == nil {
 			// The first approval is recorded with the Ready entry it leads to.
@@ -210,7 +210,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 		st.FQDN = ""
 	}
 	if old := st.FQDN; old != "" && old != s.fqdn {
-		now := r.Clock.Now()
+		now := s.now
 		grace := 720 * time.Hour
 		if g := s.zone.Spec.RenameGracePeriod; g != nil {
 			grace = g.Duration
@@ -236,7 +236,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 	}
 	s.setCondition(sdv1.ConditionNameAvailable, true, "Claimed", msg)
 	st.FQDN = s.fqdn
-	s.retiring = activePreviousNames(st.PreviousNames, r.Clock.Now())
+	s.retiring = activePreviousNames(st.PreviousNames, s.now)
 	return false, nil
 }
 
@@ -258,7 +258,7 @@ func activePreviousNames(prev []sdv1.PreviousName, now time.Time) []string {
 // the claims of old names whose grace period ended and marks them released. Asks for a
 // reconcile when the next grace period ends (no polling). Never returns early.
 func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s *requestScope) (bool, error) {
-	now := r.Clock.Now()
+	now := s.now
 	prev := s.req.Status.PreviousNames
 	for i := range prev {
 		p := &prev[i]
@@ -297,8 +297,8 @@ func (r *SubdomainRequestReconciler) nextWindow(s *requestScope) (time.Time, err
 		return time.Time{}, reconcileerr.NewInvalid("", "InvalidChangeWindow",
 			"zone %s: changeWindow: %v; renames and deletions wait until it is fixed", s.zone.Name, err)
 	}
-	if open, next := sched.Open(r.Clock.Now()); !open {
-		s.requeueAt(next.Sub(r.Clock.Now()))
+	if open, next := sched.Open(s.now); !open {
+		s.requeueAt(next.Sub(s.now))
 		return next, nil
 	}
 	return time.Time{}, nil

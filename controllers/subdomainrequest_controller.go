@@ -75,8 +75,11 @@ type SubdomainRequestReconciler struct {
 
 // requestScope is what one reconcile knows. Steps fill it in order.
 type requestScope struct {
-	req      *sdv1.SubdomainRequest
-	zone     *sdv1.SubdomainZone
+	req  *sdv1.SubdomainRequest
+	zone *sdv1.SubdomainZone
+	// now is the clock read once at the start: every decision of one reconcile (grace
+	// periods, the change window, the approval's time) sees the same instant.
+	now      time.Time
 	decision approval.Decision
 	// label and fqdn are what is provisioned: the approved target.
 	label, fqdn string
@@ -130,7 +133,7 @@ func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Req
 		// so look again shortly rather than reconcile an outdated copy.
 		return ctrl.Result{RequeueAfter: staleCopyRetry}, nil
 	}
-	s := &requestScope{req: req}
+	s := &requestScope{req: req, now: r.Clock.Now()}
 	base := req.DeepCopy()
 	defer func() {
 		result, retErr = r.summarise(ctx, s, base, result, retErr)
