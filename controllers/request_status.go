@@ -108,12 +108,28 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 			res.RequeueAfter = d
 		}
 	}
+	written := true
+	if !equality.Semantic.DeepEqual(base.Status, req.Status) && (req.DeletionTimestamp.IsZero() || controllerutil.ContainsFinalizer(req, sdv1.Finalizer)) {
+		// Diff status only: metadata edits of this reconcile were written already.
+		// Optimistic lock: a merge patch computed from a copy that misses our own last
+		// status write (the cache showed someone's edit made before it) would leave out
+		// fields that copy has already "right", and lose them; it is refused and
+		// retried from a fresh copy instead.
+		from := base.DeepCopy()
+		from.ObjectMeta = *req.ObjectMeta.DeepCopy()
+		if perr := r.Status().Patch(ctx, req, client.MergeFromWithOptions(from, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(perr) != nil {
+			written = false // no Event for a change not written: the retry tells it
+			if err == nil {
+				err = perr
+			}
+		}
+	}
 	// One Event per change: an approval that reaches Ready in the same reconcile is
 	// told in the Ready event (an Event is an API write; a batch makes thousands).
-	if s.approvedNow != "" && (phase == base.Status.Phase || !ready) {
+	if written && s.approvedNow != "" && (phase == base.Status.Phase || !ready) {
 		r.Recorder.Eventf(req, nil, corev1.EventTypeNormal, "Approved", "Approve", "%s", s.approvedNow)
 	}
-	if phase != base.Status.Phase {
+	if written && phase != base.Status.Phase {
 		kind := corev1.EventTypeNormal
 		if stalled {
 			kind = corev1.EventTypeWarning
@@ -123,14 +139,6 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 			note = s.approvedNow + "; " + msg
 		}
 		r.Recorder.Eventf(req, nil, kind, string(phase), "Reconcile", "%s", note)
-	}
-	if !equality.Semantic.DeepEqual(base.Status, req.Status) && (req.DeletionTimestamp.IsZero() || controllerutil.ContainsFinalizer(req, sdv1.Finalizer)) {
-		// Diff status only: metadata edits of this reconcile were written already.
-		from := base.DeepCopy()
-		from.ObjectMeta = *req.ObjectMeta.DeepCopy()
-		if perr := r.Status().Patch(ctx, req, client.MergeFrom(from)); client.IgnoreNotFound(perr) != nil && err == nil {
-			err = perr
-		}
 	}
 	if req.ResourceVersion != base.ResourceVersion && r.InFlight != nil {
 		// This reconcile wrote the request; until the cache shows the last write, a
