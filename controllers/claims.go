@@ -74,14 +74,26 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 		return err
 	}
 	r.observed(mine)
-	if c.Spec.Request != s.req.Name {
+	if !claimOf(c, s.req) {
 		cond, reason := sdv1.ConditionNameAvailable, "NameConflict"
 		if typ == sdv1.ClaimTypeAddress {
 			cond, reason = sdv1.ConditionAddressAssigned, "AddressConflict"
 		}
+		if c.Spec.Request == s.req.Name {
+			return reconcileerr.NewConflict(cond, reason,
+				"%s is held by an earlier SubdomainRequest %q (deleted with deletionPolicy Retain: its site stays; delete SubdomainClaim %s to release it)",
+				value, c.Spec.Request, c.Name)
+		}
 		return reconcileerr.NewConflict(cond, reason, "%s is held by SubdomainRequest %q", value, c.Spec.Request)
 	}
 	return nil
+}
+
+// claimOf tells whether req holds claim c: c names req and carries req's UID. A claim
+// without the UID label (made before claims carried it) goes by the name alone.
+func claimOf(c *sdv1.SubdomainClaim, req *sdv1.SubdomainRequest) bool {
+	uid, ok := c.Labels[sdv1.LabelRequestUID]
+	return c.Spec.Request == req.Name && (!ok || uid == string(req.UID))
 }
 
 // claimKey is the in-flight key of claim name made for request.
@@ -93,9 +105,10 @@ func reservationKey(name string) string { return "SubdomainClaim/" + name }
 func newClaim(s *requestScope, typ sdv1.ClaimType, value, name string) *sdv1.SubdomainClaim {
 	return &sdv1.SubdomainClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-			sdv1.LabelRequest:   s.req.Name,
-			sdv1.LabelZone:      s.zone.Name,
-			sdv1.LabelClaimType: string(typ),
+			sdv1.LabelRequest:    s.req.Name,
+			sdv1.LabelRequestUID: string(s.req.UID),
+			sdv1.LabelZone:       s.zone.Name,
+			sdv1.LabelClaimType:  string(typ),
 		}},
 		Spec: sdv1.SubdomainClaimSpec{Type: typ, Value: value, Zone: s.zone.Name, Request: s.req.Name},
 	}
@@ -104,21 +117,23 @@ func newClaim(s *requestScope, typ sdv1.ClaimType, value, name string) *sdv1.Sub
 // heldAddresses lists the address claims the request holds. live reads the API
 // server (by label) instead of the cache (by index: a label selector would scan every
 // claim of the cluster on each reconcile).
-func (r *SubdomainRequestReconciler) heldAddresses(ctx context.Context, live bool, name string) ([]sdv1.SubdomainClaim, error) {
+func (r *SubdomainRequestReconciler) heldAddresses(ctx context.Context, live bool, req *sdv1.SubdomainRequest) ([]sdv1.SubdomainClaim, error) {
 	list := &sdv1.SubdomainClaimList{}
+	var err error
 	if live {
-		err := r.APIReader.List(ctx, list, client.MatchingLabels{
-			sdv1.LabelRequest: name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
+		err = r.APIReader.List(ctx, list, client.MatchingLabels{
+			sdv1.LabelRequest: req.Name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
 		})
-		return list.Items, err
+	} else {
+		err = r.List(ctx, list, client.MatchingFields{indexClaimRequest: req.Name})
 	}
-	if err := r.List(ctx, list, client.MatchingFields{indexClaimRequest: name}); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	held := list.Items[:0]
-	for _, c := range list.Items {
-		if c.Spec.Type == sdv1.ClaimTypeAddress {
-			held = append(held, c)
+	for i := range list.Items {
+		if c := &list.Items[i]; c.Spec.Type == sdv1.ClaimTypeAddress && claimOf(c, req) {
+			held = append(held, *c)
 		}
 	}
 	return held, nil
@@ -130,7 +145,7 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 	if err != nil {
 		return netip.Addr{}, reconcileerr.NewInvalid(sdv1.ConditionAddressAssigned, "InvalidZone", "%v", err)
 	}
-	held, err := r.heldAddresses(ctx, false, s.req.Name)
+	held, err := r.heldAddresses(ctx, false, s.req)
 	if err != nil {
 		return netip.Addr{}, err
 	}
@@ -142,7 +157,7 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 		// response was lost (test/faults caught a request holding two addresses after
 		// an API server crash when this read was skipped). Ask the API server before
 		// taking a second address.
-		if held, err = r.heldAddresses(ctx, true, s.req.Name); err != nil {
+		if held, err = r.heldAddresses(ctx, true, s.req); err != nil {
 			return netip.Addr{}, err
 		}
 		if len(held) == 0 {
@@ -354,27 +369,27 @@ func mine(o client.Object, req *sdv1.SubdomainRequest) bool {
 	return o.GetLabels()[sdv1.LabelRequest] == req.Name && metav1.IsControlledBy(o, req)
 }
 
-// giveBackClaim deletes request's claim on fqdn, if it holds one. It asks the API
+// giveBackClaim deletes req's claim on fqdn, if it holds one. It asks the API
 // server: a claim made moments ago may not be in the cache yet.
-func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, request, fqdn string) error {
+func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, req *sdv1.SubdomainRequest, fqdn string) error {
 	c := &sdv1.SubdomainClaim{}
 	err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(fqdn)}, c)
-	if err != nil || c.Spec.Request != request {
+	if err != nil || !claimOf(c, req) {
 		return client.IgnoreNotFound(err)
 	}
 	uid := c.UID
 	return client.IgnoreNotFound(r.Delete(ctx, c, client.Preconditions{UID: &uid}))
 }
 
-// releaseClaims deletes every claim the request holds, except those for keep.
-func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, name string, keep func(sdv1.SubdomainClaim) bool) error {
+// releaseClaims deletes every claim req holds, except those for keep.
+func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, req *sdv1.SubdomainRequest, keep func(sdv1.SubdomainClaim) bool) error {
 	list := &sdv1.SubdomainClaimList{}
-	if err := r.APIReader.List(ctx, list, client.MatchingLabels{sdv1.LabelRequest: name}); err != nil {
+	if err := r.APIReader.List(ctx, list, client.MatchingLabels{sdv1.LabelRequest: req.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
 		c := &list.Items[i]
-		if c.Spec.Request != name || (keep != nil && keep(*c)) {
+		if !claimOf(c, req) || (keep != nil && keep(*c)) {
 			continue
 		}
 		uid := c.UID

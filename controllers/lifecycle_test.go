@@ -178,7 +178,6 @@ func TestDeletion(t *testing.T) {
 	if err := k8s.List(ctx, claims, client.MatchingLabels{sdv1.LabelRequest: "disdik"}); err != nil || len(claims.Items) != 2 {
 		t.Errorf("Retain released claims: %d left, want 2 (%v)", len(claims.Items), err)
 	}
-	_ = kept
 
 	// The released name can be requested again and gets the freed address back first.
 	create(t, newRequest("dishub2", "del", "dishub", approved("kadis")))
@@ -189,6 +188,38 @@ func TestDeletion(t *testing.T) {
 	// Addresses go lowest free first: the freed one, below the retained one's or not.
 	if again.Status.Address != gone.Status.Address {
 		t.Errorf("re-request got address %s, want the freed %s (retained: %s)", again.Status.Address, gone.Status.Address, kept.Status.Address)
+	}
+
+	// A new request with the retained one's name does not take the retained claims for
+	// its own: not the name (Conflict), not the address, and deleting it releases none.
+	// (It cannot serve in this zone either: the retained DNSEndpoint has its name.)
+	create(t, newRequest("disdik", "del", "disdik", approved("kadis"), func(r *sdv1.SubdomainRequest) {
+		r.Spec.Hosting.Namespace = "opd-disdik-baru"
+	}))
+	r := waitPhase(t, "disdik", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameConflict" || !strings.Contains(c.Message, `SubdomainRequest "disdik"`) {
+		t.Errorf("the retained name: %+v", c)
+	}
+	setSubdomain(t, "disdik", "disdikbaru")
+	annotate(t, "disdik", map[string]*string{sdv1.AnnotationApproved: ptr("disdikbaru")})
+	r = waitFor(t, "disdik", "provisioned up to the retained DNSEndpoint", func(r *sdv1.SubdomainRequest) bool {
+		c := condition(r, sdv1.ConditionDNSReady)
+		return r.Status.Phase == sdv1.PhaseConflict && c.Reason == "AlreadyExists" && strings.Contains(c.Message, "DNSEndpoint subdomain-system/disdik")
+	})
+	if r.Status.FQDN != "disdikbaru.del.go.id" || r.Status.Address == "" || r.Status.Address == kept.Status.Address {
+		t.Errorf("the new disdik took the retained site's address %s", r.Status.Address)
+	}
+	if err := k8s.Delete(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "disdik"}})
+	if err := k8s.List(ctx, claims, client.MatchingLabels{sdv1.LabelRequest: "disdik"}); err != nil || len(claims.Items) != 2 {
+		t.Fatalf("%d claims labelled disdik left, want the retained site's 2 (%v)", len(claims.Items), err)
+	}
+	for _, c := range claims.Items {
+		if c.Spec.Value != kept.Status.FQDN && c.Spec.Value != kept.Status.Address {
+			t.Errorf("claim %s (%s) is not the retained site's", c.Name, c.Spec.Value)
+		}
 	}
 }
 

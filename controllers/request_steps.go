@@ -186,7 +186,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 		return true, err
 	}
 	if holder != "" && !serving {
-		if err := r.giveBackClaim(ctx, s.req.Name, s.fqdn); err != nil {
+		if err := r.giveBackClaim(ctx, s.req, s.fqdn); err != nil {
 			return true, err
 		}
 		return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, "NameConflict",
@@ -204,7 +204,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 	}
 	if old := st.FQDN; old != "" && old != s.fqdn && st.ReadyAt == nil {
 		// Never served (a Conflict on the namespace, say): no rename, nothing to keep.
-		if err := r.giveBackClaim(ctx, s.req.Name, old); err != nil {
+		if err := r.giveBackClaim(ctx, s.req, old); err != nil {
 			return true, err
 		}
 		st.FQDN = ""
@@ -271,7 +271,7 @@ func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s 
 		}
 		c := &sdv1.SubdomainClaim{}
 		err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(p.FQDN)}, c)
-		if err == nil && c.Spec.Request == s.req.Name {
+		if err == nil && claimOf(c, s.req) {
 			uid := c.UID
 			if err := r.Delete(ctx, c, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 				return true, err

@@ -36,6 +36,10 @@ const (
 	AnnotationHostingFQDN = "subdomain.kominfo.go.id/fqdn"
 	// LabelClaimType tells FQDN claims from address claims.
 	LabelClaimType = "subdomain.kominfo.go.id/claim-type"
+	// LabelRequestUID is carried by claims: the UID of the request that made them, so
+	// that a later request of the same name (after one deleted with Retain) does not
+	// take them for its own.
+	LabelRequestUID = "subdomain.kominfo.go.id/request-uid"
 
 	// AnnotationRotatedFor records, on the credentials Secret, which rotate-credentials
 	// value the current password answers.
