@@ -90,10 +90,18 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 }
 
 // claimOf tells whether req holds claim c: c names req and carries req's UID. A claim
-// without the UID label (made before claims carried it) goes by the name alone.
+// without the UID label (made before claims carried it) is req's if it names req and
+// is not older than req (a retained site's claims are older than a later request of
+// the same name; timestamps are to the second, so a claim made in req's first second
+// counts as req's).
 func claimOf(c *sdv1.SubdomainClaim, req *sdv1.SubdomainRequest) bool {
-	uid, ok := c.Labels[sdv1.LabelRequestUID]
-	return c.Spec.Request == req.Name && (!ok || uid == string(req.UID))
+	if c.Spec.Request != req.Name {
+		return false
+	}
+	if uid, ok := c.Labels[sdv1.LabelRequestUID]; ok {
+		return uid == string(req.UID)
+	}
+	return !c.CreationTimestamp.Before(&req.CreationTimestamp)
 }
 
 // claimKey is the in-flight key of claim name made for request.
@@ -378,7 +386,11 @@ func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, req *sdv
 		return client.IgnoreNotFound(err)
 	}
 	uid := c.UID
-	return client.IgnoreNotFound(r.Delete(ctx, c, client.Preconditions{UID: &uid}))
+	if err := r.Delete(ctx, c, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	r.observed(claimKey(c.Name, req.Name)) // no longer "made moments ago"
+	return nil
 }
 
 // releaseClaims deletes every claim req holds, except those for keep.

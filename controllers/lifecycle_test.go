@@ -221,6 +221,24 @@ func TestDeletion(t *testing.T) {
 			t.Errorf("claim %s (%s) is not the retained site's", c.Name, c.Spec.Value)
 		}
 	}
+	// With the retained site's Ingress and record gone but its claims kept, the claim
+	// itself says who holds the name.
+	for _, o := range []client.Object{
+		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-disdik", Name: "disdik"}},
+		&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "disdik"}},
+	} {
+		if err := k8s.Delete(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, o)
+	}
+	create(t, newRequest("disdik", "del", "disdik", approved("kadis"), func(r *sdv1.SubdomainRequest) {
+		r.Spec.Hosting.Namespace = "opd-disdik-dua"
+	}))
+	r = waitPhase(t, "disdik", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, `disdik.del.go.id is held by an earlier SubdomainRequest "disdik" (deleted with deletionPolicy Retain`) {
+		t.Errorf("the retained claim: %+v", c)
+	}
 }
 
 // TestLoadBalancerAnnounce: with a controllerSelector the address is requested from the

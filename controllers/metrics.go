@@ -156,7 +156,7 @@ func (r *SubdomainRequestReconciler) serviceLevel(s *requestScope) {
 	if sl.Approval == nil && sl.Provisioning == nil || st.RequestedAt == nil {
 		return
 	}
-	now := r.Clock.Now()
+	now := s.now
 	check := func(stage string, limit *metav1.Duration, from *metav1.Time, to *metav1.Time) (bool, string) {
 		if limit == nil || from == nil {
 			return true, ""
@@ -186,12 +186,13 @@ func (r *SubdomainRequestReconciler) serviceLevel(s *requestScope) {
 	}
 	prev := meta.FindStatusCondition(st.Conditions, ConditionServiceLevel)
 	if !ok && (prev == nil || prev.Reason != reason) {
-		r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, reason, "ServiceLevel", "%s", msg)
+		r.tell(s, corev1.EventTypeWarning, reason, "ServiceLevel", "%s", msg)
 		stage := "approval"
 		if reason == "ProvisioningOverdue" {
 			stage = "provisioning"
 		}
-		slaBreaches.WithLabelValues(s.zone.Name, stage).Inc()
+		zone := s.zone.Name
+		s.told = append(s.told, func() { slaBreaches.WithLabelValues(zone, stage).Inc() })
 	}
 	s.setCondition(ConditionServiceLevel, ok, reason, msg)
 }

@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
+	"sigs.k8s.io/external-dns/endpoint"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
@@ -157,11 +158,22 @@ func TestRenameBackAndConflict(t *testing.T) {
 	waitFor(t, "dispora", "renamed", func(r *sdv1.SubdomainRequest) bool {
 		return r.Status.FQDN == "olahraga.ren2.go.id" && r.Status.Phase == sdv1.PhaseReady
 	})
+	// A foreign record for the old name, made while the old name is in its grace
+	// period, came after the request: renaming back keeps the request's claim on it.
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ren2-legacy"}},
+		&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "ren2-legacy", Name: "late"},
+			Spec: dnsv1.DNSEndpointSpec{Endpoints: []*endpoint.Endpoint{endpoint.NewEndpoint("dispora.ren2.go.id", "A", "192.0.2.20")}}})
 	setSubdomain(t, "dispora", "dispora")
 	annotate(t, "dispora", map[string]*string{sdv1.AnnotationApproved: ptr("dispora")})
 	r = waitFor(t, "dispora", "renamed back", func(r *sdv1.SubdomainRequest) bool {
 		return r.Status.FQDN == "dispora.ren2.go.id" && r.Status.Phase == sdv1.PhaseReady
 	})
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "DNSEndpoint ren2-legacy/late") {
+		t.Errorf("renamed back past a later foreign record: %+v", c)
+	}
+	if c := (&sdv1.SubdomainClaim{}); k8s.Get(context.Background(), types.NamespacedName{Name: "dispora.ren2.go.id"}, c) != nil || c.Spec.Request != "dispora" {
+		t.Errorf("dispora's claim on its old name was given back: %+v", c.Spec)
+	}
 	if len(r.Status.PreviousNames) != 1 || r.Status.PreviousNames[0].FQDN != "olahraga.ren2.go.id" {
 		t.Errorf("previous names after renaming back: %+v", r.Status.PreviousNames)
 	}

@@ -291,7 +291,7 @@ func (r *SubdomainRequestReconciler) dropStrayRecords(ctx context.Context, s *re
 		}
 		for _, o := range objs {
 			stray, ok := o.(*dnsv1.DNSEndpoint)
-			if !ok || !mine(stray, s.req) || client.ObjectKeyFromObject(stray) == client.ObjectKeyFromObject(ep) {
+			if !ok || !mine(stray, s.req) || !stray.DeletionTimestamp.IsZero() || client.ObjectKeyFromObject(stray) == client.ObjectKeyFromObject(ep) {
 				continue
 			}
 			if err := r.deleteStray(ctx, s, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{
@@ -304,10 +304,11 @@ func (r *SubdomainRequestReconciler) dropStrayRecords(ctx context.Context, s *re
 }
 
 // deleteStray deletes obj, the request's child of uid that the zone no longer puts
-// there, and says so in an Event.
+// there, and says so in an Event (once: a stray already being deleted is skipped by
+// the callers, and one already gone is not told again).
 func (r *SubdomainRequestReconciler) deleteStray(ctx context.Context, s *requestScope, obj client.Object, uid types.UID) error {
-	if err := r.Delete(ctx, obj, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
-		return err
+	if err := r.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil {
+		return client.IgnoreNotFound(err)
 	}
 	r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Moved", "Delete",
 		"deleted %s: the zone %s no longer puts it there", describe(r, obj), s.zone.Name)
@@ -365,7 +366,7 @@ func (r *SubdomainRequestReconciler) dropStrayServices(ctx context.Context, s *r
 	}
 	for i := range list.Items {
 		o := &list.Items[i]
-		if !mine(o, s.req) || (announces(s.zone) && client.ObjectKeyFromObject(o) == client.ObjectKeyFromObject(want)) {
+		if !mine(o, s.req) || !o.DeletionTimestamp.IsZero() || (announces(s.zone) && client.ObjectKeyFromObject(o) == client.ObjectKeyFromObject(want)) {
 			continue
 		}
 		if err := r.deleteStray(ctx, s, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace, Name: o.Name}}, o.UID); err != nil {

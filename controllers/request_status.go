@@ -74,7 +74,7 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 	// for its window keeps Ready True, and its reconciles must write nothing.
 	wasServing := meta.IsStatusConditionTrue(base.Status.Conditions, sdv1.ConditionReady)
 	if ready && (!wasServing || base.Status.FQDN != req.Status.FQDN) {
-		now := metav1.NewTime(r.Clock.Now())
+		now := metav1.NewTime(s.now)
 		e := sdv1.LedgerEntry{At: now, FQDN: req.Status.FQDN, Address: req.Status.Address, Namespace: req.Status.Namespace}
 		if a := req.Status.Approval; a != nil {
 			e.ApprovedBy = a.ApprovedBy
@@ -118,16 +118,20 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 		from := base.DeepCopy()
 		from.ObjectMeta = *req.ObjectMeta.DeepCopy()
 		if perr := r.Status().Patch(ctx, req, client.MergeFromWithOptions(from, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(perr) != nil {
-			written = false // no Event for a change not written: the retry tells it
-			if err == nil {
-				err = perr
-			}
+			// Not written: retry soon (backoff) whatever the steps said, and tell
+			// nothing yet - the retry finds the same change and tells it.
+			written, err = false, perr
 		}
 	}
 	// One Event per change: an approval that reaches Ready in the same reconcile is
 	// told in the Ready event (an Event is an API write; a batch makes thousands).
 	if written && s.approvedNow != "" && (phase == base.Status.Phase || !ready) {
 		r.Recorder.Eventf(req, nil, corev1.EventTypeNormal, "Approved", "Approve", "%s", s.approvedNow)
+	}
+	if written {
+		for _, f := range s.told {
+			f()
+		}
 	}
 	if written && phase != base.Status.Phase {
 		kind := corev1.EventTypeNormal

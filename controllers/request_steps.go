@@ -86,7 +86,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	s.decision = d
 	if kept := d.Target != "" && (d.Reason == approval.ReasonApprovalWithdrawn || d.Reason == approval.ReasonRejected); kept {
 		if prev := meta.FindStatusCondition(s.req.Status.Conditions, sdv1.ConditionApproved); prev == nil || prev.Reason != d.Reason {
-			r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, d.Reason, "Approve", "%s", d.Message)
+			r.tell(s, corev1.EventTypeWarning, d.Reason, "Approve", "%s", d.Message)
 		}
 	}
 	s.setCondition(sdv1.ConditionApproved, d.Approved, d.Reason, d.Message)
@@ -169,7 +169,7 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 }
 
 // claimName claims the FQDN with a create that fails if the name is taken, unless an
-// Ingress or DNSEndpoint outside the operator already serves it. On a rename the old
+// Ingress or DNSEndpoint that is not this request's already serves it. On a rename the old
 // name goes to status.previousNames and keeps serving until its grace period ends;
 // renaming back to a name still in its grace period takes it back. The old name of a
 // request that never became Ready never served: its claim is released at once.
@@ -180,7 +180,10 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 // message and a Warning Event, and the request, the holder, keeps its name.
 func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestScope) (bool, error) {
 	st := &s.req.Status
-	serving := st.FQDN == s.fqdn && meta.IsStatusConditionTrue(st.Conditions, sdv1.ConditionNameAvailable)
+	// The request already holds the name when it claimed it before (and served it, or
+	// still says so), or when it is an old name in its grace period (a rename back).
+	serving := st.FQDN == s.fqdn && (st.ReadyAt != nil || meta.IsStatusConditionTrue(st.Conditions, sdv1.ConditionNameAvailable)) ||
+		slices.Contains(activePreviousNames(st.PreviousNames, s.now), s.fqdn)
 	holder, err := r.foreignHolder(s)
 	if err != nil {
 		return true, err
@@ -199,7 +202,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 	if holder != "" {
 		msg = fmt.Sprintf("%s is claimed for this request; %s serves it too and is left alone (it came after this request)", s.fqdn, holder)
 		if prev := meta.FindStatusCondition(st.Conditions, sdv1.ConditionNameAvailable); prev.Message != msg {
-			r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, "ForeignHolder", "Claim", "%s", msg)
+			r.tell(s, corev1.EventTypeWarning, "ForeignHolder", "Claim", "%s", msg)
 		}
 	}
 	if old := st.FQDN; old != "" && old != s.fqdn && st.ReadyAt == nil {
@@ -231,7 +234,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 		if n := len(st.PreviousNames); n > maxPreviousNames {
 			st.PreviousNames = st.PreviousNames[n-maxPreviousNames:]
 		}
-		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Renamed", "Rename",
+		r.tell(s, corev1.EventTypeNormal, "Renamed", "Rename",
 			"renamed %s to %s; %s keeps working until %s", old, s.fqdn, old, now.Add(grace).UTC().Format(time.RFC3339))
 	}
 	s.setCondition(sdv1.ConditionNameAvailable, true, "Claimed", msg)
@@ -280,7 +283,7 @@ func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s 
 			return true, err
 		}
 		p.Released = true
-		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "NameReleased", "Rename",
+		r.tell(s, corev1.EventTypeNormal, "NameReleased", "Rename",
 			"the grace period of %s ended: its host, record and claim are released", p.FQDN)
 	}
 	return false, nil

@@ -20,6 +20,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -98,6 +99,17 @@ type requestScope struct {
 	// wrote are the resource versions of the request this reconcile's own metadata
 	// writes produced before the final one (see staleCopy).
 	wrote []string
+	// told are what to do once status is written (Events, metrics): they tell of a
+	// change the status records, and a status write that fails is retried from a
+	// fresh copy, which finds the same change again.
+	told []func()
+}
+
+// tell records an Event about the request, emitted once the status that records the
+// change is written (see told).
+func (r *SubdomainRequestReconciler) tell(s *requestScope, kind, reason, action, format string, args ...any) {
+	note := fmt.Sprintf(format, args...)
+	s.told = append(s.told, func() { r.Recorder.Eventf(s.req, nil, kind, reason, action, "%s", note) })
 }
 
 // step is one phase of a reconcile. It returns stop=true to end the chain without an

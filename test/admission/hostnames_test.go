@@ -74,6 +74,11 @@ func TestClaimedHostnames(t *testing.T) {
 	if err := u.admin.Create(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
+	// And one for a name under it, which does not stop dinsos from claiming dinsos.
+	under := ingressIn("team-x", "under-legacy", "api.dinsos.pontianak.go.id")
+	if err := u.admin.Create(ctx, under); err != nil {
+		t.Fatal(err)
+	}
 	runOperator(t, env, u)
 	for _, n := range []string{"dinkes", "dinsos"} {
 		r := request(n, n)
@@ -157,6 +162,16 @@ func TestClaimedHostnames(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the name dinsos now serves is not guarded: %v", err)
 	}
+	// An Ingress that had a claimed host before the claim keeps it through updates (a
+	// finalizer's removal, a label), but may not add one.
+	base = under.DeepCopy()
+	under.Labels = map[string]string{"edited": "yes"}
+	if err := u.admin.Patch(ctx, under, client.MergeFrom(base)); err != nil {
+		t.Errorf("an Ingress that predates the claim cannot be edited: %v", err)
+	}
+	base = under.DeepCopy()
+	under.Spec.Rules = append(under.Spec.Rules, ingressIn("", "", "dinkes.pontianak.go.id").Spec.Rules...)
+	wantDenied(t, u.admin.Patch(ctx, under, client.MergeFrom(base)), claimed)
 }
 
 // ingressIn is an Ingress in namespace serving host at / from Service web:80.

@@ -347,6 +347,8 @@ func (w *world) checkConverged(t *testing.T, n int) {
 		switch {
 		case !ok:
 			t.Errorf("claim %s held by missing request %q", c.Name, c.Spec.Request)
+		case c.Labels[sdv1.LabelRequestUID] != string(r.UID):
+			t.Errorf("claim %s: request-uid %q, but %s is %s", c.Name, c.Labels[sdv1.LabelRequestUID], r.Name, r.UID)
 		case c.Spec.Type == sdv1.ClaimTypeAddress && c.Spec.Value != r.Status.Address:
 			t.Errorf("claim %s: address %s, but %s uses %s", c.Name, c.Spec.Value, r.Name, r.Status.Address)
 		case c.Spec.Type == sdv1.ClaimTypeFQDN && c.Name != r.Status.FQDN:
