@@ -82,7 +82,8 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 				took := now.Sub(a.ApprovedAt.Time)
 				e.Seconds = seconds(took)
 				if req.Status.ReadyAt == nil {
-					approvalToReady.WithLabelValues(req.Spec.Zone).Observe(took.Seconds())
+					zone := req.Spec.Zone
+					s.told = append(s.told, func() { approvalToReady.WithLabelValues(zone).Observe(took.Seconds()) })
 				}
 			}
 		}

@@ -105,7 +105,8 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		d.Record.ApprovedAt = &now
 		if s.req.Status.ApprovedAt == nil {
 			// The first approval is recorded with the Ready entry it leads to.
-			timeToApproval.WithLabelValues(s.zone.Name).Observe(now.Sub(s.req.CreationTimestamp.Time).Seconds())
+			zone, took := s.zone.Name, now.Sub(s.req.CreationTimestamp.Time).Seconds()
+			s.told = append(s.told, func() { timeToApproval.WithLabelValues(zone).Observe(took) })
 		} else {
 			e := sdv1.LedgerEntry{At: now, FQDN: naming.FQDN(d.Record.Name, s.zone.Spec.Domain), ApprovedBy: d.Record.ApprovedBy}
 			if err := r.record(ctx, s, sdv1.LedgerApproved, d.Record.Name, e); err != nil {
@@ -201,7 +202,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 	msg := fmt.Sprintf("%s is claimed for this request", s.fqdn)
 	if holder != "" {
 		msg = fmt.Sprintf("%s is claimed for this request; %s serves it too and is left alone (it came after this request)", s.fqdn, holder)
-		if prev := meta.FindStatusCondition(st.Conditions, sdv1.ConditionNameAvailable); prev.Message != msg {
+		if prev := meta.FindStatusCondition(st.Conditions, sdv1.ConditionNameAvailable); prev == nil || prev.Message != msg {
 			r.tell(s, corev1.EventTypeWarning, "ForeignHolder", "Claim", "%s", msg)
 		}
 	}

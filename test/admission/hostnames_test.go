@@ -18,6 +18,7 @@ package admission_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -74,9 +75,15 @@ func TestClaimedHostnames(t *testing.T) {
 	if err := u.admin.Create(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
-	// And one for a name under it, which does not stop dinsos from claiming dinsos.
+	// And one for a name under it, and one naming dinsos only as a TLS host: neither
+	// serves dinsos, so neither stops dinsos from claiming it.
 	under := ingressIn("team-x", "under-legacy", "api.dinsos.pontianak.go.id")
 	if err := u.admin.Create(ctx, under); err != nil {
+		t.Fatal(err)
+	}
+	tlsOnly := ingressIn("team-x", "tls-legacy", "shop.example.org")
+	tlsOnly.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"dinsos.pontianak.go.id"}}}
+	if err := u.admin.Create(ctx, tlsOnly); err != nil {
 		t.Fatal(err)
 	}
 	runOperator(t, env, u)
@@ -172,6 +179,30 @@ func TestClaimedHostnames(t *testing.T) {
 	base = under.DeepCopy()
 	under.Spec.Rules = append(under.Spec.Rules, ingressIn("", "", "dinkes.pontianak.go.id").Spec.Rules...)
 	wantDenied(t, u.admin.Patch(ctx, under, client.MergeFrom(base)), claimed)
+	// The comparison with the old hosts is bounded: past 10,000 comparisons every host
+	// counts as added. 1 old x 101 new hosts is kept; 101 x 101 no longer is.
+	if err := u.admin.Get(ctx, client.ObjectKeyFromObject(under), under); err != nil {
+		t.Fatal(err)
+	}
+	base = under.DeepCopy()
+	for i := range 100 {
+		under.Spec.Rules = append(under.Spec.Rules, ingressIn("", "", fmt.Sprintf("h%d.example.org", i)).Spec.Rules...)
+	}
+	if err := u.admin.Patch(ctx, under, client.MergeFrom(base)); err != nil {
+		t.Fatalf("adding 100 free hosts to an Ingress that kept a claimed one: %v", err)
+	}
+	base = under.DeepCopy()
+	under.Labels["edited"] = "again"
+	wantDenied(t, u.admin.Patch(ctx, under, client.MergeFrom(base)), "api.dinsos.pontianak.go.id is claimed by SubdomainRequest dinsos")
+	// A host is kept only in its place: the TLS host may stay, not become a rule host.
+	base = tlsOnly.DeepCopy()
+	tlsOnly.Labels = map[string]string{"edited": "yes"}
+	if err := u.admin.Patch(ctx, tlsOnly, client.MergeFrom(base)); err != nil {
+		t.Errorf("an Ingress with a claimed TLS host from before the claim cannot be edited: %v", err)
+	}
+	base = tlsOnly.DeepCopy()
+	tlsOnly.Spec.Rules = append(tlsOnly.Spec.Rules, ingressIn("", "", "dinsos.pontianak.go.id").Spec.Rules...)
+	wantDenied(t, u.admin.Patch(ctx, tlsOnly, client.MergeFrom(base)), "dinsos.pontianak.go.id is claimed by SubdomainRequest dinsos")
 }
 
 // ingressIn is an Ingress in namespace serving host at / from Service web:80.
