@@ -385,6 +385,12 @@ func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, req *sdv
 	if err != nil || !claimOf(c, req) {
 		return client.IgnoreNotFound(err)
 	}
+	return r.deleteClaim(ctx, c, req)
+}
+
+// deleteClaim deletes claim c of req, unless it was replaced meanwhile (UID
+// precondition); gone already is done.
+func (r *SubdomainRequestReconciler) deleteClaim(ctx context.Context, c *sdv1.SubdomainClaim, req *sdv1.SubdomainRequest) error {
 	uid := c.UID
 	if err := r.Delete(ctx, c, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 		return err
@@ -393,20 +399,17 @@ func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, req *sdv
 	return nil
 }
 
-// releaseClaims deletes every claim req holds, except those for keep.
-func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, req *sdv1.SubdomainRequest, keep func(sdv1.SubdomainClaim) bool) error {
+// releaseClaims deletes every claim req holds.
+func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, req *sdv1.SubdomainRequest) error {
 	list := &sdv1.SubdomainClaimList{}
 	if err := r.APIReader.List(ctx, list, client.MatchingLabels{sdv1.LabelRequest: req.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
-		c := &list.Items[i]
-		if !claimOf(c, req) || (keep != nil && keep(*c)) {
-			continue
-		}
-		uid := c.UID
-		if err := r.Delete(ctx, c, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
-			return err
+		if c := &list.Items[i]; claimOf(c, req) {
+			if err := r.deleteClaim(ctx, c, req); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -88,7 +88,7 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 		if err := r.recordEnd(ctx, s, sdv1.LedgerDeleted); err != nil {
 			return err
 		}
-		if err := r.releaseClaims(ctx, s.req, nil); err != nil {
+		if err := r.releaseClaims(ctx, s.req); err != nil {
 			return err
 		}
 		r.unsure.drop(s.req.Name)

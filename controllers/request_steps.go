@@ -273,14 +273,7 @@ func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s 
 			s.requeueAt(p.ExpiresAt.Sub(now))
 			continue
 		}
-		c := &sdv1.SubdomainClaim{}
-		err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(p.FQDN)}, c)
-		if err == nil && claimOf(c, s.req) {
-			uid := c.UID
-			if err := r.Delete(ctx, c, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
-				return true, err
-			}
-		} else if client.IgnoreNotFound(err) != nil {
+		if err := r.giveBackClaim(ctx, s.req, p.FQDN); err != nil {
 			return true, err
 		}
 		p.Released = true
