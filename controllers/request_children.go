@@ -29,7 +29,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
@@ -290,23 +289,25 @@ func (r *SubdomainRequestReconciler) dropStrayRecords(ctx context.Context, s *re
 			return err
 		}
 		for _, o := range objs {
-			stray, ok := o.(*dnsv1.DNSEndpoint)
-			if !ok || !mine(stray, s.req) || !stray.DeletionTimestamp.IsZero() || client.ObjectKeyFromObject(stray) == client.ObjectKeyFromObject(ep) {
-				continue
-			}
-			if err := r.deleteStray(ctx, s, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{
-				Namespace: stray.Namespace, Name: stray.Name}}, stray.UID); err != nil {
-				return err
+			if o, ok := o.(*dnsv1.DNSEndpoint); ok {
+				if err := r.deleteStray(ctx, s, o, client.ObjectKeyFromObject(ep)); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// deleteStray deletes obj, the request's child of uid that the zone no longer puts
-// there, and says so in an Event (once: a stray already being deleted is skipped by
-// the callers, and one already gone is not told again).
-func (r *SubdomainRequestReconciler) deleteStray(ctx context.Context, s *requestScope, obj client.Object, uid types.UID) error {
+// deleteStray deletes o, a cached object, if it is the request's child, not keep and
+// not being deleted already: the zone no longer puts it there. It says so in an Event,
+// once (one already gone is not told again).
+func (r *SubdomainRequestReconciler) deleteStray(ctx context.Context, s *requestScope, o client.Object, keep client.ObjectKey) error {
+	if !mine(o, s.req) || !o.GetDeletionTimestamp().IsZero() || client.ObjectKeyFromObject(o) == keep {
+		return nil
+	}
+	obj := o.DeepCopyObject().(client.Object) // the cache's copy is only read
+	uid := o.GetUID()
 	if err := r.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil {
 		return client.IgnoreNotFound(err)
 	}
@@ -364,12 +365,12 @@ func (r *SubdomainRequestReconciler) dropStrayServices(ctx context.Context, s *r
 	if err := r.List(ctx, list, client.MatchingFields{indexServiceRequest: s.req.Name}); err != nil {
 		return err
 	}
+	var keep client.ObjectKey // none, unless the zone announces
+	if announces(s.zone) {
+		keep = client.ObjectKeyFromObject(want)
+	}
 	for i := range list.Items {
-		o := &list.Items[i]
-		if !mine(o, s.req) || !o.DeletionTimestamp.IsZero() || (announces(s.zone) && client.ObjectKeyFromObject(o) == client.ObjectKeyFromObject(want)) {
-			continue
-		}
-		if err := r.deleteStray(ctx, s, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace, Name: o.Name}}, o.UID); err != nil {
+		if err := r.deleteStray(ctx, s, &list.Items[i], keep); err != nil {
 			return err
 		}
 	}
