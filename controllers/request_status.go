@@ -124,26 +124,27 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 			written, err = false, perr
 		}
 	}
-	// One Event per change: an approval that reaches Ready in the same reconcile is
-	// told in the Ready event (an Event is an API write; a batch makes thousands).
-	if written && s.approvedNow != "" && (phase == base.Status.Phase || !ready) {
-		r.Recorder.Eventf(req, nil, corev1.EventTypeNormal, "Approved", "Approve", "%s", s.approvedNow)
-	}
+	// Events and metrics only for a change that is written. One Event per change: an
+	// approval that reaches Ready in the same reconcile is told in the Ready event (an
+	// Event is an API write; a batch makes thousands).
 	if written {
+		if s.approvedNow != "" && (phase == base.Status.Phase || !ready) {
+			r.Recorder.Eventf(req, nil, corev1.EventTypeNormal, "Approved", "Approve", "%s", s.approvedNow)
+		}
 		for _, f := range s.told {
 			f()
 		}
-	}
-	if written && phase != base.Status.Phase {
-		kind := corev1.EventTypeNormal
-		if stalled {
-			kind = corev1.EventTypeWarning
+		if phase != base.Status.Phase {
+			kind := corev1.EventTypeNormal
+			if stalled {
+				kind = corev1.EventTypeWarning
+			}
+			note := msg
+			if s.approvedNow != "" && ready {
+				note = s.approvedNow + "; " + msg
+			}
+			r.Recorder.Eventf(req, nil, kind, string(phase), "Reconcile", "%s", note)
 		}
-		note := msg
-		if s.approvedNow != "" && ready {
-			note = s.approvedNow + "; " + msg
-		}
-		r.Recorder.Eventf(req, nil, kind, string(phase), "Reconcile", "%s", note)
 	}
 	if req.ResourceVersion != base.ResourceVersion && r.InFlight != nil {
 		// This reconcile wrote the request; until the cache shows the last write, a
