@@ -147,15 +147,8 @@ func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
 // message, and a status write, would change on every reconcile. The request's own
 // Ingress is never a foreign holder.
 func TestForeignHolderStable(t *testing.T) {
-	byHost := toolscache.Indexers{servedNames: func(o any) ([]string, error) {
-		var hosts []string
-		for _, r := range o.(*networkingv1.Ingress).Spec.Rules {
-			hosts = append(hosts, r.Host)
-		}
-		return hosts, nil
-	}}
-	ingresses := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, byHost)
-	dns := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{servedNames: func(any) ([]string, error) { return nil, nil }})
+	ingresses := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{servedNames: ingressServedNames})
+	dns := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{servedNames: recordServedNames})
 	ing := func(ns, name, owner string) *networkingv1.Ingress {
 		i := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 		if owner != "" {

@@ -86,30 +86,10 @@ type Options struct {
 // SetupWithManager registers indexes and watches.
 func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	var err error
-	if r.ingressHosts, err = addIndex(ctx, mgr.GetCache(), &networkingv1.Ingress{}, servedNames, func(o any) ([]string, error) {
-		var hosts []string
-		if ing, ok := o.(*networkingv1.Ingress); ok {
-			for _, rule := range ing.Spec.Rules {
-				if rule.Host != "" {
-					hosts = append(hosts, rule.Host)
-				}
-			}
-		}
-		return hosts, nil
-	}); err != nil {
+	if r.ingressHosts, err = addIndex(ctx, mgr.GetCache(), &networkingv1.Ingress{}, servedNames, ingressServedNames); err != nil {
 		return err
 	}
-	if r.dnsNames, err = addIndex(ctx, mgr.GetCache(), &dnsv1.DNSEndpoint{}, servedNames, func(o any) ([]string, error) {
-		var names []string
-		if ep, ok := o.(*dnsv1.DNSEndpoint); ok {
-			for _, e := range ep.Spec.Endpoints {
-				if e != nil {
-					names = append(names, e.DNSName)
-				}
-			}
-		}
-		return names, nil
-	}); err != nil {
+	if r.dnsNames, err = addIndex(ctx, mgr.GetCache(), &dnsv1.DNSEndpoint{}, servedNames, recordServedNames); err != nil {
 		return err
 	}
 	idx := mgr.GetFieldIndexer()
@@ -169,6 +149,32 @@ func deletionPredicate() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
 	}}
+}
+
+// ingressServedNames is the servedNames index of an Ingress: its rules' hosts.
+func ingressServedNames(o any) ([]string, error) {
+	var hosts []string
+	if ing, ok := o.(*networkingv1.Ingress); ok {
+		for _, rule := range ing.Spec.Rules {
+			if rule.Host != "" {
+				hosts = append(hosts, rule.Host)
+			}
+		}
+	}
+	return hosts, nil
+}
+
+// recordServedNames is the servedNames index of a DNSEndpoint: its records' names.
+func recordServedNames(o any) ([]string, error) {
+	var names []string
+	if ep, ok := o.(*dnsv1.DNSEndpoint); ok {
+		for _, e := range ep.Spec.Endpoints {
+			if e != nil {
+				names = append(names, e.DNSName)
+			}
+		}
+	}
+	return names, nil
 }
 
 // foreignChanged passes the deletion, or a change of spec, of an object that no
