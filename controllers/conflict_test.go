@@ -591,13 +591,9 @@ func TestLongFreeText(t *testing.T) {
 	}
 }
 
-// foreignIngress is an Ingress the operator did not make, serving host at / from
-// Service x:80, with labels.
+// foreignIngress is an Ingress the operator did not make, serving host, with labels.
 func foreignIngress(namespace, name, host string, labels map[string]string) *networkingv1.Ingress {
-	prefix := networkingv1.PathTypePrefix
-	return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: host,
-			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: "x", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
+	ing := testenv.Ingress(namespace, name, host)
+	ing.Labels = labels
+	return ing
 }

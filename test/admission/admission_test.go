@@ -322,7 +322,7 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 
-	ing := func(name, host string) *networkingv1.Ingress { return ingressIn("opd-dinkes", name, host) }
+	ing := func(name, host string) *networkingv1.Ingress { return testenv.Ingress("opd-dinkes", name, host) }
 	// The OPD admin got admin in its namespace through its group: it may serve its own name.
 	if err := u.opdAdmin.Create(ctx, ing("own", "dinkes.pontianak.go.id")); err != nil {
 		t.Fatalf("an OPD admin may serve its own name: %v", err)

@@ -71,17 +71,17 @@ func TestClaimedHostnames(t *testing.T) {
 		}
 	}
 	// An Ingress that served dinsos before any request asked for it.
-	legacy := ingressIn("team-x", "legacy", "dinsos.pontianak.go.id")
+	legacy := testenv.Ingress("team-x", "legacy", "dinsos.pontianak.go.id")
 	if err := u.admin.Create(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
 	// And one for a name under it, and one naming dinsos only as a TLS host: neither
 	// serves dinsos, so neither stops dinsos from claiming it.
-	under := ingressIn("team-x", "under-legacy", "api.dinsos.pontianak.go.id")
+	under := testenv.Ingress("team-x", "under-legacy", "api.dinsos.pontianak.go.id")
 	if err := u.admin.Create(ctx, under); err != nil {
 		t.Fatal(err)
 	}
-	tlsOnly := ingressIn("team-x", "tls-legacy", "shop.example.org")
+	tlsOnly := testenv.Ingress("team-x", "tls-legacy", "shop.example.org")
 	tlsOnly.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"dinsos.pontianak.go.id"}}}
 	if err := u.admin.Create(ctx, tlsOnly); err != nil {
 		t.Fatal(err)
@@ -102,19 +102,19 @@ func TestClaimedHostnames(t *testing.T) {
 	// has dinkes's.
 	const claimed = "dinkes.pontianak.go.id is claimed by SubdomainRequest dinkes (SubdomainClaim dinkes.pontianak.go.id): only its hosting namespace may serve it"
 	err = testenv.Eventually(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
-		err := u.admin.Create(ctx, ingressIn("team-x", "probe", "dinkes.pontianak.go.id"), client.DryRunAll)
+		err := u.admin.Create(ctx, testenv.Ingress("team-x", "probe", "dinkes.pontianak.go.id"), client.DryRunAll)
 		return err != nil && strings.Contains(err.Error(), claimed), nil
 	})
 	if err != nil {
 		t.Fatalf("an Ingress outside the hosting namespace serving a claimed name is not refused: %v", err)
 	}
-	wantDenied(t, u.admin.Create(ctx, ingressIn("team-x", "under", "api.dinkes.pontianak.go.id")),
+	wantDenied(t, u.admin.Create(ctx, testenv.Ingress("team-x", "under", "api.dinkes.pontianak.go.id")),
 		"api.dinkes.pontianak.go.id is claimed by SubdomainRequest dinkes")
-	tls := ingressIn("team-x", "tls", "other.pontianak.go.id")
+	tls := testenv.Ingress("team-x", "tls", "other.pontianak.go.id")
 	tls.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"dinkes.pontianak.go.id"}}}
 	wantDenied(t, u.admin.Create(ctx, tls), claimed)
 	for _, host := range []string{"other.pontianak.go.id", "*.pontianak.go.id", "xdinkes.pontianak.go.id"} {
-		if err := u.admin.Create(ctx, ingressIn("team-x", "free-"+strings.NewReplacer("*", "w", ".", "-").Replace(host), host)); err != nil {
+		if err := u.admin.Create(ctx, testenv.Ingress("team-x", "free-"+strings.NewReplacer("*", "w", ".", "-").Replace(host), host)); err != nil {
 			t.Errorf("Ingress for unclaimed %s refused: %v", host, err)
 		}
 	}
@@ -163,7 +163,7 @@ func TestClaimedHostnames(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = testenv.Eventually(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
-		err := u.admin.Create(ctx, ingressIn("team-x", "legacy", "dinsos.pontianak.go.id"), client.DryRunAll)
+		err := u.admin.Create(ctx, testenv.Ingress("team-x", "legacy", "dinsos.pontianak.go.id"), client.DryRunAll)
 		return err != nil && strings.Contains(err.Error(), "dinsos.pontianak.go.id is claimed by SubdomainRequest dinsos"), nil
 	})
 	if err != nil {
@@ -177,7 +177,7 @@ func TestClaimedHostnames(t *testing.T) {
 		t.Errorf("an Ingress that predates the claim cannot be edited: %v", err)
 	}
 	base = under.DeepCopy()
-	under.Spec.Rules = append(under.Spec.Rules, ingressIn("", "", "dinkes.pontianak.go.id").Spec.Rules...)
+	under.Spec.Rules = append(under.Spec.Rules, testenv.Ingress("", "", "dinkes.pontianak.go.id").Spec.Rules...)
 	wantDenied(t, u.admin.Patch(ctx, under, client.MergeFrom(base)), claimed)
 	// The comparison with the old hosts is bounded: past 10,000 comparisons every host
 	// counts as added. 1 old x 101 new hosts is kept; 101 x 101 no longer is.
@@ -186,7 +186,7 @@ func TestClaimedHostnames(t *testing.T) {
 	}
 	base = under.DeepCopy()
 	for i := range 100 {
-		under.Spec.Rules = append(under.Spec.Rules, ingressIn("", "", fmt.Sprintf("h%d.example.org", i)).Spec.Rules...)
+		under.Spec.Rules = append(under.Spec.Rules, testenv.Ingress("", "", fmt.Sprintf("h%d.example.org", i)).Spec.Rules...)
 	}
 	if err := u.admin.Patch(ctx, under, client.MergeFrom(base)); err != nil {
 		t.Fatalf("adding 100 free hosts to an Ingress that kept a claimed one: %v", err)
@@ -201,16 +201,6 @@ func TestClaimedHostnames(t *testing.T) {
 		t.Errorf("an Ingress with a claimed TLS host from before the claim cannot be edited: %v", err)
 	}
 	base = tlsOnly.DeepCopy()
-	tlsOnly.Spec.Rules = append(tlsOnly.Spec.Rules, ingressIn("", "", "dinsos.pontianak.go.id").Spec.Rules...)
+	tlsOnly.Spec.Rules = append(tlsOnly.Spec.Rules, testenv.Ingress("", "", "dinsos.pontianak.go.id").Spec.Rules...)
 	wantDenied(t, u.admin.Patch(ctx, tlsOnly, client.MergeFrom(base)), "dinsos.pontianak.go.id is claimed by SubdomainRequest dinsos")
-}
-
-// ingressIn is an Ingress in namespace serving host at / from Service web:80.
-func ingressIn(namespace, name, host string) *networkingv1.Ingress {
-	prefix := networkingv1.PathTypePrefix
-	return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: host,
-			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-				Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
 }
