@@ -101,20 +101,25 @@ func AssetsDir() string {
 	return filepath.Join(RepoRoot(), "bin")
 }
 
-// ModuleDir is the directory of a module the main module requires.
-func ModuleDir(module string) (string, error) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
-	cmd.Dir = RepoRoot()
+// ModuleDir is the directory of module as the Go module in dir (relative to the
+// repository root: "" for the main module) requires it, downloaded on first use.
+func ModuleDir(dir, module string) (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", module)
+	cmd.Dir = filepath.Join(RepoRoot(), dir)
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("go list -m %s: %w", module, err)
+		return "", fmt.Errorf("go mod download %s in %s: %w", module, cmd.Dir, err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return "", fmt.Errorf("go mod download %s in %s: %s %v", module, cmd.Dir, mod.Error, err)
+	}
+	return mod.Dir, nil
 }
 
 // DNSEndpointCRD is the path of the DNSEndpoint CRD shipped in the external-dns module.
 func DNSEndpointCRD() (string, error) {
-	dir, err := ModuleDir("sigs.k8s.io/external-dns")
+	dir, err := ModuleDir("", "sigs.k8s.io/external-dns")
 	if err != nil {
 		return "", err
 	}
@@ -124,19 +129,13 @@ func DNSEndpointCRD() (string, error) {
 // GatewayAPICRDs are the standard-channel HTTPRoute, GRPCRoute and TLSRoute CRDs of the
 // Gateway API module pinned in hack/tools/gatewayapi (downloaded on first use).
 func GatewayAPICRDs() ([]string, error) {
-	cmd := exec.Command("go", "mod", "download", "-json", "sigs.k8s.io/gateway-api")
-	cmd.Dir = filepath.Join(RepoRoot(), "hack", "tools", "gatewayapi")
-	out, err := cmd.Output()
+	dir, err := ModuleDir(filepath.Join("hack", "tools", "gatewayapi"), "sigs.k8s.io/gateway-api")
 	if err != nil {
-		return nil, fmt.Errorf("go mod download sigs.k8s.io/gateway-api in %s: %w", cmd.Dir, err)
-	}
-	var mod struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		return nil, fmt.Errorf("go mod download sigs.k8s.io/gateway-api: %s %v", mod.Error, err)
+		return nil, err
 	}
 	var paths []string
 	for _, kind := range []string{"httproutes", "grpcroutes", "tlsroutes"} {
-		paths = append(paths, filepath.Join(mod.Dir, "config", "crd", "standard", "gateway.networking.k8s.io_"+kind+".yaml"))
+		paths = append(paths, filepath.Join(dir, "config", "crd", "standard", "gateway.networking.k8s.io_"+kind+".yaml"))
 	}
 	return paths, nil
 }
