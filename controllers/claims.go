@@ -24,11 +24,13 @@ import (
 	"strings"
 	"sync"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/ipam"
@@ -386,6 +388,80 @@ func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, req *sdv
 		return client.IgnoreNotFound(err)
 	}
 	return r.deleteClaim(ctx, c, req)
+}
+
+// releaseStrayNames gives back the FQDN claims the request holds on names it neither
+// has (status.fqdn) nor keeps in status.previousNames: the old name of a rename before
+// the first Ready, or one that fell off the end of previousNames. A name that an
+// Ingress or DNSEndpoint of the request still carries keeps its claim, or another
+// request could claim a name this one serves; the step that rewrites that object drops
+// the name, and its update event brings the request back here. Strays are rare: at
+// steady state this is one lookup in the cache's claim index.
+func (r *SubdomainRequestReconciler) releaseStrayNames(ctx context.Context, s *requestScope) error {
+	st := &s.req.Status
+	list := &sdv1.SubdomainClaimList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexClaimRequest: s.req.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		c := &list.Items[i]
+		if c.Spec.Type != sdv1.ClaimTypeFQDN || !claimOf(c, s.req) || c.Spec.Value == st.FQDN ||
+			slices.ContainsFunc(st.PreviousNames, func(p sdv1.PreviousName) bool { return p.FQDN == c.Spec.Value }) {
+			continue
+		}
+		served, err := r.stillServed(ctx, s, c.Spec.Value)
+		if err != nil {
+			return err
+		}
+		if served {
+			continue
+		}
+		if err := r.deleteClaim(ctx, c.DeepCopy(), s.req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stillServed tells whether an Ingress or DNSEndpoint of the request carries name: one
+// in the cache (in any namespace), or the request's own two as the API server has them
+// (the cache may not show a write of moments ago).
+func (r *SubdomainRequestReconciler) stillServed(ctx context.Context, s *requestScope, name string) (bool, error) {
+	for _, idx := range []toolscache.Indexer{r.ingressHosts, r.dnsNames} {
+		objs, err := idx.ByIndex(servedNames, name)
+		if err != nil {
+			return false, err
+		}
+		for _, o := range objs {
+			if o, ok := o.(client.Object); ok && mine(o, s.req) {
+				return true, nil
+			}
+		}
+	}
+	for _, c := range []struct {
+		obj    client.Object
+		key    types.NamespacedName
+		served toolscache.IndexFunc
+	}{
+		{&networkingv1.Ingress{}, types.NamespacedName{Namespace: s.namespace, Name: s.req.Name}, ingressServedNames},
+		{&dnsv1.DNSEndpoint{}, types.NamespacedName{Namespace: s.zone.Spec.DNS.Namespace, Name: s.req.Name}, recordServedNames},
+	} {
+		err := r.APIReader.Get(ctx, c.key, c.obj)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		names, err := c.served(c.obj)
+		if err != nil {
+			return false, err
+		}
+		if mine(c.obj, s.req) && slices.Contains(names, name) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // deleteClaim deletes claim c of req, unless it was replaced meanwhile (UID

@@ -184,3 +184,78 @@ func TestRenameBackAndConflict(t *testing.T) {
 		t.Errorf("hosts after renaming back = %v", hostsOf(t, "opd-dispora", "dispora"))
 	}
 }
+
+// TestRenameBeforeReady: the old name of a request renamed before its first Ready gets
+// no grace period, but its claim is given back only once the request's Ingress no
+// longer serves it: no name on a request's Ingress is ever unclaimed, even when the
+// rename's pass stops before the Ingress step.
+func TestRenameBeforeReady(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("ren3", "ren3.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.131.0.0/24"}
+		z.Spec.DNS.Namespace = "ren3-dns" // made at the end: until then nothing in the zone is Ready
+	}))
+	create(t, newRequest("dlh", "ren3", "dlh", approved("kadis")))
+	waitFor(t, "dlh", "waiting for the DNS namespace", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionDNSReady).Reason == "DNSNamespaceMissing"
+	})
+	if got := hostsOf(t, "opd-dlh", "dlh"); !slices.Equal(got, []string{"dlh.ren3.go.id"}) {
+		t.Fatalf("hosts before the rename = %v", got)
+	}
+
+	// Its quota loses its owner (taken over): every pass now stops at HostingReady,
+	// before the Ingress step.
+	quota := &corev1.ResourceQuota{}
+	key := types.NamespacedName{Namespace: "opd-dlh", Name: sdv1.HostingObjectName}
+	setOwners := func(owners []metav1.OwnerReference) {
+		t.Helper()
+		if err := k8s.Get(ctx, key, quota); err != nil {
+			t.Fatal(err)
+		}
+		base := quota.DeepCopy()
+		quota.OwnerReferences = owners
+		if err := k8s.Patch(ctx, quota, client.MergeFrom(base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := k8s.Get(ctx, key, quota); err != nil {
+		t.Fatal(err)
+	}
+	owners := quota.OwnerReferences
+	setOwners(nil)
+	waitFor(t, "dlh", "in Conflict over its quota", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseConflict && condition(r, sdv1.ConditionHostingReady).Status == metav1.ConditionFalse
+	})
+
+	setSubdomain(t, "dlh", "lingkungan")
+	annotate(t, "dlh", map[string]*string{sdv1.AnnotationApproved: ptr("lingkungan")})
+	r := waitFor(t, "dlh", "renamed", func(r *sdv1.SubdomainRequest) bool { return r.Status.FQDN == "lingkungan.ren3.go.id" })
+	if len(r.Status.PreviousNames) != 0 {
+		t.Errorf("a name that was never Ready is no rename: %+v", r.Status.PreviousNames)
+	}
+	if got := hostsOf(t, "opd-dlh", "dlh"); !slices.Equal(got, []string{"dlh.ren3.go.id"}) {
+		t.Fatalf("the pass was to stop before the Ingress step; hosts = %v", got)
+	}
+	old := &sdv1.SubdomainClaim{}
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "dlh.ren3.go.id"}, old); err != nil || old.Spec.Request != "dlh" {
+		t.Errorf("the Ingress serves dlh.ren3.go.id, yet its claim was given back: %v %+v", err, old.Spec)
+	}
+
+	// The quota's owner back, the pass goes on: the Ingress takes the new name, and
+	// then the old name's claim goes, before anything is Ready.
+	setOwners(owners)
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "dlh.ren3.go.id"}})
+	if got := hostsOf(t, "opd-dlh", "dlh"); !slices.Equal(got, []string{"lingkungan.ren3.go.id"}) {
+		t.Errorf("hosts after the rename = %v", got)
+	}
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ren3-dns"}})
+	r = waitPhase(t, "dlh", sdv1.PhaseReady)
+	if r.Status.FQDN != "lingkungan.ren3.go.id" || len(r.Status.PreviousNames) != 0 {
+		t.Errorf("Ready after a rename before Ready: %s %+v", statusString(r), r.Status.PreviousNames)
+	}
+	ep := &dnsv1.DNSEndpoint{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "ren3-dns", Name: "dlh"}, ep); err != nil ||
+		len(ep.Spec.Endpoints) != 1 || ep.Spec.Endpoints[0].DNSName != "lingkungan.ren3.go.id" {
+		t.Errorf("records: %+v %v", ep.Spec, err)
+	}
+}

@@ -173,7 +173,8 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 // Ingress or DNSEndpoint that is not this request's already serves it. On a rename the old
 // name goes to status.previousNames and keeps serving until its grace period ends;
 // renaming back to a name still in its grace period takes it back. The old name of a
-// request that never became Ready never served: its claim is released at once.
+// request that never became Ready gets no grace period: its claim is released as soon
+// as no Ingress or DNSEndpoint of the request carries it (releaseStrayNames).
 // Sets NameAvailable. Ends with a Conflict naming the holder (the old name untouched)
 // when a foreign object serves the name before this request does, and then holds no
 // claim on it: a claim would lock the holder out of its own Ingress (policy
@@ -207,10 +208,8 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 		}
 	}
 	if old := st.FQDN; old != "" && old != s.fqdn && st.ReadyAt == nil {
-		// Never served (a Conflict on the namespace, say): no rename, nothing to keep.
-		if err := r.giveBackClaim(ctx, s.req, old); err != nil {
-			return true, err
-		}
+		// Never Ready (a Conflict on the namespace, say): no rename, no grace period.
+		// Its claim is a stray now, which releaseStrayNames gives back.
 		st.FQDN = ""
 	}
 	if old := st.FQDN; old != "" && old != s.fqdn {
@@ -241,6 +240,9 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 	s.setCondition(sdv1.ConditionNameAvailable, true, "Claimed", msg)
 	st.FQDN = s.fqdn
 	s.retiring = activePreviousNames(st.PreviousNames, s.now)
+	if err := r.releaseStrayNames(ctx, s); err != nil {
+		return true, err
+	}
 	return false, nil
 }
 
