@@ -100,6 +100,33 @@ func start(t *testing.T, crds ...string) (*testenv.Env, users) {
 	return env, u
 }
 
+// namespaceEditor returns a client of user "nina", who may create and edit namespaces
+// (a cluster-scoped grant, as a platform team's namespace provisioner has) and nothing else.
+func namespaceEditor(t *testing.T, env *testenv.Env, u users) client.Client {
+	t.Helper()
+	ctx := context.Background()
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "namespace-editor"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"},
+			Verbs: []string{"get", "list", "watch", "create", "update", "patch"}}}}
+	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "nina-edits-namespaces"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "nina"}}}
+	for _, o := range []client.Object{role, crb} {
+		if err := u.admin.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	au, err := env.AddUser("nina")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(au.Config(), client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // waitForPolicies waits until the API server enforces the policies: right after they
 // are created (and the CRD with them) they may not type-check yet.
 func waitForPolicies(t *testing.T, u users) {
@@ -341,6 +368,45 @@ func TestTenantIsolation(t *testing.T) {
 	other := ing("x", "disdukcapil.pontianak.go.id")
 	other.Namespace = "opd-disdukcapil"
 	wantDenied(t, u.opdAdmin.Create(ctx, other), "forbidden")
+
+	// The hosting label and the fqdn annotation of namespaces are the operator's: a
+	// user who may edit namespaces (not a cluster admin) cannot set, change or remove
+	// them, so cannot make a namespace serve a claimed name through the policies that
+	// trust them. Other labels stay the user's.
+	nina := namespaceEditor(t, env, u)
+	const refused = "only subdomain-operator writes them"
+	wantDenied(t, nina.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fake-hosting",
+		Labels: map[string]string{sdv1.LabelRequest: "dinkes"}}}), refused)
+	wantDenied(t, nina.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fake-hosting",
+		Annotations: map[string]string{sdv1.AnnotationHostingFQDN: "dinkes.pontianak.go.id"}}}), refused)
+	if err := nina.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-y",
+		Labels: map[string]string{"team": "y"}}}); err != nil {
+		t.Fatalf("a namespace editor may create a plain namespace: %v", err)
+	}
+	editNamespace := func(c client.Client, name string, edit func(*corev1.Namespace)) error {
+		t.Helper()
+		ns := &corev1.Namespace{}
+		if err := c.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
+			t.Fatal(err)
+		}
+		base := ns.DeepCopy()
+		edit(ns)
+		return c.Patch(ctx, ns, client.MergeFrom(base))
+	}
+	wantDenied(t, editNamespace(nina, "team-y", func(ns *corev1.Namespace) { ns.Labels[sdv1.LabelRequest] = "dinkes" }), refused)
+	wantDenied(t, editNamespace(nina, "opd-dinkes", func(ns *corev1.Namespace) {
+		ns.Annotations[sdv1.AnnotationHostingFQDN] = "dinkes.pontianak.go.id,disdukcapil.pontianak.go.id"
+	}), refused)
+	wantDenied(t, editNamespace(nina, "opd-dinkes", func(ns *corev1.Namespace) { delete(ns.Labels, sdv1.LabelRequest) }), refused)
+	wantDenied(t, editNamespace(nina, "opd-dinkes", func(ns *corev1.Namespace) { delete(ns.Annotations, sdv1.AnnotationHostingFQDN) }), refused)
+	if err := editNamespace(nina, "opd-dinkes", func(ns *corev1.Namespace) { ns.Labels["team"] = "kesehatan" }); err != nil {
+		t.Errorf("a namespace editor may set other labels of a hosting namespace: %v", err)
+	}
+	if err := editNamespace(u.admin, "team-y", func(ns *corev1.Namespace) {
+		ns.Annotations = map[string]string{sdv1.AnnotationHostingFQDN: "x.pontianak.go.id"}
+	}); err != nil {
+		t.Errorf("a cluster admin may: %v", err)
+	}
 
 	// The operator's cache holds only labelled Secrets, and of those only the
 	// credentials: an OPD admin may label Secrets of its own.
