@@ -392,23 +392,39 @@ func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, req *sdv
 
 // releaseStrayNames gives back the FQDN claims the request holds on names it neither
 // has (status.fqdn) nor keeps in status.previousNames: the old name of a rename before
-// the first Ready, or one that fell off the end of previousNames. A name that an
-// Ingress or DNSEndpoint of the request still carries keeps its claim, or another
-// request could claim a name this one serves; the step that rewrites that object drops
-// the name, and its update event brings the request back here. Strays are rare: at
-// steady state this is one lookup in the cache's claim index.
-func (r *SubdomainRequestReconciler) releaseStrayNames(ctx context.Context, s *requestScope) error {
+// the first Ready (dropped, the name this pass took out of status.fqdn: its claim is
+// looked up on the API server, since one made moments ago may not be in the cache), or
+// one that fell off the end of previousNames. A name that an Ingress or DNSEndpoint of
+// the request still carries keeps its claim, or another request could claim a name
+// this one serves; the step that rewrites that object drops the name, and its update
+// event brings the request back here. Strays are rare: at steady state this is one
+// lookup in the cache's claim index.
+func (r *SubdomainRequestReconciler) releaseStrayNames(ctx context.Context, s *requestScope, dropped string) error {
 	st := &s.req.Status
+	kept := func(fqdn string) bool {
+		return fqdn == st.FQDN || slices.ContainsFunc(st.PreviousNames, func(p sdv1.PreviousName) bool { return p.FQDN == fqdn })
+	}
 	list := &sdv1.SubdomainClaimList{}
 	if err := r.List(ctx, list, client.MatchingFields{indexClaimRequest: s.req.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
+	var strays []*sdv1.SubdomainClaim
 	for i := range list.Items {
-		c := &list.Items[i]
-		if c.Spec.Type != sdv1.ClaimTypeFQDN || !claimOf(c, s.req) || c.Spec.Value == st.FQDN ||
-			slices.ContainsFunc(st.PreviousNames, func(p sdv1.PreviousName) bool { return p.FQDN == c.Spec.Value }) {
-			continue
+		if c := &list.Items[i]; c.Spec.Type == sdv1.ClaimTypeFQDN && claimOf(c, s.req) && !kept(c.Spec.Value) && c.Spec.Value != dropped {
+			strays = append(strays, c.DeepCopy())
 		}
+	}
+	if dropped != "" && !kept(dropped) {
+		c := &sdv1.SubdomainClaim{}
+		err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(dropped)}, c)
+		if client.IgnoreNotFound(err) != nil {
+			return err
+		}
+		if err == nil && claimOf(c, s.req) {
+			strays = append(strays, c)
+		}
+	}
+	for _, c := range strays {
 		served, err := r.stillServed(ctx, s, c.Spec.Value)
 		if err != nil {
 			return err
@@ -416,7 +432,7 @@ func (r *SubdomainRequestReconciler) releaseStrayNames(ctx context.Context, s *r
 		if served {
 			continue
 		}
-		if err := r.deleteClaim(ctx, c.DeepCopy(), s.req); err != nil {
+		if err := r.deleteClaim(ctx, c, s.req); err != nil {
 			return err
 		}
 	}

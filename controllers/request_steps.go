@@ -207,10 +207,11 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 			r.tell(s, corev1.EventTypeWarning, "ForeignHolder", "Claim", "%s", msg)
 		}
 	}
+	dropped := ""
 	if old := st.FQDN; old != "" && old != s.fqdn && st.ReadyAt == nil {
 		// Never Ready (a Conflict on the namespace, say): no rename, no grace period.
 		// Its claim is a stray now, which releaseStrayNames gives back.
-		st.FQDN = ""
+		dropped, st.FQDN = old, ""
 	}
 	if old := st.FQDN; old != "" && old != s.fqdn {
 		now := s.now
@@ -240,7 +241,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 	s.setCondition(sdv1.ConditionNameAvailable, true, "Claimed", msg)
 	st.FQDN = s.fqdn
 	s.retiring = activePreviousNames(st.PreviousNames, s.now)
-	if err := r.releaseStrayNames(ctx, s); err != nil {
+	if err := r.releaseStrayNames(ctx, s, dropped); err != nil {
 		return true, err
 	}
 	return false, nil
