@@ -106,7 +106,7 @@ func namespaceEditor(t *testing.T, env *testenv.Env, u users) client.Client {
 	t.Helper()
 	ctx := context.Background()
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "namespace-editor"},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces", "namespaces/status", "namespaces/finalize"},
 			Verbs: []string{"get", "list", "watch", "create", "update", "patch"}}}}
 	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "nina-edits-namespaces"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
@@ -123,6 +123,14 @@ func namespaceEditor(t *testing.T, env *testenv.Env, u users) client.Client {
 	c, err := client.New(au.Config(), client.Options{Scheme: manager.Scheme()})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The API server learns of the binding through its watch: wait until it admits her.
+	err = testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+		probe := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "nina-probe"}}
+		return c.Create(ctx, probe, client.DryRunAll) == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("user nina never got her ClusterRole: %v", err)
 	}
 	return c
 }
@@ -394,6 +402,21 @@ func TestTenantIsolation(t *testing.T) {
 		return c.Patch(ctx, ns, client.MergeFrom(base))
 	}
 	wantDenied(t, editNamespace(nina, "team-y", func(ns *corev1.Namespace) { ns.Labels[sdv1.LabelRequest] = "dinkes" }), refused)
+	// Nor through the namespace's subresources, whose writes keep metadata changes.
+	for _, sub := range []string{"status", "finalize"} {
+		ns := &corev1.Namespace{}
+		if err := nina.Get(ctx, types.NamespacedName{Name: "team-y"}, ns); err != nil {
+			t.Fatal(err)
+		}
+		ns.Labels[sdv1.LabelRequest] = "dinkes"
+		var err error
+		if sub == "status" {
+			err = nina.Status().Update(ctx, ns)
+		} else {
+			err = nina.SubResource("finalize").Update(ctx, ns)
+		}
+		wantDenied(t, err, refused)
+	}
 	wantDenied(t, editNamespace(nina, "opd-dinkes", func(ns *corev1.Namespace) {
 		ns.Annotations[sdv1.AnnotationHostingFQDN] = "dinkes.pontianak.go.id,disdukcapil.pontianak.go.id"
 	}), refused)
