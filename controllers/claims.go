@@ -392,16 +392,17 @@ func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, req *sdv
 
 // releaseStrayNames gives back the FQDN claims the request holds on names it neither
 // has (status.fqdn) nor keeps in status.previousNames: the old name of a rename before
-// the first Ready (dropped, the name this pass took out of status.fqdn: its claim is
-// looked up on the API server, since one made moments ago may not be in the cache), or
-// one that fell off the end of previousNames. A name that an Ingress or DNSEndpoint of
-// the request still carries keeps its claim, or another request could claim a name
-// this one serves; the step that rewrites that object drops the name, and its update
-// event brings the request back here. Strays are rare: at steady state this is one
-// lookup in the cache's claim index.
+// the first Ready (dropped, the name this pass took out of status.fqdn), or one that
+// fell off the end of previousNames. A name that an Ingress or DNSEndpoint of the
+// request still carries keeps its claim, or another request could claim a name this
+// one serves; the step that rewrites that object drops the name, and its update event
+// brings the request back here. Strays come from the cache's claim index, and the
+// dropped name and those kept before (strayNames) from the API server: the cache may
+// not show a claim made moments before the rename, and a claim's creation reconciles
+// nothing. At steady state this is one lookup in the cache's claim index.
 func (r *SubdomainRequestReconciler) releaseStrayNames(ctx context.Context, s *requestScope, dropped string) error {
 	st := &s.req.Status
-	kept := func(fqdn string) bool {
+	holds := func(fqdn string) bool {
 		return fqdn == st.FQDN || slices.ContainsFunc(st.PreviousNames, func(p sdv1.PreviousName) bool { return p.FQDN == fqdn })
 	}
 	list := &sdv1.SubdomainClaimList{}
@@ -409,14 +410,19 @@ func (r *SubdomainRequestReconciler) releaseStrayNames(ctx context.Context, s *r
 		return err
 	}
 	var strays []*sdv1.SubdomainClaim
+	found := map[string]bool{}
 	for i := range list.Items {
-		if c := &list.Items[i]; c.Spec.Type == sdv1.ClaimTypeFQDN && claimOf(c, s.req) && !kept(c.Spec.Value) && c.Spec.Value != dropped {
-			strays = append(strays, c.DeepCopy())
+		if c := &list.Items[i]; c.Spec.Type == sdv1.ClaimTypeFQDN && claimOf(c, s.req) && !holds(c.Spec.Value) {
+			strays, found[c.Spec.Value] = append(strays, c.DeepCopy()), true
 		}
 	}
-	if dropped != "" && !kept(dropped) {
+	for _, name := range append(r.strays.get(s.req.Name), dropped) {
+		if name == "" || holds(name) || found[name] {
+			continue
+		}
+		found[name] = true
 		c := &sdv1.SubdomainClaim{}
-		err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(dropped)}, c)
+		err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(name)}, c)
 		if client.IgnoreNotFound(err) != nil {
 			return err
 		}
@@ -424,19 +430,53 @@ func (r *SubdomainRequestReconciler) releaseStrayNames(ctx context.Context, s *r
 			strays = append(strays, c)
 		}
 	}
-	for _, c := range strays {
+	var kept []string
+	for i, c := range strays {
 		served, err := r.stillServed(ctx, s, c.Spec.Value)
+		if err == nil && !served {
+			err = r.deleteClaim(ctx, c, s.req)
+		}
 		if err != nil {
+			// Keep looking for the rest on the API server.
+			for _, c := range strays[i:] {
+				kept = append(kept, c.Spec.Value)
+			}
+			r.strays.set(s.req.Name, kept)
 			return err
 		}
 		if served {
-			continue
-		}
-		if err := r.deleteClaim(ctx, c, s.req); err != nil {
-			return err
+			kept = append(kept, c.Spec.Value)
 		}
 	}
+	r.strays.set(s.req.Name, kept)
 	return nil
+}
+
+// strayNames remembers, per request, the names whose stray claims releaseStrayNames
+// has not given back yet, so that later passes look them up on the API server.
+type strayNames struct {
+	mu sync.Mutex
+	m  map[string][]string
+}
+
+func (n *strayNames) get(request string) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.m[request])
+}
+
+// set replaces request's names; none forgets the request.
+func (n *strayNames) set(request string, names []string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(names) == 0 {
+		delete(n.m, request)
+		return
+	}
+	if n.m == nil {
+		n.m = map[string][]string{}
+	}
+	n.m[request] = names
 }
 
 // stillServed tells whether an Ingress or DNSEndpoint of the request carries name: one

@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 )
@@ -172,3 +174,114 @@ func TestForeignHolderStable(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseStrayNames is a table test of releaseStrayNames alone, with fake clients
+// standing for a cache that lags and for the API server (the controllers suite's
+// TestRenameBeforeReady tests the behaviour against a real one). The cache never shows
+// the claims; only what the step remembers, or is told was dropped, finds them.
+func TestReleaseStrayNames(t *testing.T) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{sdv1.AddToScheme, networkingv1.AddToScheme, dnsv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"}, Spec: sdv1.SubdomainZoneSpec{Domain: "z.go.id",
+		DNS: sdv1.ZoneDNS{Namespace: "subdomain-system"}}}
+	req := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dlh", UID: "uid-now"}}
+	claim := func(fqdn, uid string) *sdv1.SubdomainClaim {
+		return &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: fqdn, Labels: map[string]string{sdv1.LabelRequestUID: uid}},
+			Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeFQDN, Value: fqdn, Zone: "z", Request: "dlh"}}
+	}
+	ingress := func(hosts ...string) *networkingv1.Ingress {
+		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dlh", Name: "dlh",
+			Labels: map[string]string{sdv1.LabelRequest: "dlh"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: sdv1.GroupVersion.String(), Kind: "SubdomainRequest",
+				Name: "dlh", UID: req.UID, Controller: ptrTo(true)}}}}
+		for _, h := range hosts {
+			ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{Host: h})
+		}
+		return ing
+	}
+	type pass struct {
+		dropped  string
+		ingress  []string // the hosts of the request's Ingress on the API server during the pass
+		previous []string // status.previousNames
+		want     []string // claims left on the API server after the pass
+	}
+	cases := []struct {
+		name   string
+		claims []*sdv1.SubdomainClaim
+		passes []pass
+	}{
+		{"a dropped name still on the Ingress keeps its claim, then goes when the Ingress drops it",
+			[]*sdv1.SubdomainClaim{claim("new.z.go.id", "uid-now"), claim("old.z.go.id", "uid-now")},
+			[]pass{
+				{dropped: "old.z.go.id", ingress: []string{"old.z.go.id"}, want: []string{"new.z.go.id", "old.z.go.id"}},
+				{ingress: []string{"old.z.go.id"}, want: []string{"new.z.go.id", "old.z.go.id"}},
+				{ingress: []string{"new.z.go.id"}, want: []string{"new.z.go.id"}},
+			}},
+		{"a dropped name nothing serves goes at once",
+			[]*sdv1.SubdomainClaim{claim("new.z.go.id", "uid-now"), claim("old.z.go.id", "uid-now")},
+			[]pass{{dropped: "old.z.go.id", want: []string{"new.z.go.id"}}}},
+		{"a claim of an earlier request of the same name (deleted with Retain) is never given back",
+			[]*sdv1.SubdomainClaim{claim("new.z.go.id", "uid-now"), claim("old.z.go.id", "uid-before")},
+			[]pass{{dropped: "old.z.go.id", want: []string{"new.z.go.id", "old.z.go.id"}}}},
+		{"a name in previousNames keeps its claim",
+			[]*sdv1.SubdomainClaim{claim("new.z.go.id", "uid-now"), claim("old.z.go.id", "uid-now")},
+			[]pass{{dropped: "old.z.go.id", previous: []string{"old.z.go.id"}, want: []string{"new.z.go.id", "old.z.go.id"}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			server := fake.NewClientBuilder().WithScheme(scheme).Build()
+			for _, c := range tc.claims {
+				if err := server.Create(ctx, c.DeepCopy()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cache := fake.NewClientBuilder().WithScheme(scheme).WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest,
+				func(o client.Object) []string { return []string{o.(*sdv1.SubdomainClaim).Spec.Request} }).Build()
+			// Deletes go to the API server; the cache shows nothing.
+			c := interceptor.NewClient(cache, interceptor.Funcs{
+				Delete: func(ctx context.Context, _ client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+					return server.Delete(ctx, obj, opts...)
+				},
+			})
+			empty := func(fn toolscache.IndexFunc) toolscache.Indexer {
+				return toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{servedNames: fn})
+			}
+			r := &SubdomainRequestReconciler{Client: c, APIReader: server,
+				ingressHosts: empty(ingressServedNames), dnsNames: empty(recordServedNames)}
+			for i, p := range tc.passes {
+				_ = server.Delete(ctx, ingress())
+				if len(p.ingress) > 0 {
+					if err := server.Create(ctx, ingress(p.ingress...)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				s := &requestScope{req: req.DeepCopy(), zone: zone, namespace: "opd-dlh"}
+				s.req.Status.FQDN = "new.z.go.id"
+				for _, prev := range p.previous {
+					s.req.Status.PreviousNames = append(s.req.Status.PreviousNames, sdv1.PreviousName{FQDN: prev})
+				}
+				if err := r.releaseStrayNames(ctx, s, p.dropped); err != nil {
+					t.Fatalf("pass %d: %v", i, err)
+				}
+				claims := &sdv1.SubdomainClaimList{}
+				if err := server.List(ctx, claims); err != nil {
+					t.Fatal(err)
+				}
+				var left []string
+				for _, cl := range claims.Items {
+					left = append(left, cl.Name)
+				}
+				if !slices.Equal(left, p.want) {
+					t.Errorf("pass %d: claims left %v, want %v", i, left, p.want)
+				}
+			}
+		})
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

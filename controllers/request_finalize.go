@@ -92,6 +92,7 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 			return err
 		}
 		r.unsure.drop(s.req.Name)
+		r.strays.set(s.req.Name, nil)
 		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Deleted", "Delete",
 			"the site, DNS records and claims were removed")
 	}

@@ -69,6 +69,8 @@ type SubdomainRequestReconciler struct {
 	hints poolHints
 	// unsure says for which requests allocation must ask the API server.
 	unsure unsureAllocations
+	// strays are the names of stray FQDN claims not given back yet (releaseStrayNames).
+	strays strayNames
 	// ingressHosts and dnsNames are the Ingress and DNSEndpoint informers' indexers,
 	// with the servedNames index; set up by SetupWithManager.
 	ingressHosts, dnsNames toolscache.Indexer
