@@ -334,18 +334,17 @@ func (h *poolHints) forget(zone string) {
 // already serves the request's FQDN; "" if none. Of several, the least by kind and
 // name, the same one on every reconcile.
 func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, error) {
+	ingresses, records, err := r.servers(s.fqdn)
+	if err != nil {
+		return "", err
+	}
 	for _, c := range []struct {
-		kind    string
-		indexer toolscache.Indexer
-	}{{"Ingress", r.ingressHosts}, {"DNSEndpoint", r.dnsNames}} {
-		// The cache's own objects: only read.
-		objs, err := c.indexer.ByIndex(servedNames, s.fqdn)
-		if err != nil {
-			return "", err
-		}
+		kind string
+		objs []client.Object
+	}{{"Ingress", ingresses}, {"DNSEndpoint", records}} {
 		var found []string
-		for _, o := range objs {
-			if o, ok := o.(client.Object); ok && !mine(o, s.req) {
+		for _, o := range c.objs {
+			if !mine(o, s.req) {
 				found = append(found, fmt.Sprintf("%s %s/%s%s", c.kind, o.GetNamespace(), o.GetName(), heldBy(o)))
 			}
 		}
@@ -356,6 +355,26 @@ func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, err
 		}
 	}
 	return "", nil
+}
+
+// servers are the cached Ingresses and DNSEndpoints that serve name (the servedNames
+// index): the cache's own objects, only to be read.
+func (r *SubdomainRequestReconciler) servers(name string) (ingresses, records []client.Object, err error) {
+	for _, c := range []struct {
+		indexer toolscache.Indexer
+		dst     *[]client.Object
+	}{{r.ingressHosts, &ingresses}, {r.dnsNames, &records}} {
+		objs, err := c.indexer.ByIndex(servedNames, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, o := range objs {
+			if o, ok := o.(client.Object); ok {
+				*c.dst = append(*c.dst, o)
+			}
+		}
+	}
+	return ingresses, records, nil
 }
 
 // heldBy says who made an object, for conflict messages.
@@ -382,12 +401,21 @@ func mine(o client.Object, req *sdv1.SubdomainRequest) bool {
 // giveBackClaim deletes req's claim on fqdn, if it holds one. It asks the API
 // server: a claim made moments ago may not be in the cache yet.
 func (r *SubdomainRequestReconciler) giveBackClaim(ctx context.Context, req *sdv1.SubdomainRequest, fqdn string) error {
+	c, err := r.liveClaim(ctx, req, fqdn)
+	if c == nil {
+		return err
+	}
+	return r.deleteClaim(ctx, c, req)
+}
+
+// liveClaim reads req's claim on fqdn from the API server; nil if req holds none.
+func (r *SubdomainRequestReconciler) liveClaim(ctx context.Context, req *sdv1.SubdomainRequest, fqdn string) (*sdv1.SubdomainClaim, error) {
 	c := &sdv1.SubdomainClaim{}
 	err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(fqdn)}, c)
 	if err != nil || !claimOf(c, req) {
-		return client.IgnoreNotFound(err)
+		return nil, client.IgnoreNotFound(err)
 	}
-	return r.deleteClaim(ctx, c, req)
+	return c, nil
 }
 
 // releaseStrayNames gives back the FQDN claims the request holds on names it neither
@@ -421,12 +449,11 @@ func (r *SubdomainRequestReconciler) releaseStrayNames(ctx context.Context, s *r
 			continue
 		}
 		found[name] = true
-		c := &sdv1.SubdomainClaim{}
-		err := r.APIReader.Get(ctx, types.NamespacedName{Name: naming.FQDNClaimName(name)}, c)
-		if client.IgnoreNotFound(err) != nil {
+		c, err := r.liveClaim(ctx, s.req, name)
+		if err != nil {
 			return err
 		}
-		if err == nil && claimOf(c, s.req) {
+		if c != nil {
 			strays = append(strays, c)
 		}
 	}
@@ -483,16 +510,12 @@ func (n *strayNames) set(request string, names []string) {
 // in the cache (in any namespace), or the request's own two as the API server has them
 // (the cache may not show a write of moments ago).
 func (r *SubdomainRequestReconciler) stillServed(ctx context.Context, s *requestScope, name string) (bool, error) {
-	for _, idx := range []toolscache.Indexer{r.ingressHosts, r.dnsNames} {
-		objs, err := idx.ByIndex(servedNames, name)
-		if err != nil {
-			return false, err
-		}
-		for _, o := range objs {
-			if o, ok := o.(client.Object); ok && mine(o, s.req) {
-				return true, nil
-			}
-		}
+	ingresses, records, err := r.servers(name)
+	if err != nil {
+		return false, err
+	}
+	if slices.ContainsFunc(append(ingresses, records...), func(o client.Object) bool { return mine(o, s.req) }) {
+		return true, nil
 	}
 	for _, c := range []struct {
 		obj    client.Object
