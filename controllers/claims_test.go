@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -80,9 +81,7 @@ func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
 			ctx := context.Background()
 			server := fake.NewClientBuilder().WithScheme(scheme).WithObjects(zone.DeepCopy()).Build()
 			cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(zone.DeepCopy()).
-				WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, func(o client.Object) []string {
-					return []string{o.(*sdv1.SubdomainClaim).Spec.Request}
-				}).Build()
+				WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest).Build()
 			loseResponse := false
 			// Writes go to the API server; the cache only shows them when synced.
 			c := interceptor.NewClient(cache, interceptor.Funcs{
@@ -197,7 +196,7 @@ func TestReleaseStrayNames(t *testing.T) {
 		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dlh", Name: "dlh",
 			Labels: map[string]string{sdv1.LabelRequest: "dlh"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: sdv1.GroupVersion.String(), Kind: "SubdomainRequest",
-				Name: "dlh", UID: req.UID, Controller: ptrTo(true)}}}}
+				Name: "dlh", UID: req.UID, Controller: ptr.To(true)}}}}
 		for _, h := range hosts {
 			ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{Host: h})
 		}
@@ -240,8 +239,7 @@ func TestReleaseStrayNames(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			cache := fake.NewClientBuilder().WithScheme(scheme).WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest,
-				func(o client.Object) []string { return []string{o.(*sdv1.SubdomainClaim).Spec.Request} }).Build()
+			cache := fake.NewClientBuilder().WithScheme(scheme).WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest).Build()
 			// Deletes go to the API server; the cache shows nothing.
 			c := interceptor.NewClient(cache, interceptor.Funcs{
 				Delete: func(ctx context.Context, _ client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
@@ -283,5 +281,3 @@ func TestReleaseStrayNames(t *testing.T) {
 		})
 	}
 }
-
-func ptrTo[T any](v T) *T { return &v }

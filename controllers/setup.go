@@ -103,9 +103,7 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &sdv1.SubdomainClaim{}, indexClaimRequest, func(o client.Object) []string {
-		return []string{o.(*sdv1.SubdomainClaim).Spec.Request}
-	}); err != nil {
+	if err := idx.IndexField(ctx, &sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -149,6 +147,11 @@ func deletionPredicate() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
 	}}
+}
+
+// claimRequest is the indexClaimRequest index of a claim: the request holding it.
+func claimRequest(o client.Object) []string {
+	return []string{o.(*sdv1.SubdomainClaim).Spec.Request}
 }
 
 // ingressServedNames is the servedNames index of an Ingress: its rules' hosts.

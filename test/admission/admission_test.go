@@ -68,36 +68,40 @@ func start(t *testing.T, crds ...string) (*testenv.Env, users) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Stop() })
-	ctx := context.Background()
-	bind := func(name, role string, subject rbacv1.Subject) {
-		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
-			Subjects: []rbacv1.Subject{subject}}
-		if err := env.Client.Create(ctx, crb); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bind("platform-edits", "subdomain-editor", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "platform-team"})
-	bind("kadis-approves", "subdomain-approver", rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "kadis"})
-	u := users{admin: env.Client}
-	for name, spec := range map[string]struct {
-		dst    *client.Client
-		groups []string
-	}{
-		"pat":   {&u.editor, []string{"platform-team"}},
-		"kadis": {&u.approver, []string{"platform-team"}},
-		"budi":  {&u.opdAdmin, []string{"opd:dinkes"}},
-	} {
-		au, err := env.AddUser(name, spec.groups...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if *spec.dst, err = client.New(au.Config(), client.Options{Scheme: manager.Scheme()}); err != nil {
-			t.Fatal(err)
-		}
+	bind(t, env.Client, "platform-edits", "subdomain-editor", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "platform-team"})
+	bind(t, env.Client, "kadis-approves", "subdomain-approver", rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "kadis"})
+	u := users{admin: env.Client,
+		editor:   userClient(t, env, "pat", "platform-team"),
+		approver: userClient(t, env, "kadis", "platform-team"),
+		opdAdmin: userClient(t, env, "budi", "opd:dinkes"),
 	}
 	waitForPolicies(t, u)
 	return env, u
+}
+
+// bind binds ClusterRole role to subject, as admin.
+func bind(t *testing.T, admin client.Client, name, role string, subject rbacv1.Subject) {
+	t.Helper()
+	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+		Subjects: []rbacv1.Subject{subject}}
+	if err := admin.Create(context.Background(), crb); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// userClient adds user name, in groups, to the control plane and returns its client.
+func userClient(t *testing.T, env *testenv.Env, name string, groups ...string) client.Client {
+	t.Helper()
+	au, err := env.AddUser(name, groups...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(au.Config(), client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // namespaceEditor returns a client of user "nina", who may create and edit namespaces
@@ -108,24 +112,13 @@ func namespaceEditor(t *testing.T, env *testenv.Env, u users) client.Client {
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "namespace-editor"},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces", "namespaces/status", "namespaces/finalize"},
 			Verbs: []string{"get", "list", "watch", "create", "update", "patch"}}}}
-	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "nina-edits-namespaces"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "nina"}}}
-	for _, o := range []client.Object{role, crb} {
-		if err := u.admin.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	au, err := env.AddUser("nina")
-	if err != nil {
+	if err := u.admin.Create(ctx, role); err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(au.Config(), client.Options{Scheme: manager.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bind(t, u.admin, "nina-edits-namespaces", role.Name, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "nina"})
+	c := userClient(t, env, "nina")
 	// The API server learns of the binding through its watch: wait until it admits her.
-	err = testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+	err := testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
 		probe := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "nina-probe"}}
 		return c.Create(ctx, probe, client.DryRunAll) == nil, nil
 	})
