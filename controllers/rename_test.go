@@ -18,6 +18,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -258,4 +259,66 @@ func TestRenameBeforeReady(t *testing.T) {
 		len(ep.Spec.Endpoints) != 1 || ep.Spec.Endpoints[0].DNSName != "lingkungan.ren3.go.id" {
 		t.Errorf("records: %+v %v", ep.Spec, err)
 	}
+}
+
+// TestRenameHistoryTrimmed: the rename history keeps the last 20 old names; the oldest
+// one, trimmed off it while still in its grace period, stops being served and its
+// claim is given back, so another request may take it. The 20 kept names stay
+// claimed and served.
+func TestRenameHistoryTrimmed(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("ren4", "ren4.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.132.0.0/24"} }))
+	create(t, newRequest("arsip", "ren4", "n00", approved("kadis")))
+	waitPhase(t, "arsip", sdv1.PhaseReady)
+	const renames = 21 // one more than the history keeps
+	for i := 1; i <= renames; i++ {
+		sub := fmt.Sprintf("n%02d", i)
+		r := getRequest(t, "arsip")
+		base := r.DeepCopy()
+		r.Spec.Subdomain = sub
+		r.Annotations[sdv1.AnnotationApproved] = sub
+		if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "arsip", "renamed to "+sub, func(r *sdv1.SubdomainRequest) bool {
+			return r.Status.FQDN == sub+".ren4.go.id" && r.Status.Phase == sdv1.PhaseReady && r.Status.ObservedGeneration == r.Generation
+		})
+	}
+	r := getRequest(t, "arsip")
+	var kept []string
+	for _, p := range r.Status.PreviousNames {
+		kept = append(kept, p.FQDN)
+	}
+	var want []string // n01 .. n20: n00 fell off the end
+	for i := 1; i < renames; i++ {
+		want = append(want, fmt.Sprintf("n%02d.ren4.go.id", i))
+	}
+	if !slices.Equal(kept, want) {
+		t.Fatalf("previousNames = %v, want %v", kept, want)
+	}
+
+	// The trimmed name leaves the Ingress and the records, then its claim goes.
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "n00.ren4.go.id"}})
+	hosts := hostsOf(t, "opd-arsip", "arsip")
+	if slices.Contains(hosts, "n00.ren4.go.id") || len(hosts) != renames || hosts[0] != "n21.ren4.go.id" {
+		t.Errorf("ingress hosts after the trim = %v", hosts)
+	}
+	ep := &dnsv1.DNSEndpoint{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "subdomain-system", Name: "arsip"}, ep); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ep.Spec.Endpoints {
+		if e.DNSName == "n00.ren4.go.id" {
+			t.Errorf("the trimmed name keeps a record: %+v", e)
+		}
+	}
+	for _, fqdn := range append(want, "n21.ren4.go.id") {
+		c := &sdv1.SubdomainClaim{}
+		if err := k8s.Get(ctx, types.NamespacedName{Name: fqdn}, c); err != nil || c.Spec.Request != "arsip" {
+			t.Errorf("claim of %s: %v %+v", fqdn, err, c.Spec)
+		}
+	}
+	// The trimmed name is free: another request takes it.
+	create(t, newRequest("arsip2", "ren4", "n00", approved("kadis")))
+	waitPhase(t, "arsip2", sdv1.PhaseReady)
 }
