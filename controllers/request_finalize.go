@@ -145,9 +145,8 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, req *sdv1.Sub
 			out = append(out, c)
 		}
 	}
-	labelled := client.MatchingLabels{sdv1.LabelRequest: req.Name}
 	eps := &dnsv1.DNSEndpointList{}
-	if err := r.List(ctx, eps, labelled); err != nil {
+	if err := r.List(ctx, eps, client.MatchingLabels{sdv1.LabelRequest: req.Name}); err != nil {
 		return nil, err
 	}
 	for i := range eps.Items {
@@ -155,8 +154,8 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, req *sdv1.Sub
 			out = append(out, &eps.Items[i])
 		}
 	}
-	svcs := &corev1.ServiceList{}
-	if err := r.List(ctx, svcs, labelled); err != nil {
+	svcs := &corev1.ServiceList{} // by the index dropStrayServices reads too, not a scan
+	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: req.Name}); err != nil {
 		return nil, err
 	}
 	for i := range svcs.Items {
