@@ -103,7 +103,6 @@ func TestValidation(t *testing.T) {
 // namespace once it is created (a move is a new request); before that, a typo can be
 // fixed in place. A name of 59 characters, the longest, provisions.
 func TestMoveRefused(t *testing.T) {
-	ctx := context.Background()
 	create(t, newZone("mv", "mv.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.150.0.0/24"} }))
 	create(t, newZone("mv2", "mv2.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.151.0.0/24"} }))
 	long := strings.Repeat("p", 59)
@@ -111,13 +110,10 @@ func TestMoveRefused(t *testing.T) {
 	waitFor(t, long, "missing zone reported", func(r *sdv1.SubdomainRequest) bool {
 		return r.Status.Phase != "" && r.Status.Phase != sdv1.PhaseReady
 	})
-	r := getRequest(t, long)
-	base := r.DeepCopy()
-	r.Spec.Zone = "mv"
-	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
+	if err := patchRequest(long, func(r *sdv1.SubdomainRequest) { r.Spec.Zone = "mv" }); err != nil {
 		t.Fatalf("fixing the zone before anything was claimed: %v", err)
 	}
-	r = waitPhase(t, long, sdv1.PhaseReady)
+	waitPhase(t, long, sdv1.PhaseReady)
 	for _, tc := range []struct {
 		name   string
 		mutate func(*sdv1.SubdomainRequest)
@@ -128,20 +124,16 @@ func TestMoveRefused(t *testing.T) {
 		{"opd code behind the default namespace", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "lain" }, "the hosting namespace"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := getRequest(t, long)
-			base := r.DeepCopy()
-			tc.mutate(r)
-			err := k8s.Patch(ctx, r, client.MergeFrom(base))
+			err := patchRequest(long, tc.mutate)
 			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want an Invalid error containing %q", err, tc.want)
 			}
 		})
 	}
 	// The OPD code may change when the namespace it named stays, written out.
-	r = getRequest(t, long)
-	base = r.DeepCopy()
-	r.Spec.OPD.Code, r.Spec.Hosting.Namespace = "lain", r.Status.Namespace
-	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
+	if err := patchRequest(long, func(r *sdv1.SubdomainRequest) {
+		r.Spec.OPD.Code, r.Spec.Hosting.Namespace = "lain", r.Status.Namespace
+	}); err != nil {
 		t.Fatalf("a new code with the namespace kept: %v", err)
 	}
 	waitPhase(t, long, sdv1.PhaseReady)

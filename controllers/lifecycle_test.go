@@ -57,13 +57,8 @@ func TestCredentials(t *testing.T) {
 	}
 	// Touch the request (a label change triggers a reconcile) and restart the operator;
 	// after each, wait until the operator has reconciled the request again.
-	r := getRequest(t, "bkpsdm")
-	base := r.DeepCopy()
-	r.Labels = map[string]string{"team": "platform"}
 	n := requestReconciles("bkpsdm")
-	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
-		t.Fatal(err)
-	}
+	editRequest(t, "bkpsdm", func(r *sdv1.SubdomainRequest) { r.Labels = map[string]string{"team": "platform"} })
 	waitReconciled(t, "bkpsdm", n)
 	if got := password(t, "opd-bkpsdm"); got != first {
 		t.Fatal("the password changed without a rotation (label change)")
@@ -90,12 +85,8 @@ func TestCredentials(t *testing.T) {
 	}
 	assertEvent(t, "bkpsdm", "CredentialsRotated")
 	n = requestReconciles("bkpsdm")
-	r = getRequest(t, "bkpsdm")
-	base = r.DeepCopy()
-	r.Labels["team"] = "hosting" // another reconcile with the same rotate value
-	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
-		t.Fatal(err)
-	}
+	// Another reconcile with the same rotate value.
+	editRequest(t, "bkpsdm", func(r *sdv1.SubdomainRequest) { r.Labels["team"] = "hosting" })
 	waitReconciled(t, "bkpsdm", n)
 	if got := password(t, "opd-bkpsdm"); got != second {
 		t.Fatal("the same rotate-credentials value rotated twice")
@@ -343,15 +334,9 @@ func TestZoneMoves(t *testing.T) {
 	announce("ingress-nginx")
 	r := waitPhase(t, "rsjiwa", sdv1.PhaseReady)
 
-	z := &sdv1.SubdomainZone{}
-	if err := k8s.Get(ctx, types.NamespacedName{Name: "pindah"}, z); err != nil {
-		t.Fatal(err)
-	}
-	base := z.DeepCopy()
-	z.Spec.Ingress.ControllerNamespace, z.Spec.DNS.Namespace = "ingress-baru", "dns-baru"
-	if err := k8s.Patch(ctx, z, client.MergeFrom(base)); err != nil {
-		t.Fatal(err)
-	}
+	editZone(t, "pindah", func(z *sdv1.SubdomainZone) {
+		z.Spec.Ingress.ControllerNamespace, z.Spec.DNS.Namespace = "ingress-baru", "dns-baru"
+	})
 	waitGone(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-nginx", Name: "sdr-rsjiwa"}})
 	waitGone(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "rsjiwa"}})
 	ep := &dnsv1.DNSEndpoint{}
@@ -367,14 +352,7 @@ func TestZoneMoves(t *testing.T) {
 	assertEventNote(t, "rsjiwa", "Moved", "deleted Service ingress-nginx/sdr-rsjiwa")
 
 	// No selector: the zone no longer announces, and the Service goes.
-	if err := k8s.Get(ctx, types.NamespacedName{Name: "pindah"}, z); err != nil {
-		t.Fatal(err)
-	}
-	base = z.DeepCopy()
-	z.Spec.Ingress.ControllerSelector = nil
-	if err := k8s.Patch(ctx, z, client.MergeFrom(base)); err != nil {
-		t.Fatal(err)
-	}
+	editZone(t, "pindah", func(z *sdv1.SubdomainZone) { z.Spec.Ingress.ControllerSelector = nil })
 	waitGone(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-baru", Name: "sdr-rsjiwa"}})
 	r = waitFor(t, "rsjiwa", "no longer announced", func(r *sdv1.SubdomainRequest) bool {
 		return condition(r, sdv1.ConditionAddressAssigned).Reason == "Reserved"

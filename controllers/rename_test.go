@@ -38,12 +38,7 @@ import (
 
 func setSubdomain(t *testing.T, name, sub string) {
 	t.Helper()
-	r := getRequest(t, name)
-	base := r.DeepCopy()
-	r.Spec.Subdomain = sub
-	if err := k8s.Patch(context.Background(), r, client.MergeFrom(base)); err != nil {
-		t.Fatal(err)
-	}
+	editRequest(t, name, func(r *sdv1.SubdomainRequest) { r.Spec.Subdomain = sub })
 }
 
 func hostsOf(t *testing.T, ns, name string) []string {
@@ -273,13 +268,10 @@ func TestRenameHistoryTrimmed(t *testing.T) {
 	const renames = 21 // one more than the history keeps
 	for i := 1; i <= renames; i++ {
 		sub := fmt.Sprintf("n%02d", i)
-		r := getRequest(t, "arsip")
-		base := r.DeepCopy()
-		r.Spec.Subdomain = sub
-		r.Annotations[sdv1.AnnotationApproved] = sub
-		if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
-			t.Fatal(err)
-		}
+		editRequest(t, "arsip", func(r *sdv1.SubdomainRequest) {
+			r.Spec.Subdomain = sub
+			r.Annotations[sdv1.AnnotationApproved] = sub
+		})
 		waitFor(t, "arsip", "renamed to "+sub, func(r *sdv1.SubdomainRequest) bool {
 			return r.Status.FQDN == sub+".ren4.go.id" && r.Status.Phase == sdv1.PhaseReady && r.Status.ObservedGeneration == r.Generation
 		})

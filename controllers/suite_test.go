@@ -162,19 +162,38 @@ func create(t *testing.T, objs ...client.Object) {
 // annotate merges annotations into a request (nil value removes the key).
 func annotate(t *testing.T, name string, kv map[string]*string) {
 	t.Helper()
-	r := getRequest(t, name)
-	base := r.DeepCopy()
-	if r.Annotations == nil {
-		r.Annotations = map[string]string{}
-	}
-	for k, v := range kv {
-		if v == nil {
-			delete(r.Annotations, k)
-		} else {
-			r.Annotations[k] = *v
+	editRequest(t, name, func(r *sdv1.SubdomainRequest) {
+		if r.Annotations == nil {
+			r.Annotations = map[string]string{}
 		}
+		for k, v := range kv {
+			if v == nil {
+				delete(r.Annotations, k)
+			} else {
+				r.Annotations[k] = *v
+			}
+		}
+	})
+}
+
+// patchRequest changes request name as a user would, a merge patch of what mutate
+// changes in its latest version, and returns the API server's answer.
+func patchRequest(name string, mutate func(*sdv1.SubdomainRequest)) error {
+	return testenv.Edit(context.Background(), k8s, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name}}, mutate)
+}
+
+// editRequest is patchRequest that must succeed.
+func editRequest(t *testing.T, name string, mutate func(*sdv1.SubdomainRequest)) {
+	t.Helper()
+	if err := patchRequest(name, mutate); err != nil {
+		t.Fatal(err)
 	}
-	if err := k8s.Patch(context.Background(), r, client.MergeFrom(base)); err != nil {
+}
+
+// editZone changes zone name as editRequest changes a request.
+func editZone(t *testing.T, name string, mutate func(*sdv1.SubdomainZone)) {
+	t.Helper()
+	if err := testenv.Edit(context.Background(), k8s, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: name}}, mutate); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -26,7 +26,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
@@ -46,15 +45,7 @@ func openWindow() *sdv1.ChangeWindow {
 
 func setWindow(t *testing.T, zone string, cw *sdv1.ChangeWindow) {
 	t.Helper()
-	z := &sdv1.SubdomainZone{}
-	if err := k8s.Get(context.Background(), types.NamespacedName{Name: zone}, z); err != nil {
-		t.Fatal(err)
-	}
-	base := z.DeepCopy()
-	z.Spec.ChangeWindow = cw
-	if err := k8s.Patch(context.Background(), z, client.MergeFrom(base)); err != nil {
-		t.Fatal(err)
-	}
+	editZone(t, zone, func(z *sdv1.SubdomainZone) { z.Spec.ChangeWindow = cw })
 }
 
 // TestChangeWindow: renames and deletions wait, phase Scheduled with the next opening
@@ -82,11 +73,7 @@ func TestChangeWindow(t *testing.T) {
 	// While it waits, a reconcile writes nothing: no new readyAt, no ledger entry.
 	readyAt := r.Status.ReadyAt
 	mark, start := requestReconciles("bpbd"), writes.Count()
-	base := r.DeepCopy()
-	r.Labels = map[string]string{"touched": "1"}
-	if err := k8s.Patch(ctx, r, client.MergeFrom(base)); err != nil {
-		t.Fatal(err)
-	}
+	editRequest(t, "bpbd", func(r *sdv1.SubdomainRequest) { r.Labels = map[string]string{"touched": "1"} })
 	waitReconciled(t, "bpbd", mark)
 	if w := writes.Since(start); len(w) != 0 {
 		t.Errorf("a reconcile of the scheduled rename wrote %d times: %v", len(w), w)

@@ -452,6 +452,21 @@ func WaitFor[T client.Object](ctx context.Context, c client.Reader, key client.O
 	})
 }
 
+// Edit reads the latest obj (by its name and namespace) as c, applies mutate to it and
+// writes what mutate changed back as c, in a merge patch: a user's edit. It returns
+// the first error; obj then holds what was written, or what was refused.
+func Edit[T client.Object](ctx context.Context, c client.Client, obj T, mutate func(T)) error {
+	key := client.ObjectKeyFromObject(obj)
+	// A decode into a filled object keeps what the new read lacks (map keys, for one).
+	reflect.ValueOf(obj).Elem().SetZero()
+	if err := c.Get(ctx, key, obj); err != nil {
+		return err
+	}
+	base := obj.DeepCopyObject().(client.Object)
+	mutate(obj)
+	return c.Patch(ctx, obj, client.MergeFrom(base))
+}
+
 // CreateNamespaces creates namespaces (the operator's DNS namespace and the ingress
 // controller's, in most tests).
 func (e *Env) CreateNamespaces(ctx context.Context, names ...string) error {

@@ -190,38 +190,32 @@ func request(name, sub string) *sdv1.SubdomainRequest {
 	}
 }
 
-func setAnnotations(t *testing.T, c client.Client, name string, kv map[string]*string) error {
-	t.Helper()
-	r := &sdv1.SubdomainRequest{}
-	if err := c.Get(context.Background(), types.NamespacedName{Name: name}, r); err != nil {
-		t.Fatal(err)
-	}
-	base := r.DeepCopy()
-	if r.Annotations == nil {
-		r.Annotations = map[string]string{}
-	}
-	for k, v := range kv {
-		if v == nil {
-			delete(r.Annotations, k)
-		} else {
-			r.Annotations[k] = *v
+// setAnnotations merges annotations into request name as client c (nil removes the key).
+func setAnnotations(c client.Client, name string, kv map[string]*string) error {
+	return editRequest(c, name, func(r *sdv1.SubdomainRequest) {
+		if r.Annotations == nil {
+			r.Annotations = map[string]string{}
 		}
-	}
-	return c.Patch(context.Background(), r, client.MergeFrom(base))
+		for k, v := range kv {
+			if v == nil {
+				delete(r.Annotations, k)
+			} else {
+				r.Annotations[k] = *v
+			}
+		}
+	})
 }
 
 func ptr(s string) *string { return &s }
 
 // setAdminGroup changes request name's spec.opd.adminGroup as client c.
-func setAdminGroup(t *testing.T, c client.Client, name, group string) error {
-	t.Helper()
-	r := &sdv1.SubdomainRequest{}
-	if err := c.Get(context.Background(), types.NamespacedName{Name: name}, r); err != nil {
-		t.Fatal(err)
-	}
-	base := r.DeepCopy()
-	r.Spec.OPD.AdminGroup = group
-	return c.Patch(context.Background(), r, client.MergeFrom(base))
+func setAdminGroup(c client.Client, name, group string) error {
+	return editRequest(c, name, func(r *sdv1.SubdomainRequest) { r.Spec.OPD.AdminGroup = group })
+}
+
+// editRequest changes request name as client c: a merge patch of what mutate changes.
+func editRequest(c client.Client, name string, mutate func(*sdv1.SubdomainRequest)) error {
+	return testenv.Edit(context.Background(), c, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name}}, mutate)
 }
 
 func annotationsOf(t *testing.T, c client.Client, name string) map[string]string {
@@ -251,25 +245,25 @@ func TestApprovalAuthority(t *testing.T) {
 		t.Fatalf("an editor may create a request: %v", err)
 	}
 	// An editor cannot approve, reject, or create an approved request.
-	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: ptr("dinkes")}),
+	wantDenied(t, setAnnotations(u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: ptr("dinkes")}),
 		`needs verb "approve" on resource "subdomainrequests" in API group "subdomain.kominfo.go.id"`)
-	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationRejected: ptr("no")}), `"approve"`)
+	wantDenied(t, setAnnotations(u.editor, "dinkes", map[string]*string{sdv1.AnnotationRejected: ptr("no")}), `"approve"`)
 	// Not even with a value that the policy once took for "absent".
-	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationRejected: ptr("\x00")}), `"approve"`)
-	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: ptr("\x00")}), `"approve"`)
+	wantDenied(t, setAnnotations(u.editor, "dinkes", map[string]*string{sdv1.AnnotationRejected: ptr("\x00")}), `"approve"`)
+	wantDenied(t, setAnnotations(u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: ptr("\x00")}), `"approve"`)
 	pre := request("selfie", "selfie")
 	pre.Annotations = map[string]string{sdv1.AnnotationApproved: "selfie"}
 	wantDenied(t, u.editor.Create(ctx, pre), `user "pat" may not set`)
 	// Nor forge an approver.
-	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApprovedBy: ptr("kadis")}),
+	wantDenied(t, setAnnotations(u.editor, "dinkes", map[string]*string{sdv1.AnnotationApprovedBy: ptr("kadis")}),
 		"approved-by is stamped by the API server")
 	// Before the approval the editor may change the admin group.
-	if err := setAdminGroup(t, u.editor, "dinkes", "opd:dinkes-it"); err != nil {
+	if err := setAdminGroup(u.editor, "dinkes", "opd:dinkes-it"); err != nil {
 		t.Fatalf("an editor may change the admin group of a request not approved yet: %v", err)
 	}
 
 	// The approver approves; the API server stamps who, even over a forged value.
-	if err := setAnnotations(t, u.approver, "dinkes", map[string]*string{
+	if err := setAnnotations(u.approver, "dinkes", map[string]*string{
 		sdv1.AnnotationApproved: ptr("dinkes"), sdv1.AnnotationApprovedBy: ptr("the-mayor"),
 	}); err != nil {
 		t.Fatalf("an approver may approve: %v", err)
@@ -278,19 +272,19 @@ func TestApprovalAuthority(t *testing.T) {
 		t.Fatalf("approved-by = %q, want the authenticated approver kadis", got)
 	}
 	// Other edits by the editor still work (labels, spec), and keep the stamp.
-	if err := setAnnotations(t, u.editor, "dinkes", map[string]*string{"note": ptr("ok")}); err != nil {
+	if err := setAnnotations(u.editor, "dinkes", map[string]*string{"note": ptr("ok")}); err != nil {
 		t.Fatalf("an editor may edit other annotations: %v", err)
 	}
 	// Once approved, the admin group (admin in the hosting namespace, and with it the
 	// credentials) changes only with the approver's verb.
 	const groupDenied = `user "pat" may not change spec.opd.adminGroup of an approved request`
-	wantDenied(t, setAdminGroup(t, u.editor, "dinkes", "opd:someone-else"), groupDenied)
-	if err := setAdminGroup(t, u.approver, "dinkes", "opd:dinkes"); err != nil {
+	wantDenied(t, setAdminGroup(u.editor, "dinkes", "opd:someone-else"), groupDenied)
+	if err := setAdminGroup(u.approver, "dinkes", "opd:dinkes"); err != nil {
 		t.Fatalf("an approver may change the admin group: %v", err)
 	}
 	// An editor cannot withdraw the approval either; an approver can.
-	wantDenied(t, setAnnotations(t, u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil}), `"approve"`)
-	if err := setAnnotations(t, u.approver, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil, sdv1.AnnotationApprovedBy: nil}); err != nil {
+	wantDenied(t, setAnnotations(u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil}), `"approve"`)
+	if err := setAnnotations(u.approver, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil, sdv1.AnnotationApprovedBy: nil}); err != nil {
 		t.Fatal(err)
 	}
 	// An approver creating a pre-approved request (GitOps apply by an approving SA).
@@ -303,7 +297,7 @@ func TestApprovalAuthority(t *testing.T) {
 		t.Fatalf("approved-by on create = %q", got)
 	}
 	// A request that served keeps its admin group even after its approval is withdrawn.
-	if err := setAnnotations(t, u.approver, "gitops", map[string]*string{sdv1.AnnotationApproved: nil}); err != nil {
+	if err := setAnnotations(u.approver, "gitops", map[string]*string{sdv1.AnnotationApproved: nil}); err != nil {
 		t.Fatal(err)
 	}
 	served := &sdv1.SubdomainRequest{}
@@ -315,9 +309,9 @@ func TestApprovalAuthority(t *testing.T) {
 	if err := u.admin.Status().Patch(ctx, served, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
-	wantDenied(t, setAdminGroup(t, u.editor, "gitops", "opd:someone-else"), groupDenied)
+	wantDenied(t, setAdminGroup(u.editor, "gitops", "opd:someone-else"), groupDenied)
 	// Withdrawn before it served, the request is the editor's again.
-	if err := setAdminGroup(t, u.editor, "dinkes", "opd:dinkes-it"); err != nil {
+	if err := setAdminGroup(u.editor, "dinkes", "opd:dinkes-it"); err != nil {
 		t.Fatalf("after the approval was withdrawn from a request that never served: %v", err)
 	}
 	// A system namespace cannot be asked for.
@@ -385,14 +379,7 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatalf("a namespace editor may create a plain namespace: %v", err)
 	}
 	editNamespace := func(c client.Client, name string, edit func(*corev1.Namespace)) error {
-		t.Helper()
-		ns := &corev1.Namespace{}
-		if err := c.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
-			t.Fatal(err)
-		}
-		base := ns.DeepCopy()
-		edit(ns)
-		return c.Patch(ctx, ns, client.MergeFrom(base))
+		return testenv.Edit(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, edit)
 	}
 	wantDenied(t, editNamespace(nina, "team-y", func(ns *corev1.Namespace) { ns.Labels[sdv1.LabelRequest] = "dinkes" }), refused)
 	// Nor through the namespace's subresources, whose writes keep metadata changes.

@@ -150,9 +150,17 @@ func TestClaimedHostnames(t *testing.T) {
 	if err := u.admin.Get(ctx, types.NamespacedName{Name: "dinsos.pontianak.go.id"}, &sdv1.SubdomainClaim{}); err == nil {
 		t.Errorf("a request in Conflict with an earlier Ingress holds its name's claim")
 	}
-	base := legacy.DeepCopy()
-	legacy.Labels = map[string]string{"edited": "yes"}
-	if err := u.admin.Patch(ctx, legacy, client.MergeFrom(base)); err != nil {
+	label := func(value string) func(*networkingv1.Ingress) {
+		return func(ing *networkingv1.Ingress) { ing.Labels = map[string]string{"edited": value} }
+	}
+	addHosts := func(hosts ...string) func(*networkingv1.Ingress) {
+		return func(ing *networkingv1.Ingress) {
+			for _, h := range hosts {
+				ing.Spec.Rules = append(ing.Spec.Rules, testenv.Ingress("", "", h).Spec.Rules...)
+			}
+		}
+	}
+	if err := testenv.Edit(ctx, u.admin, legacy, label("yes")); err != nil {
 		t.Errorf("the legacy site's owner cannot edit its Ingress: %v", err)
 	}
 	// When it goes, dinsos gets the name, and the name is guarded.
@@ -171,36 +179,24 @@ func TestClaimedHostnames(t *testing.T) {
 	}
 	// An Ingress that had a claimed host before the claim keeps it through updates (a
 	// finalizer's removal, a label), but may not add one.
-	base = under.DeepCopy()
-	under.Labels = map[string]string{"edited": "yes"}
-	if err := u.admin.Patch(ctx, under, client.MergeFrom(base)); err != nil {
+	if err := testenv.Edit(ctx, u.admin, under, label("yes")); err != nil {
 		t.Errorf("an Ingress that predates the claim cannot be edited: %v", err)
 	}
-	base = under.DeepCopy()
-	under.Spec.Rules = append(under.Spec.Rules, testenv.Ingress("", "", "dinkes.pontianak.go.id").Spec.Rules...)
-	wantDenied(t, u.admin.Patch(ctx, under, client.MergeFrom(base)), claimed)
+	wantDenied(t, testenv.Edit(ctx, u.admin, under, addHosts("dinkes.pontianak.go.id")), claimed)
 	// The comparison with the old hosts is bounded: past 10,000 comparisons every host
 	// counts as added. 1 old x 101 new hosts is kept; 101 x 101 no longer is.
-	if err := u.admin.Get(ctx, client.ObjectKeyFromObject(under), under); err != nil {
-		t.Fatal(err)
-	}
-	base = under.DeepCopy()
+	var free []string
 	for i := range 100 {
-		under.Spec.Rules = append(under.Spec.Rules, testenv.Ingress("", "", fmt.Sprintf("h%d.example.org", i)).Spec.Rules...)
+		free = append(free, fmt.Sprintf("h%d.example.org", i))
 	}
-	if err := u.admin.Patch(ctx, under, client.MergeFrom(base)); err != nil {
+	if err := testenv.Edit(ctx, u.admin, under, addHosts(free...)); err != nil {
 		t.Fatalf("adding 100 free hosts to an Ingress that kept a claimed one: %v", err)
 	}
-	base = under.DeepCopy()
-	under.Labels["edited"] = "again"
-	wantDenied(t, u.admin.Patch(ctx, under, client.MergeFrom(base)), "api.dinsos.pontianak.go.id is claimed by SubdomainRequest dinsos")
+	wantDenied(t, testenv.Edit(ctx, u.admin, under, label("again")), "api.dinsos.pontianak.go.id is claimed by SubdomainRequest dinsos")
 	// A host is kept only in its place: the TLS host may stay, not become a rule host.
-	base = tlsOnly.DeepCopy()
-	tlsOnly.Labels = map[string]string{"edited": "yes"}
-	if err := u.admin.Patch(ctx, tlsOnly, client.MergeFrom(base)); err != nil {
+	if err := testenv.Edit(ctx, u.admin, tlsOnly, label("yes")); err != nil {
 		t.Errorf("an Ingress with a claimed TLS host from before the claim cannot be edited: %v", err)
 	}
-	base = tlsOnly.DeepCopy()
-	tlsOnly.Spec.Rules = append(tlsOnly.Spec.Rules, testenv.Ingress("", "", "dinsos.pontianak.go.id").Spec.Rules...)
-	wantDenied(t, u.admin.Patch(ctx, tlsOnly, client.MergeFrom(base)), "dinsos.pontianak.go.id is claimed by SubdomainRequest dinsos")
+	wantDenied(t, testenv.Edit(ctx, u.admin, tlsOnly, addHosts("dinsos.pontianak.go.id")),
+		"dinsos.pontianak.go.id is claimed by SubdomainRequest dinsos")
 }

@@ -158,14 +158,11 @@ func TestPlugin(t *testing.T) {
 	}
 
 	// Rename dinkes: change the spec, then approve what is now shown (sekda approves).
-	r := &sdv1.SubdomainRequest{}
-	if err := c.Get(ctx, types.NamespacedName{Name: "dinkes"}, r); err != nil {
-		t.Fatal(err)
-	}
-	base := r.DeepCopy()
-	r.Spec.Subdomain = "kesehatan"
-	r.Annotations[sdv1.AnnotationApprovedBy] = "sekda"
-	if err := c.Patch(ctx, r, client.MergeFrom(base)); err != nil {
+	r := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes"}}
+	if err := testenv.Edit(ctx, c, r, func(r *sdv1.SubdomainRequest) {
+		r.Spec.Subdomain = "kesehatan"
+		r.Annotations[sdv1.AnnotationApprovedBy] = "sekda"
+	}); err != nil {
 		t.Fatal(err)
 	}
 	run("approve", "dinkes")
