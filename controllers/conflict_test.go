@@ -19,6 +19,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +75,13 @@ func TestValidation(t *testing.T) {
 		{"bad day", newZone("vz9", "a.go.id", func(z *sdv1.SubdomainZone) {
 			z.Spec.ChangeWindow = &sdv1.ChangeWindow{TimeZone: "Asia/Makassar", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Monday"}, Start: "08:00", End: "16:00"}}}
 		}), "Unsupported value: \"Monday\""},
+		// Durations the typed client cannot write: the manager's zone informer could not
+		// decode them, and its cache would stop.
+		{"grace in days", rawZone("vz10", map[string]any{"renameGracePeriod": "30d"}), "renameGracePeriod must be a duration of zero or more"},
+		{"negative grace", rawZone("vz11", map[string]any{"renameGracePeriod": "-1h"}), "renameGracePeriod must be a duration of zero or more"},
+		{"service level in words", rawZone("vz12", map[string]any{"serviceLevel": map[string]any{"approval": "1 day"}}), "serviceLevel.approval must be a duration above zero"},
+		{"zero service level", rawZone("vz13", map[string]any{"serviceLevel": map[string]any{"provisioning": "0s"}}), "serviceLevel.provisioning must be a duration above zero"},
+		{"zone name too long", newZone(strings.Repeat("z", 64), "a.go.id"), "metadata.name may have at most 63 characters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := k8s.Create(ctx, tc.obj)
@@ -85,6 +93,21 @@ func TestValidation(t *testing.T) {
 			}
 		})
 	}
+	t.Run("valid durations and the longest zone name", func(t *testing.T) {
+		z := rawZone(strings.Repeat("y", 63), map[string]any{"renameGracePeriod": "0s",
+			"serviceLevel": map[string]any{"approval": "1h30m", "provisioning": "0.5h"}})
+		if err := k8s.Create(ctx, z); err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		t.Cleanup(func() { _ = k8s.Delete(ctx, z) })
+		got := &sdv1.SubdomainZone{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(z), got); err != nil {
+			t.Fatalf("typed read: %v", err)
+		}
+		if sl := got.Spec.ServiceLevel; got.Spec.RenameGracePeriod.Duration != 0 || sl.Approval.Duration != 90*time.Minute || sl.Provisioning.Duration != 30*time.Minute {
+			t.Fatalf("durations read back as %v, %v, %v", got.Spec.RenameGracePeriod, sl.Approval, sl.Provisioning)
+		}
+	})
 	t.Run("unknown field", func(t *testing.T) {
 		u := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "subdomain.kominfo.go.id/v1alpha1", "kind": "SubdomainRequest",
@@ -97,6 +120,17 @@ func TestValidation(t *testing.T) {
 			t.Fatalf("error %v, want unknown field spec.subdomian", err)
 		}
 	})
+}
+
+// rawZone is zone name (domain <name>.go.id, pool 10.255.0.0/24) as unstructured, with
+// spec fields set as given: values the typed client cannot write.
+func rawZone(name string, spec map[string]any) *unstructured.Unstructured {
+	s := map[string]any{"domain": name + ".go.id", "addressPool": []any{"10.255.0.0/24"}}
+	maps.Copy(s, spec)
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "subdomain.kominfo.go.id/v1alpha1", "kind": "SubdomainZone",
+		"metadata": map[string]any{"name": name}, "spec": s,
+	}}
 }
 
 // TestMoveRefused: the zone is fixed once a name is claimed in it and the hosting

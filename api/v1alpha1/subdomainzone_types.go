@@ -73,6 +73,7 @@ type SubdomainZoneSpec struct {
 	// RenameGracePeriod is how long the old name keeps working after a rename.
 	// +optional
 	// +kubebuilder:default="720h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="renameGracePeriod must be a duration of zero or more, written as hours, minutes and seconds (720h, 90m, 1h30m; there is no unit for days)"
 	RenameGracePeriod *metav1.Duration `json:"renameGracePeriod,omitempty"`
 
 	// ChangeWindow, if set, holds renames and deletions until a window opens.
@@ -197,9 +198,11 @@ type Window struct {
 type ServiceLevel struct {
 	// Approval is the standard from request to approval.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="serviceLevel.approval must be a duration above zero, written as hours, minutes and seconds (24h, 90m, 1h30m; there is no unit for days)"
 	Approval *metav1.Duration `json:"approval,omitempty"`
 	// Provisioning is the standard from approval to Ready.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="serviceLevel.provisioning must be a duration above zero, written as hours, minutes and seconds (4h, 90m, 1h30m; there is no unit for days)"
 	Provisioning *metav1.Duration `json:"provisioning,omitempty"`
 }
 
@@ -222,6 +225,7 @@ type SubdomainZoneStatus struct {
 }
 
 // SubdomainZone is one parent domain whose subdomains the operator manages.
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name may have at most 63 characters: it is a label value on the zone's claims and hosting namespaces"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=sdz,categories=subdomain
