@@ -314,3 +314,63 @@ func TestRenameHistoryTrimmed(t *testing.T) {
 	create(t, newRequest("arsip2", "ren4", "n00", approved("kadis")))
 	waitPhase(t, "arsip2", sdv1.PhaseReady)
 }
+
+// TestRefusedRenameKeepsUpkeep: a served request whose spec.subdomain becomes a name
+// the zone refuses (reserved) is Failed, saying the current name keeps serving, and
+// meanwhile that name is kept up: an old name is released when its grace period ends,
+// and a deleted DNSEndpoint comes back.
+func TestRefusedRenameKeepsUpkeep(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("ren5", "ren5.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.133.0.0/24"}
+		z.Spec.RenameGracePeriod = &metav1.Duration{Duration: 15 * time.Second}
+	}))
+	create(t, newRequest("kearsipan", "ren5", "arsipa", approved("kadis")))
+	waitPhase(t, "kearsipan", sdv1.PhaseReady)
+	setSubdomain(t, "kearsipan", "arsipb")
+	annotate(t, "kearsipan", map[string]*string{sdv1.AnnotationApproved: ptr("arsipb")})
+	waitFor(t, "kearsipan", "renamed", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.FQDN == "arsipb.ren5.go.id" && r.Status.Phase == sdv1.PhaseReady
+	})
+
+	setSubdomain(t, "kearsipan", "www")
+	r := waitPhase(t, "kearsipan", sdv1.PhaseFailed)
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "ReservedName" || !strings.Contains(c.Message, "arsipb.ren5.go.id keeps serving") {
+		t.Errorf("refused rename: %+v", c)
+	}
+	if len(r.Status.PreviousNames) != 1 || r.Status.PreviousNames[0].Released {
+		t.Fatalf("arsipa's grace period ended before the refused rename was seen (raise it): %+v", r.Status.PreviousNames)
+	}
+	if err := k8s.Delete(ctx, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "kearsipan"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	r = waitFor(t, "kearsipan", "old name released while Failed", func(r *sdv1.SubdomainRequest) bool {
+		return len(r.Status.PreviousNames) == 1 && r.Status.PreviousNames[0].Released
+	})
+	if r.Status.Phase != sdv1.PhaseFailed || r.Status.FQDN != "arsipb.ren5.go.id" {
+		t.Errorf("after the grace period: %s", statusString(r))
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "arsipa.ren5.go.id"}})
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		return slices.Equal(hostsOf(t, "opd-kearsipan", "kearsipan"), []string{"arsipb.ren5.go.id"}), nil
+	})
+	if err != nil {
+		t.Errorf("hosts while Failed = %v", hostsOf(t, "opd-kearsipan", "kearsipan"))
+	}
+	want := []string{"A arsipb.ren5.go.id " + r.Status.Address}
+	err = testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		ep := &dnsv1.DNSEndpoint{}
+		if err := k8s.Get(ctx, types.NamespacedName{Namespace: "subdomain-system", Name: "kearsipan"}, ep); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		return slices.Equal(recordsOf(t, "kearsipan"), want), nil
+	})
+	if err != nil {
+		t.Errorf("DNSEndpoint not restored while Failed: %v", err)
+	}
+
+	// Fixing the name ends it.
+	setSubdomain(t, "kearsipan", "arsipb")
+	waitPhase(t, "kearsipan", sdv1.PhaseReady)
+}

@@ -74,8 +74,9 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 // rejected (the site stays, so no phase change tells it). Stops the chain when
 // nothing may be provisioned (no approval yet, rejected, or a stale approval on a
 // request that never had one). Ends with an Invalid
-// error (NameAvailable=False) when the approved label breaks a zone rule the API server
-// cannot check (reserved name, FQDN too long).
+// error (NameAvailable=False) when spec.subdomain breaks a zone rule the API server
+// cannot check (reserved name, FQDN too long); on a request that serves a name, the
+// chain goes on with that name instead and the error waits in s.refused.
 func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *requestScope) (bool, error) {
 	d := approval.Evaluate(approval.Input{
 		Annotations: s.req.Annotations,
@@ -91,7 +92,16 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	}
 	s.setCondition(sdv1.ConditionApproved, d.Approved, d.Reason, d.Message)
 	if reason, msg := naming.CheckName(s.req.Spec.Subdomain, s.zone); reason != "" {
-		return true, reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, reason, "%s", msg)
+		cur := served(s)
+		if cur == "" {
+			return true, reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, reason, "%s", msg)
+		}
+		// A served site keeps its name and its upkeep - drift repair, old names
+		// released when their grace period ends - while the new name is refused;
+		// the request still ends Failed, saying so.
+		s.refused = reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, reason, "%s; %s keeps serving", msg, s.req.Status.FQDN)
+		s.label, s.fqdn, s.namespace = cur, s.req.Status.FQDN, naming.HostingNamespace(s.req)
+		return false, nil
 	}
 	if d.Rejected && s.req.Status.Phase != sdv1.PhaseRejected {
 		if err := r.record(ctx, s, sdv1.LedgerRejected, "", sdv1.LedgerEntry{

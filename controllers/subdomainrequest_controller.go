@@ -101,6 +101,9 @@ type requestScope struct {
 	// wrote are the resource versions of the request this reconcile's own metadata
 	// writes produced before the final one (see staleCopy).
 	wrote []string
+	// refused, when set, is the error the reconcile ends with once the steps have
+	// kept up the name a request serves: a new spec.subdomain the zone refuses.
+	refused error
 	// told are what to do once status is written (Events, metrics): they tell of a
 	// change the status records, and a status write that fails is retried from a
 	// fresh copy, which finds the same change again.
@@ -180,7 +183,7 @@ func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Req
 			break
 		}
 	}
-	return ctrl.Result{RequeueAfter: s.requeueAfter}, nil
+	return ctrl.Result{RequeueAfter: s.requeueAfter}, s.refused
 }
 
 // resultFor turns a step error into the controller-runtime result: typed errors are
