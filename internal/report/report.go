@@ -97,6 +97,69 @@ type Event struct {
 	// DeletionPolicy of a deletion: Delete (the site, DNS records and claims were
 	// removed, the address released) or Retain (all left in place, nothing released).
 	DeletionPolicy sdv1.DeletionPolicy `json:"deletionPolicy,omitempty"`
+	// TimeToApprovalSeconds (request to approval) of a creation, and
+	// ApprovalToReadySeconds (approval to serving) of a creation or a rename, as the
+	// ledger recorded them; absent where it did not.
+	TimeToApprovalSeconds  *int64 `json:"timeToApprovalSeconds,omitempty"`
+	ApprovalToReadySeconds *int64 `json:"approvalToReadySeconds,omitempty"`
+	// OverStandard names the stages that took longer than the zone's service level:
+	// timeToApproval, approvalToReady.
+	OverStandard []string `json:"overStandard,omitempty"`
+}
+
+// Stage names, as in ZoneStats' JSON.
+const (
+	stageApproval     = "timeToApproval"
+	stageProvisioning = "approvalToReady"
+)
+
+// timing sets e's times against the zone's standards (0: none).
+func (e *Event) timing(toApproval, toReady *int64, approvalStd, readyStd int64) {
+	e.TimeToApprovalSeconds, e.ApprovalToReadySeconds = toApproval, toReady
+	if toApproval != nil && approvalStd > 0 && *toApproval > approvalStd {
+		e.OverStandard = append(e.OverStandard, stageApproval)
+	}
+	if toReady != nil && readyStd > 0 && *toReady > readyStd {
+		e.OverStandard = append(e.OverStandard, stageProvisioning)
+	}
+}
+
+// times is e's times in words, each against its standard where over it: for the
+// markdown report.
+func (e Event) times(approvalStd, readyStd int64) string {
+	var parts []string
+	add := func(what string, v *int64, std int64, stage string) {
+		if v == nil {
+			return
+		}
+		p := what + " " + (time.Duration(*v) * time.Second).String()
+		if slices.Contains(e.OverStandard, stage) {
+			p += " (over the " + dur(std) + " standard)"
+		}
+		parts = append(parts, p)
+	}
+	add("time to approval", e.TimeToApprovalSeconds, approvalStd, stageApproval)
+	add("approval to ready", e.ApprovalToReadySeconds, readyStd, stageProvisioning)
+	return strings.Join(parts, ", ")
+}
+
+// timesCSV is e's times as key=value pairs: for the CSV report's detail column.
+func (e Event) timesCSV() string {
+	var parts []string
+	if v := e.TimeToApprovalSeconds; v != nil {
+		parts = append(parts, fmt.Sprintf("time_to_approval_s=%d", *v))
+	}
+	if v := e.ApprovalToReadySeconds; v != nil {
+		parts = append(parts, fmt.Sprintf("approval_to_ready_s=%d", *v))
+	}
+	if len(e.OverStandard) > 0 {
+		over := make([]string, len(e.OverStandard))
+		for i, st := range e.OverStandard {
+			over[i] = map[string]string{stageApproval: "time_to_approval", stageProvisioning: "approval_to_ready"}[st]
+		}
+		parts = append(parts, "over_standard="+strings.Join(over, ","))
+	}
+	return strings.Join(parts, " ")
 }
 
 // deletionDetail is a deletion's effect in words.
@@ -157,10 +220,28 @@ func Build(in Input) Report {
 
 	stats := map[string]*ZoneStats{}
 	renamedTo := map[string]bool{} // uid/fqdn reached by a rename
+	// readies are the Ready entries by uid/fqdn, in time order: a rename's
+	// approval-to-ready is on the Ready entry of its new name that follows it.
+	readies := map[string][]sdv1.LedgerEntry{}
+	for _, x := range entries {
+		if x.e.Type == sdv1.LedgerReady {
+			readies[uidOf(x.e)+"/"+x.e.FQDN] = append(readies[uidOf(x.e)+"/"+x.e.FQDN], x.e)
+		}
+	}
+	// firstApproval is a request's time-to-approval from its Approved entry before its
+	// first Ready, as earlier versions wrote it.
+	firstApproval, readySeen := map[string]*int64{}, map[string]bool{}
 	for _, x := range entries {
 		e := x.e
-		if e.Type == sdv1.LedgerRenamed {
+		switch e.Type {
+		case sdv1.LedgerRenamed:
 			renamedTo[uidOf(e)+"/"+e.FQDN] = true
+		case sdv1.LedgerApproved:
+			if uid := uidOf(e); !readySeen[uid] && firstApproval[uid] == nil {
+				firstApproval[uid] = e.Seconds
+			}
+		case sdv1.LedgerReady:
+			readySeen[uidOf(e)] = true
 		}
 		if x.year != in.Year {
 			continue
@@ -183,6 +264,11 @@ func Build(in Input) Report {
 		switch e.Type {
 		case sdv1.LedgerReady:
 			if !renamedTo[uidOf(e)+"/"+e.FQDN] {
+				toApproval := e.ApprovalSeconds
+				if toApproval == nil {
+					toApproval = firstApproval[uidOf(e)]
+				}
+				ev.timing(toApproval, e.Seconds, zs.Approval.StandardSeconds, zs.Provisioning.StandardSeconds)
 				rep.Created = append(rep.Created, ev)
 			}
 			if e.Seconds != nil {
@@ -198,6 +284,12 @@ func Build(in Input) Report {
 		case sdv1.LedgerRenamed:
 			if l := lifeOf[x.zone+"\x00"+uidOf(e)]; l != nil {
 				ev.ApprovedBy = l.renameApprover(e)
+			}
+			for _, r := range readies[uidOf(e)+"/"+e.FQDN] {
+				if !r.At.Before(&e.At) {
+					ev.timing(nil, r.Seconds, zs.Approval.StandardSeconds, zs.Provisioning.StandardSeconds)
+					break
+				}
 			}
 			rep.Renamed = append(rep.Renamed, ev)
 		case sdv1.LedgerDeleted:
@@ -370,12 +462,25 @@ func (r Report) markdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", day(e.At), e.OPD, e.FQDN, extra(e))
 		}
 	}
-	events("Created", r.Created, func(e Event) string { return "approved by " + e.ApprovedBy + ", address " + e.Address })
+	standards := map[string][2]int64{}
+	for _, z := range r.ServiceLevel {
+		standards[z.Zone] = [2]int64{z.Approval.StandardSeconds, z.Provisioning.StandardSeconds}
+	}
+	withTimes := func(detail string, e Event) string {
+		std := standards[e.Zone]
+		if t := e.times(std[0], std[1]); t != "" {
+			return detail + "; " + t
+		}
+		return detail
+	}
+	events("Created", r.Created, func(e Event) string {
+		return withTimes("approved by "+e.ApprovedBy+", address "+e.Address, e)
+	})
 	events("Renamed", r.Renamed, func(e Event) string {
 		if e.ApprovedBy == "" {
-			return "from " + e.PreviousFQDN
+			return withTimes("from "+e.PreviousFQDN, e)
 		}
-		return "from " + e.PreviousFQDN + ", approved by " + e.ApprovedBy
+		return withTimes("from "+e.PreviousFQDN+", approved by "+e.ApprovedBy, e)
 	})
 	events("Deleted", r.Deleted, Event.deletionDetail)
 	events("Rejected", r.Rejected, func(e Event) string { return e.Reason })
@@ -405,8 +510,11 @@ func (r Report) csv(w io.Writer) error {
 	}{{"created", r.Created}, {"renamed", r.Renamed}, {"deleted", r.Deleted}, {"rejected", r.Rejected}} {
 		for _, e := range sec.evs {
 			detail := e.Reason
-			if sec.name == "deleted" {
+			switch sec.name {
+			case "deleted":
 				detail = "deletionPolicy=" + string(e.DeletionPolicy) + ": " + e.deletionDetail()
+			case "created", "renamed":
+				detail = e.timesCSV()
 			}
 			_ = cw.Write([]string{sec.name, day(e.At), e.Zone, e.OPD, e.FQDN, e.PreviousFQDN, e.Address, "", e.ApprovedBy, detail})
 		}

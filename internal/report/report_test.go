@@ -21,6 +21,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -113,6 +114,30 @@ func TestGolden(t *testing.T) {
 	}
 	if sl.Provisioning.Count != 3 || sl.Provisioning.Breaches != 1 || sl.Provisioning.MedianSeconds != 3 {
 		t.Errorf("provisioning stats %+v", sl.Provisioning)
+	}
+	// Each creation's and rename's own times, against the standards (24h, 4h): dinkes's
+	// time-to-approval from its Approved entry (as earlier versions wrote it), dishub's
+	// from its Ready entry; the rename's approval-to-ready from the Ready entry of its
+	// new name.
+	for _, tc := range []struct {
+		ev                  Event
+		toApproval, toReady int64 // -1: absent
+		over                []string
+	}{
+		{rep.Created[0], 4 * 3600, 2, nil},
+		{rep.Created[1], 30 * 3600, 3, []string{"timeToApproval"}},
+		{rep.Renamed[0], -1, 5 * 3600, []string{"approvalToReady"}},
+	} {
+		got := func(v *int64) int64 {
+			if v == nil {
+				return -1
+			}
+			return *v
+		}
+		if e := tc.ev; got(e.TimeToApprovalSeconds) != tc.toApproval || got(e.ApprovalToReadySeconds) != tc.toReady || !slices.Equal(e.OverStandard, tc.over) {
+			t.Errorf("%s: times %d / %d over %v, want %d / %d over %v", e.FQDN, got(e.TimeToApprovalSeconds), got(e.ApprovalToReadySeconds),
+				e.OverStandard, tc.toApproval, tc.toReady, tc.over)
+		}
 	}
 	for _, format := range []string{"markdown", "csv", "json"} {
 		var buf bytes.Buffer

@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,6 +222,12 @@ func TestPlugin(t *testing.T) {
 		len(rep.Rejected) != 1 || rep.Rejected[0].Reason != "duplicate of dinkes" {
 		t.Errorf("report: %+v", rep)
 	}
+	// Each creation and the rename carry their own times, all within the standards.
+	for _, e := range append(slices.Clone(rep.Created), rep.Renamed...) {
+		if e.ApprovalToReadySeconds == nil || (e.PreviousFQDN == "") != (e.TimeToApprovalSeconds != nil) || len(e.OverStandard) != 0 {
+			t.Errorf("times of %s: to approval %v, to ready %v, over %v", e.FQDN, e.TimeToApprovalSeconds, e.ApprovalToReadySeconds, e.OverStandard)
+		}
+	}
 	if len(rep.ServiceLevel) != 1 || rep.ServiceLevel[0].Approval.Count != 3 || rep.ServiceLevel[0].Approval.Breaches != 0 ||
 		rep.ServiceLevel[0].Approval.StandardSeconds != 86400 || rep.ServiceLevel[0].Provisioning.Count < 3 {
 		t.Errorf("service level: %+v", rep.ServiceLevel)
@@ -228,13 +235,13 @@ func TestPlugin(t *testing.T) {
 	out = run("report", "--year", year, "--zone", "pontianak", "-o", "markdown")
 	for _, want := range []string{"| pontianak | time to approval | 3 |", "deleted: 2 (retained: 1)",
 		"| disdik.pontianak.go.id | deleted, retained: site left in place, nothing released",
-		"| kesehatan.pontianak.go.id | from dinkes.pontianak.go.id, approved by sekda |"} {
+		"| kesehatan.pontianak.go.id | from dinkes.pontianak.go.id, approved by sekda; approval to ready "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown report lacks %q:\n%s", want, out)
 		}
 	}
 	out = run("report", "--year", year, "-o", "csv")
-	for _, want := range []string{"dishub.pontianak.go.id", "deletionPolicy=Delete: address", "deletionPolicy=Retain: deleted, retained"} {
+	for _, want := range []string{"dishub.pontianak.go.id", "deletionPolicy=Delete: address", "deletionPolicy=Retain: deleted, retained", ",sekda,approval_to_ready_s="} {
 		if !strings.Contains(out, want) {
 			t.Errorf("csv report lacks %q:\n%s", want, out)
 		}
