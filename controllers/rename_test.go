@@ -316,9 +316,10 @@ func TestRenameHistoryTrimmed(t *testing.T) {
 }
 
 // TestRefusedRenameKeepsUpkeep: a served request whose spec.subdomain becomes a name
-// the zone refuses (reserved) is Failed, saying the current name keeps serving, and
-// meanwhile that name is kept up: an old name is released when its grace period ends,
-// and a deleted DNSEndpoint comes back.
+// the zone refuses (reserved) is Failed, and one renamed to a name another request
+// holds is in Conflict, each saying the current name keeps serving; meanwhile that
+// name is kept up: an old name is released when its grace period ends, and a deleted
+// DNSEndpoint comes back.
 func TestRefusedRenameKeepsUpkeep(t *testing.T) {
 	ctx := context.Background()
 	create(t, newZone("ren5", "ren5.go.id", func(z *sdv1.SubdomainZone) {
@@ -373,4 +374,34 @@ func TestRefusedRenameKeepsUpkeep(t *testing.T) {
 	// Fixing the name ends it.
 	setSubdomain(t, "kearsipan", "arsipb")
 	waitPhase(t, "kearsipan", sdv1.PhaseReady)
+
+	// The same for a new name another request holds: Conflict, and the upkeep goes on.
+	create(t, newRequest("kearsipan2", "ren5", "arsipz", approved("kadis")))
+	waitPhase(t, "kearsipan2", sdv1.PhaseReady)
+	setSubdomain(t, "kearsipan", "arsipc")
+	annotate(t, "kearsipan", map[string]*string{sdv1.AnnotationApproved: ptr("arsipc")})
+	waitFor(t, "kearsipan", "renamed to arsipc", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.FQDN == "arsipc.ren5.go.id" && r.Status.Phase == sdv1.PhaseReady
+	})
+	setSubdomain(t, "kearsipan", "arsipz")
+	annotate(t, "kearsipan", map[string]*string{sdv1.AnnotationApproved: ptr("arsipz")})
+	r = waitPhase(t, "kearsipan", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, `SubdomainRequest "kearsipan2"`) || !strings.Contains(c.Message, "arsipc.ren5.go.id keeps serving") {
+		t.Errorf("rename to a taken name: %+v", c)
+	}
+	released := func(r *sdv1.SubdomainRequest) bool {
+		i := slices.IndexFunc(r.Status.PreviousNames, func(p sdv1.PreviousName) bool { return p.FQDN == "arsipb.ren5.go.id" })
+		return i >= 0 && r.Status.PreviousNames[i].Released
+	}
+	if released(r) {
+		t.Fatalf("arsipb's grace period ended before the Conflict was seen (raise it): %+v", r.Status.PreviousNames)
+	}
+	r = waitFor(t, "kearsipan", "arsipb released while in Conflict", released)
+	if r.Status.Phase != sdv1.PhaseConflict || r.Status.FQDN != "arsipc.ren5.go.id" {
+		t.Errorf("after the grace period: %s", statusString(r))
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "arsipb.ren5.go.id"}})
+	if got := getRequest(t, "kearsipan2"); got.Status.Phase != sdv1.PhaseReady || got.Status.FQDN != "arsipz.ren5.go.id" {
+		t.Errorf("the holder: %s", statusString(got))
+	}
 }

@@ -189,8 +189,23 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 // when a foreign object serves the name before this request does, and then holds no
 // claim on it: a claim would lock the holder out of its own Ingress (policy
 // subdomain-claimed-hostnames). One that appears after is named in NameAvailable's
-// message and a Warning Event, and the request, the holder, keeps its name.
+// message and a Warning Event, and the request, the holder, keeps its name. A served
+// request whose new name is taken goes on with the name it serves, and the Conflict
+// waits in s.refused.
 func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestScope) (bool, error) {
+	stop, err := r.claimFQDN(ctx, s)
+	cur := served(s)
+	e := reconcileerr.As(err)
+	if e == nil || e.Kind != reconcileerr.Conflict || cur == "" || s.fqdn == s.req.Status.FQDN {
+		return stop, err
+	}
+	s.refused = reconcileerr.NewConflict(e.Condition, e.Reason, "%s; %s keeps serving", e.Message, s.req.Status.FQDN)
+	s.label, s.fqdn = cur, s.req.Status.FQDN
+	return r.claimFQDN(ctx, s)
+}
+
+// claimFQDN claims s.fqdn for claimName.
+func (r *SubdomainRequestReconciler) claimFQDN(ctx context.Context, s *requestScope) (bool, error) {
 	st := &s.req.Status
 	// The request already holds the name when it claimed it before (and served it, or
 	// still says so), or when it is an old name in its grace period (a rename back).
