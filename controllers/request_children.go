@@ -250,11 +250,13 @@ func (s *requestScope) hosts() []string { return append([]string{s.fqdn}, s.reti
 func (r *SubdomainRequestReconciler) ensureDNS(ctx context.Context, s *requestScope) (bool, error) {
 	dnsNS := s.zone.Spec.DNS.Namespace
 	ep := &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: dnsNS, Name: s.req.Name}}
+	rtype := endpoint.RecordTypeA
+	if s.addr.Is6() {
+		rtype = endpoint.RecordTypeAAAA
+	}
+	// ep is left as it was asked for when this process created it moments ago and the
+	// cache does not show it yet: what follows reads nothing from it but its key.
 	err := r.ensure(ctx, s, sdv1.ConditionDNSReady, ep, func() error {
-		rtype := endpoint.RecordTypeA
-		if s.addr.Is6() {
-			rtype = endpoint.RecordTypeAAAA
-		}
 		ttl := endpoint.TTL(s.zone.Spec.DNS.TTL)
 		ep.Spec.Endpoints = []*endpoint.Endpoint{endpoint.NewEndpointWithTTL(s.fqdn, rtype, ttl, s.addr.String())}
 		for _, old := range s.retiring {
@@ -274,7 +276,7 @@ func (r *SubdomainRequestReconciler) ensureDNS(ctx context.Context, s *requestSc
 	}
 	s.setCondition(sdv1.ConditionDNSReady, true, "RecordHandedToExternalDNS", fmt.Sprintf(
 		"DNSEndpoint %s/%s asks external-dns for %s %s -> %s (TTL %ds)", dnsNS, s.req.Name,
-		ep.Spec.Endpoints[0].RecordType, s.fqdn, s.addr, s.zone.Spec.DNS.TTL))
+		rtype, s.fqdn, s.addr, s.zone.Spec.DNS.TTL))
 	return false, nil
 }
 
