@@ -82,6 +82,15 @@ func TestValidation(t *testing.T) {
 		{"service level in words", rawZone("vz12", map[string]any{"serviceLevel": map[string]any{"approval": "1 day"}}), "serviceLevel.approval must be a duration above zero"},
 		{"zero service level", rawZone("vz13", map[string]any{"serviceLevel": map[string]any{"provisioning": "0s"}}), "serviceLevel.provisioning must be a duration above zero"},
 		{"zone name too long", newZone(strings.Repeat("z", 64), "a.go.id"), "metadata.name may have at most 63 characters"},
+		// Values the API server would store but the child objects made from them refuse
+		// (or the typed client cannot decode: 1e1.5 passes the quantity pattern). A
+		// controllerSelector is left to the Service's validation (TestRefusedChild): a CEL
+		// rule on its keys is over the CRD's cost budget.
+		{"quota with a decimal exponent", rawZone("vz14", quota("cpu", "1e1.5")), "hosting.quota.cpu must be a quantity of zero or more"},
+		{"negative memory", rawZone("vz15", quota("memory", "-1Gi")), "hosting.quota.memory must be a quantity of zero or more"},
+		{"half a pod", rawZone("vz16", quota("pods", "0.5")), "hosting.quota.pods must be a whole number"},
+		{"negative pods", rawZone("vz17", quota("pods", int64(-1))), "hosting.quota.pods must be a whole number"},
+		{"bad class name", rawZone("vz18", map[string]any{"ingress": map[string]any{"className": "Nginx_Class"}}), "ingress.className must name an IngressClass"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := k8s.Create(ctx, tc.obj)
@@ -95,7 +104,9 @@ func TestValidation(t *testing.T) {
 	}
 	t.Run("valid durations and the longest zone name", func(t *testing.T) {
 		z := rawZone(strings.Repeat("y", 63), map[string]any{"renameGracePeriod": "0s",
-			"serviceLevel": map[string]any{"approval": "1h30m", "provisioning": "0.5h"}})
+			"serviceLevel": map[string]any{"approval": "1h30m", "provisioning": "0.5h"},
+			"hosting":      map[string]any{"quota": map[string]any{"cpu": "500m", "memory": "512Mi", "storage": int64(0), "pods": int64(10)}},
+			"ingress":      map[string]any{"className": "nginx-internal", "controllerSelector": map[string]any{"app.kubernetes.io/name": "ingress-nginx"}}})
 		if err := k8s.Create(ctx, z); err != nil {
 			t.Fatalf("refused: %v", err)
 		}
@@ -106,6 +117,9 @@ func TestValidation(t *testing.T) {
 		}
 		if sl := got.Spec.ServiceLevel; got.Spec.RenameGracePeriod.Duration != 0 || sl.Approval.Duration != 90*time.Minute || sl.Provisioning.Duration != 30*time.Minute {
 			t.Fatalf("durations read back as %v, %v, %v", got.Spec.RenameGracePeriod, sl.Approval, sl.Provisioning)
+		}
+		if q := got.Spec.Hosting.Quota; q.CPU.MilliValue() != 500 || q.Pods.Value() != 10 || q.Storage.Value() != 0 {
+			t.Fatalf("quota read back as %+v", q)
 		}
 	})
 	t.Run("unknown field", func(t *testing.T) {
@@ -120,6 +134,11 @@ func TestValidation(t *testing.T) {
 			t.Fatalf("error %v, want unknown field spec.subdomian", err)
 		}
 	})
+}
+
+// quota is a zone spec with one hosting quota value.
+func quota(name string, v any) map[string]any {
+	return map[string]any{"hosting": map[string]any{"quota": map[string]any{name: v}}}
 }
 
 // rawZone is zone name (domain <name>.go.id, pool 10.255.0.0/24) as unstructured, with

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,7 +66,7 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 			r.created(created)
 		}
 		if !apierrors.IsAlreadyExists(err) {
-			return err
+			return r.refused(s, cond, obj, err)
 		}
 		_, err = r.whoHolds(ctx, s, cond, key, obj)
 		return err
@@ -86,8 +87,30 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 	if equality.Semantic.DeepEqual(before, obj) {
 		return nil
 	}
-	return r.Patch(ctx, obj, client.MergeFrom(before))
+	return r.refused(s, cond, obj, r.Patch(ctx, obj, client.MergeFrom(before)))
 }
+
+// refused turns the API server's refusal of a child as invalid - a value from the
+// zone or the request that the child's own validation does not take, such as a
+// controllerSelector value with a space - into an Invalid error on cond that quotes
+// the refusal: the request is Failed and says why, instead of retrying an unexplained
+// error. It is tried again when the request or its zone changes, and every
+// refusedRetry in case the refusal came from an admission policy whose view was behind.
+// A Secret's refusal is not quoted: its fields are the credentials.
+func (r *SubdomainRequestReconciler) refused(s *requestScope, cond string, obj client.Object, err error) error {
+	if !apierrors.IsInvalid(err) {
+		return err
+	}
+	s.requeueAt(refusedRetry)
+	what := describe(r, obj)
+	if _, secret := obj.(*corev1.Secret); secret {
+		return reconcileerr.NewInvalid(cond, "ChildRefused", "the API server refused %s as invalid", what)
+	}
+	return reconcileerr.NewInvalid(cond, "ChildRefused", "the API server refused %s: %s", what, clip(err.Error(), maxRefusal))
+}
+
+// maxRefusal bounds the API server's words quoted in a condition message.
+const maxRefusal = 1024
 
 // pending tells whether this process created the object of key moments ago and the
 // cache does not show it yet; if so it asks for a reconcile when the memory expires.

@@ -424,3 +424,28 @@ func TestSteadyStateWrites(t *testing.T) {
 		t.Errorf("restart: the operator wrote %d times: %v", len(w), w)
 	}
 }
+
+// TestRefusedChild: a zone value that the API server stores but a child's own
+// validation refuses (a controllerSelector value with a space: the Service's selector)
+// makes the request Failed, quoting the refusal, instead of retrying an unexplained
+// error; fixing the zone lets it go on.
+func TestRefusedChild(t *testing.T) {
+	create(t, newZone("lbbad", "lbbad.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.102.0.0/24"}
+		z.Spec.Ingress.ControllerSelector = map[string]string{"app": "ingress nginx"}
+	}))
+	create(t, newRequest("rsbad", "lbbad", "rsbad", approved("kadis")))
+	r := waitPhase(t, "rsbad", sdv1.PhaseFailed)
+	c := condition(r, sdv1.ConditionAddressAssigned)
+	if c.Status != metav1.ConditionFalse || c.Reason != "ChildRefused" ||
+		!strings.Contains(c.Message, `the API server refused Service ingress-nginx/sdr-rsbad`) || !strings.Contains(c.Message, "spec.selector") {
+		t.Errorf("AddressAssigned = %+v", c)
+	}
+	if s := condition(r, sdv1.ConditionStalled); s.Status != metav1.ConditionTrue || s.Reason != "ChildRefused" {
+		t.Errorf("Stalled = %+v", s)
+	}
+	editZone(t, "lbbad", func(z *sdv1.SubdomainZone) { z.Spec.Ingress.ControllerSelector = map[string]string{"app": "ingress-nginx"} })
+	waitFor(t, "rsbad", "waiting for the load balancer", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
+	})
+}

@@ -46,6 +46,9 @@ const (
 	// staleCopyRetry is how soon a request whose cached copy predates our own write is
 	// looked at again: about the cache's usual lag.
 	staleCopyRetry = 250 * time.Millisecond
+	// refusedRetry is how often a child the API server refused as invalid is tried
+	// again without a change to the request or its zone.
+	refusedRetry = time.Minute
 )
 
 // SubdomainRequestReconciler turns an approved SubdomainRequest into its claims and

@@ -90,7 +90,9 @@ type ZoneIngress struct {
 	// ClassName is the IngressClass of every request's Ingress.
 	// +optional
 	// +kubebuilder:default=nginx
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="ingress.className must name an IngressClass: a lowercase DNS subdomain such as nginx"
 	ClassName string `json:"className,omitempty"`
 
 	// ControllerNamespace is where the ingress controller runs; the hosting
@@ -142,15 +144,19 @@ type ZoneHosting struct {
 type HostingQuota struct {
 	// +optional
 	// +kubebuilder:default="2"
+	// +kubebuilder:validation:XValidation:rule="type(self) == string ? isQuantity(self) && !quantity(self).isLessThan(quantity('0')) : self >= 0",message="hosting.quota.cpu must be a quantity of zero or more, such as 2 or 500m"
 	CPU *resource.Quantity `json:"cpu,omitempty"`
 	// +optional
 	// +kubebuilder:default="4Gi"
+	// +kubebuilder:validation:XValidation:rule="type(self) == string ? isQuantity(self) && !quantity(self).isLessThan(quantity('0')) : self >= 0",message="hosting.quota.memory must be a quantity of zero or more, such as 4Gi or 512Mi"
 	Memory *resource.Quantity `json:"memory,omitempty"`
 	// +optional
 	// +kubebuilder:default="20Gi"
+	// +kubebuilder:validation:XValidation:rule="type(self) == string ? isQuantity(self) && !quantity(self).isLessThan(quantity('0')) : self >= 0",message="hosting.quota.storage must be a quantity of zero or more, such as 20Gi"
 	Storage *resource.Quantity `json:"storage,omitempty"`
 	// +optional
 	// +kubebuilder:default="20"
+	// +kubebuilder:validation:XValidation:rule="type(self) == string ? isQuantity(self) && quantity(self).isInteger() && !quantity(self).isLessThan(quantity('0')) : self >= 0",message="hosting.quota.pods must be a whole number of zero or more, such as 20"
 	Pods *resource.Quantity `json:"pods,omitempty"`
 }
 
