@@ -122,6 +122,16 @@ func TestValidation(t *testing.T) {
 			t.Fatalf("quota read back as %+v", q)
 		}
 	})
+	t.Run("domain fixed", func(t *testing.T) {
+		create(t, newZone("vz21", "vz21.go.id"))
+		err := patchZone("vz21", func(z *sdv1.SubdomainZone) { z.Spec.Domain = "other.go.id" })
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "domain cannot change") {
+			t.Fatalf("changing the domain: %v", err)
+		}
+		if err := patchZone("vz21", func(z *sdv1.SubdomainZone) { z.Spec.DNS.TTL = 60 }); err != nil {
+			t.Fatalf("another edit of the zone: %v", err)
+		}
+	})
 	t.Run("unknown field", func(t *testing.T) {
 		u := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "subdomain.kominfo.go.id/v1alpha1", "kind": "SubdomainRequest",

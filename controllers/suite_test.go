@@ -193,9 +193,14 @@ func editRequest(t *testing.T, name string, mutate func(*sdv1.SubdomainRequest))
 // editZone changes zone name as editRequest changes a request.
 func editZone(t *testing.T, name string, mutate func(*sdv1.SubdomainZone)) {
 	t.Helper()
-	if err := testenv.Edit(context.Background(), k8s, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: name}}, mutate); err != nil {
+	if err := patchZone(name, mutate); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// patchZone edits zone name as editZone does and returns the API server's answer.
+func patchZone(name string, mutate func(*sdv1.SubdomainZone)) error {
+	return testenv.Edit(context.Background(), k8s, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: name}}, mutate)
 }
 
 func ptr(s string) *string { return &s }

@@ -29,6 +29,7 @@ type SubdomainZoneSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == self.lowerAscii()",message="domain must be lowercase"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="domain cannot change: the zone's names are claimed, served and recorded under it; make a new zone, and new requests in it"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\\\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",message="domain must be dot-separated RFC 1123 labels (a-z, 0-9, '-', no leading or trailing hyphen, at most 63 characters each; write internationalized names as punycode xn--...)"
 	Domain string `json:"domain"`
 
