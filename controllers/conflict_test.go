@@ -609,8 +609,17 @@ func TestLongFreeText(t *testing.T) {
 	create(t, newRequest("ditolak-panjang", "teks", "ditolak-panjang", func(r *sdv1.SubdomainRequest) {
 		r.Annotations = map[string]string{sdv1.AnnotationRejected: reason}
 	}))
+	// A reason longer than a condition message may be (32 KiB): the message quotes
+	// its first 1,024 characters, so the status write is not refused.
+	huge := strings.Repeat("x", 40000)
+	create(t, newRequest("ditolak-besar", "teks", "ditolak-besar", func(r *sdv1.SubdomainRequest) {
+		r.Annotations = map[string]string{sdv1.AnnotationRejected: huge}
+	}))
 	waitPhase(t, "panjang", sdv1.PhaseReady)
 	waitPhase(t, "ditolak-panjang", sdv1.PhaseRejected)
+	if c := condition(waitPhase(t, "ditolak-besar", sdv1.PhaseRejected), sdv1.ConditionApproved); c.Reason != "Rejected" || len(c.Message) != len("rejected: ")+1024 {
+		t.Errorf("rejected with a 40,000-character reason: %s, a message of %d characters", c.Reason, len(c.Message))
+	}
 	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
 		ledgers := &sdv1.SubdomainLedgerList{}
 		if err := k8s.List(ctx, ledgers); err != nil {

@@ -63,6 +63,11 @@ func Evaluate(in Input) Decision {
 	return d
 }
 
+// maxQuoted bounds, in characters, the annotation text a message quotes (a rejection's
+// reason, an approved value, an approver's name): annotations may hold 256 KiB, a
+// condition message 32 KiB, and a status write over that would be refused every time.
+const maxQuoted = 1024
+
 // keep is the label a request keeps serving under its earlier approval: the one it
 // serves, if it ever served. A request approved but never Ready (in Conflict, out of
 // addresses, still provisioning) keeps nothing: rejecting or withdrawing its approval
@@ -82,7 +87,7 @@ func rejected(in Input) (Decision, bool) {
 	if !ok {
 		return Decision{}, false
 	}
-	msg := fmt.Sprintf("rejected: %s", reason)
+	msg := fmt.Sprintf("rejected: %.*s", maxQuoted, reason)
 	if reason == "" {
 		msg = "rejected (no reason given)"
 	}
@@ -114,8 +119,8 @@ func stale(in Input) (Decision, bool) {
 	if v == in.Subdomain {
 		return Decision{}, false
 	}
-	msg := fmt.Sprintf("the approval is for %q but spec.subdomain is %q: %q waits for approval",
-		v, in.Subdomain, in.Subdomain)
+	msg := fmt.Sprintf("the approval is for %.*q but spec.subdomain is %q: %q waits for approval",
+		maxQuoted, v, in.Subdomain, in.Subdomain)
 	if t := keep(in); t != "" && t != in.Subdomain {
 		msg += fmt.Sprintf("; %q stays served", t)
 	}
@@ -131,12 +136,12 @@ func approved(in Input) (Decision, bool) {
 	if who == "" {
 		who = "an approver (approved-by not stamped)"
 	}
-	d.Message = fmt.Sprintf("%q approved by %s", in.Subdomain, who)
+	d.Message = fmt.Sprintf("%q approved by %.*s", in.Subdomain, maxQuoted, who)
 	if in.Recorded == nil || in.Recorded.Name != in.Subdomain {
 		d.Record = &sdv1.Approval{Name: in.Subdomain, ApprovedBy: by}
 	} else if in.Recorded.ApprovedBy != "" {
 		// A GitOps apply may drop approved-by later: the record keeps who approved.
-		d.Message = fmt.Sprintf("%q approved by %s", in.Subdomain, in.Recorded.ApprovedBy)
+		d.Message = fmt.Sprintf("%q approved by %.*s", in.Subdomain, maxQuoted, in.Recorded.ApprovedBy)
 	}
 	return d, true
 }
