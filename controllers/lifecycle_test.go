@@ -19,6 +19,7 @@ package controllers_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -444,8 +445,29 @@ func TestRefusedChild(t *testing.T) {
 	if s := condition(r, sdv1.ConditionStalled); s.Status != metav1.ConditionTrue || s.Reason != "ChildRefused" {
 		t.Errorf("Stalled = %+v", s)
 	}
-	editZone(t, "lbbad", func(z *sdv1.SubdomainZone) { z.Spec.Ingress.ControllerSelector = map[string]string{"app": "ingress-nginx"} })
+	editZone(t, "lbbad", func(z *sdv1.SubdomainZone) {
+		z.Spec.Ingress.ControllerSelector = map[string]string{"app": "ingress-nginx"}
+	})
 	waitFor(t, "rsbad", "waiting for the load balancer", func(r *sdv1.SubdomainRequest) bool {
 		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
 	})
+}
+
+// TestIPv6SingleAddressPool: a zone whose pool is one IPv6 address ending in "::" (a
+// /128) serves it: the address claim's name gets a final 0 (a name may not end in '-'),
+// and the record is AAAA.
+func TestIPv6SingleAddressPool(t *testing.T) {
+	create(t, newZone("v6z", "v6z.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"fd00:77::/128"} }))
+	create(t, newRequest("rsv6", "v6z", "rsv6", approved("kadis")))
+	r := waitPhase(t, "rsv6", sdv1.PhaseReady)
+	if r.Status.Address != "fd00:77::" {
+		t.Errorf("address %q", r.Status.Address)
+	}
+	c := &sdv1.SubdomainClaim{}
+	if err := k8s.Get(context.Background(), types.NamespacedName{Name: "ip-fd00-77--0"}, c); err != nil || c.Spec.Request != "rsv6" {
+		t.Errorf("address claim: %v %+v", err, c.Spec)
+	}
+	if got := recordsOf(t, "rsv6"); !slices.Equal(got, []string{"AAAA rsv6.v6z.go.id fd00:77::"}) {
+		t.Errorf("records %v", got)
+	}
 }

@@ -72,7 +72,13 @@ func HostingNamespace(r *sdv1.SubdomainRequest) string {
 func FQDNClaimName(fqdn string) string { return strings.ToLower(fqdn) }
 
 // AddressClaimName is the name of the claim on addr: ip-<address>, with '.' and ':'
-// written as '-' so that it is a valid object name without dots.
+// written as '-' so that it is a valid object name without dots. An IPv6 address
+// ending in "::" (fd00:: of a /128 pool) gets a final 0, since a name may not end in
+// '-'; no address is written with a trailing "::0", so the name is still its own.
 func AddressClaimName(addr netip.Addr) string {
-	return "ip-" + strings.NewReplacer(".", "-", ":", "-").Replace(addr.Unmap().String())
+	name := "ip-" + strings.NewReplacer(".", "-", ":", "-").Replace(addr.Unmap().String())
+	if strings.HasSuffix(name, "-") {
+		name += "0"
+	}
+	return name
 }

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 )
 
@@ -54,6 +56,22 @@ func TestClaimNames(t *testing.T) {
 		t.Error(got)
 	}
 	if got := AddressClaimName(netip.MustParseAddr("fd00::1")); got != "ip-fd00--1" {
+		t.Error(got)
+	}
+	// Every address's claim name is a valid object name, and its own.
+	seen := map[string]string{}
+	for _, a := range []string{"10.20.0.15", "10.0.0.0", "fd00::1", "fd00::", "::", "::1", "2001:db8::", "2001:db8::10", "fd00:0:0:0:0:0:0:0"} {
+		addr := netip.MustParseAddr(a)
+		got := AddressClaimName(addr)
+		if errs := validation.IsDNS1123Subdomain(got); len(errs) > 0 {
+			t.Errorf("%s: claim name %q: %v", a, got, errs)
+		}
+		if other, ok := seen[got]; ok && netip.MustParseAddr(other) != addr {
+			t.Errorf("%s and %s share the claim name %q", a, other, got)
+		}
+		seen[got] = a
+	}
+	if got := AddressClaimName(netip.MustParseAddr("fd00::")); got != "ip-fd00--0" {
 		t.Error(got)
 	}
 	if got := FQDNClaimName("Dinkes.Pontianak.go.id"); got != "dinkes.pontianak.go.id" {
