@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -102,10 +103,16 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// record appends an event to the zone's ledger. what makes the entry's ID unique for
-// the request and type, so a retried reconcile never writes it twice.
+// record appends an event to the zone's ledger. Its ID, <request UID>/<type>/<what>@<generation>,
+// is the same when a reconcile is retried, so the event is never written twice, and
+// differs for the same event at a later generation: a rename back to an earlier name
+// (a spec change) is an entry of its own. A deletion happens once and has no @<generation>:
+// one retried after an edit during the deletion is still the same event.
 func (r *SubdomainRequestReconciler) record(ctx context.Context, s *requestScope, typ sdv1.LedgerEntryType, what string, e sdv1.LedgerEntry) error {
 	e.ID = fmt.Sprintf("%s/%s/%s", s.req.UID, typ, what)
+	if typ != sdv1.LedgerDeleted && typ != sdv1.LedgerRetained {
+		e.ID += "@" + strconv.FormatInt(s.req.Generation, 10)
+	}
 	e.Type = typ
 	if e.At.IsZero() {
 		e.At = metav1.NewTime(r.Clock.Now())

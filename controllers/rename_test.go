@@ -405,3 +405,63 @@ func TestRefusedRenameKeepsUpkeep(t *testing.T) {
 		t.Errorf("the holder: %s", statusString(got))
 	}
 }
+
+// TestRenameBackAndForthRecorded: every rename is in the ledger, also one back to a
+// name the request had before (a->b->a->b: three Renamed and four Ready entries, each
+// with its own ID), and a second rejection with a new reason is recorded too.
+func TestRenameBackAndForthRecorded(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("ren6", "ren6.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.134.0.0/24"} }))
+	create(t, newRequest("bolak", "ren6", "pergi", approved("kadis")))
+	waitPhase(t, "bolak", sdv1.PhaseReady)
+	for _, to := range []string{"pulang", "pergi", "pulang"} {
+		setSubdomain(t, "bolak", to)
+		annotate(t, "bolak", map[string]*string{sdv1.AnnotationApproved: ptr(to)})
+		waitFor(t, "bolak", "renamed to "+to, func(r *sdv1.SubdomainRequest) bool {
+			return r.Status.FQDN == to+".ren6.go.id" && r.Status.Phase == sdv1.PhaseReady
+		})
+	}
+	create(t, newRequest("tolak", "ren6", "tolak", func(r *sdv1.SubdomainRequest) {
+		r.Annotations = map[string]string{sdv1.AnnotationRejected: "belum ada surat"}
+	}))
+	waitPhase(t, "tolak", sdv1.PhaseRejected)
+	annotate(t, "tolak", map[string]*string{sdv1.AnnotationRejected: nil})
+	waitPhase(t, "tolak", sdv1.PhasePending)
+	annotate(t, "tolak", map[string]*string{sdv1.AnnotationRejected: ptr("nama sudah dipakai")})
+	waitPhase(t, "tolak", sdv1.PhaseRejected)
+
+	var got string
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		ledgers := &sdv1.SubdomainLedgerList{}
+		if err := k8s.List(ctx, ledgers); err != nil {
+			return false, err
+		}
+		ids := map[string]bool{}
+		var seq []string
+		for _, l := range ledgers.Items {
+			for _, e := range l.Spec.Entries {
+				if (e.Request != "bolak" && e.Request != "tolak") || ids[e.ID] {
+					continue
+				}
+				ids[e.ID] = true
+				what := e.FQDN
+				if e.Type == sdv1.LedgerRejected {
+					what = e.Reason
+				}
+				seq = append(seq, fmt.Sprintf("%s %s %s", e.Request, e.Type, what))
+			}
+		}
+		slices.Sort(seq)
+		got = strings.Join(seq, "\n")
+		return len(seq) >= 11, nil
+	})
+	want := strings.Join([]string{
+		"bolak Approved pergi.ren6.go.id", "bolak Approved pulang.ren6.go.id", "bolak Approved pulang.ren6.go.id",
+		"bolak Ready pergi.ren6.go.id", "bolak Ready pergi.ren6.go.id", "bolak Ready pulang.ren6.go.id", "bolak Ready pulang.ren6.go.id",
+		"bolak Renamed pergi.ren6.go.id", "bolak Renamed pulang.ren6.go.id", "bolak Renamed pulang.ren6.go.id",
+		"tolak Rejected belum ada surat", "tolak Rejected nama sudah dipakai",
+	}, "\n")
+	if err != nil || got != want {
+		t.Errorf("ledger entries (%v):\n%s\nwant:\n%s", err, got, want)
+	}
+}

@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"slices"
 	"time"
@@ -104,7 +105,8 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		return false, nil
 	}
 	if d.Rejected && s.req.Status.Phase != sdv1.PhaseRejected {
-		if err := r.record(ctx, s, sdv1.LedgerRejected, "", sdv1.LedgerEntry{
+		// A new reason is a new rejection, also without a spec change.
+		if err := r.record(ctx, s, sdv1.LedgerRejected, reasonKey(s.req.Annotations[sdv1.AnnotationRejected]), sdv1.LedgerEntry{
 			FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: s.req.Annotations[sdv1.AnnotationRejected],
 		}); err != nil {
 			return true, err
@@ -148,6 +150,14 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	s.fqdn = naming.FQDN(d.Target, s.zone.Spec.Domain)
 	s.namespace = naming.HostingNamespace(s.req)
 	return false, nil
+}
+
+// reasonKey tells rejections of one request apart in their ledger IDs: a hash of the
+// reason (which may be 1,024 characters, too long for an ID).
+func reasonKey(reason string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(reason))
+	return fmt.Sprintf("%08x", h.Sum32())
 }
 
 // served is the label the request serves now, if it ever became Ready: the only name

@@ -39,7 +39,8 @@ const (
 // LedgerEntry is one event in a subdomain's life. Entries never change once written.
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="ledger entries are append-only: an entry never changes"
 type LedgerEntry struct {
-	// ID makes appends idempotent: <request UID>/<type>/<what>.
+	// ID makes appends idempotent: <request UID>/<type>/<what>@<request generation>
+	// (a deletion without @<generation>; earlier versions wrote none).
 	// +kubebuilder:validation:MaxLength=320
 	ID string `json:"id"`
 	// +required
