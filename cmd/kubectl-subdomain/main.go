@@ -126,7 +126,8 @@ func oneName(fs *flag.FlagSet, args []string) (string, error) {
 
 // annotate sets annotations with the resourceVersion read, so the change applies to
 // exactly the object the approver saw (a concurrent edit makes it fail, not drift).
-func annotate(ctx context.Context, c client.Client, r *sdv1.SubdomainRequest, kv map[string]string) error {
+// A nil value removes the annotation.
+func annotate(ctx context.Context, c client.Client, r *sdv1.SubdomainRequest, kv map[string]any) error {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
 		"resourceVersion": r.ResourceVersion, "annotations": kv,
 	}})
@@ -150,11 +151,21 @@ func approve(ctx context.Context, c client.Client, args []string, out io.Writer)
 	if err != nil {
 		return err
 	}
-	if err := annotate(ctx, c, r, map[string]string{sdv1.AnnotationApproved: r.Spec.Subdomain}); err != nil {
+	// A rejection wins over an approval: approving lifts it in the same write, or
+	// the approval would be recorded and nothing would happen.
+	kv := map[string]any{sdv1.AnnotationApproved: r.Spec.Subdomain}
+	reason, wasRejected := r.Annotations[sdv1.AnnotationRejected]
+	if wasRejected {
+		kv[sdv1.AnnotationRejected] = nil
+	}
+	if err := annotate(ctx, c, r, kv); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "approved %s: subdomain %q in zone %s (approved-by %s)\n", name, r.Spec.Subdomain, r.Spec.Zone,
 		r.Annotations[sdv1.AnnotationApprovedBy])
+	if wasRejected {
+		fmt.Fprintf(out, "the rejection (%q) is lifted\n", reason)
+	}
 	return nil
 }
 
@@ -172,7 +183,7 @@ func reject(ctx context.Context, c client.Client, args []string, out io.Writer) 
 	if err != nil {
 		return err
 	}
-	if err := annotate(ctx, c, r, map[string]string{sdv1.AnnotationRejected: *reason}); err != nil {
+	if err := annotate(ctx, c, r, map[string]any{sdv1.AnnotationRejected: *reason}); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "rejected %s: %s\n", name, *reason)

@@ -299,4 +299,12 @@ func TestPlugin(t *testing.T) {
 			}
 		}
 	}
+
+	// Approving a rejected request lifts the rejection (it wins over an approval).
+	if out := run("approve", "ditolak"); !strings.Contains(out, `the rejection ("duplicate of dinkes") is lifted`) {
+		t.Errorf("approve of a rejected request: %s", out)
+	}
+	if r := waitPhase("ditolak", sdv1.PhaseReady); r.Annotations[sdv1.AnnotationRejected] != "" {
+		t.Errorf("still rejected: %v", r.Annotations)
+	}
 }
