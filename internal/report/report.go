@@ -449,7 +449,7 @@ func (r Report) markdown(w io.Writer) error {
 	fmt.Fprintf(&b, "## Managed subdomains\n\nEvery subdomain that served at some time in %d.\n\n", r.Year)
 	b.WriteString("| OPD | FQDN | Address | Namespace | Created | Approved by | State |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, s := range r.Active {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", s.OPD, s.FQDN, s.Address, s.Namespace, day(s.Created), s.ApprovedBy, s.State())
+		row(&b, s.OPD, s.FQDN, s.Address, s.Namespace, day(s.Created), s.ApprovedBy, s.State())
 	}
 	events := func(title string, evs []Event, extra func(Event) string) {
 		fmt.Fprintf(&b, "\n## %s\n\n", title)
@@ -459,7 +459,7 @@ func (r Report) markdown(w io.Writer) error {
 		}
 		b.WriteString("| Date | OPD | FQDN | Detail |\n| --- | --- | --- | --- |\n")
 		for _, e := range evs {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", day(e.At), e.OPD, e.FQDN, extra(e))
+			row(&b, day(e.At), e.OPD, e.FQDN, extra(e))
 		}
 	}
 	standards := map[string][2]int64{}
@@ -498,8 +498,35 @@ func (r Report) markdown(w io.Writer) error {
 	return err
 }
 
+// row writes a markdown table row. Cells hold user text (an OPD's name, a rejection's
+// reason, an approver's name): a '|' would split a cell and a line break end the row.
+func row(b *strings.Builder, cells ...string) {
+	esc := strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ")
+	b.WriteString("|")
+	for _, c := range cells {
+		b.WriteString(" " + esc.Replace(c) + " |")
+	}
+	b.WriteString("\n")
+}
+
+// safeCSV writes records whose fields a spreadsheet will not run: a field of user text
+// starting with =, +, -, @, a tab or a carriage return would be read as a formula by
+// Excel or LibreOffice, so it gets a leading apostrophe (as OWASP advises).
+type safeCSV struct{ *csv.Writer }
+
+func (w safeCSV) Write(record []string) error {
+	out := make([]string, len(record))
+	for i, f := range record {
+		if f != "" && strings.ContainsRune("=+-@\t\r", rune(f[0])) {
+			f = "'" + f
+		}
+		out[i] = f
+	}
+	return w.Writer.Write(out)
+}
+
 func (r Report) csv(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := safeCSV{csv.NewWriter(w)}
 	_ = cw.Write([]string{"section", "date", "zone", "opd", "fqdn", "previous_fqdn", "address", "namespace", "approved_by", "detail"})
 	for _, s := range r.Active {
 		_ = cw.Write([]string{"active", day(s.Created), s.Zone, s.OPD, s.FQDN, "", s.Address, s.Namespace, s.ApprovedBy, s.State()})
