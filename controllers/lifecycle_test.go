@@ -19,6 +19,7 @@ package controllers_test
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -33,6 +34,7 @@ import (
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/naming"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
@@ -469,5 +471,35 @@ func TestIPv6SingleAddressPool(t *testing.T) {
 	}
 	if got := recordsOf(t, "rsv6"); !slices.Equal(got, []string{"AAAA rsv6.v6z.go.id fd00:77::"}) {
 		t.Errorf("records %v", got)
+	}
+}
+
+// TestOrphanDeletion: a deletion that asks to orphan the request's objects
+// (kubectl delete --cascade=orphan) leaves them, with deletionPolicy Delete too: it is
+// carried out as Retain, so the claims stay with the objects still serving them and
+// the address is not handed to another request while the left DNS record points at it.
+func TestOrphanDeletion(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("orphz", "orphz.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.103.0.0/24"} }))
+	create(t, newRequest("rsorphan", "orphz", "rsorphan", approved("kadis")))
+	r := waitPhase(t, "rsorphan", sdv1.PhaseReady)
+	if err := k8s.Delete(ctx, r, client.PropagationPolicy(metav1.DeletePropagationOrphan)); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "rsorphan"}})
+	for _, o := range []client.Object{
+		&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "rsorphan.orphz.go.id"}},
+		&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.AddressClaimName(netip.MustParseAddr(r.Status.Address))}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-rsorphan"}},
+		&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "rsorphan"}},
+	} {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil || !o.GetDeletionTimestamp().IsZero() {
+			t.Errorf("%T %s after an orphaning deletion: %v (deleting: %v)", o, o.GetName(), err, o.GetDeletionTimestamp())
+		}
+	}
+	// The next request of the zone gets another address.
+	create(t, newRequest("rsorphan2", "orphz", "rsorphan2", approved("kadis")))
+	if r2 := waitPhase(t, "rsorphan2", sdv1.PhaseReady); r2.Status.Address == r.Status.Address {
+		t.Errorf("the left record's address %s was handed out again", r.Status.Address)
 	}
 }

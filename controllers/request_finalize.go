@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,7 +71,11 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	if err != nil {
 		return err
 	}
-	if s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain {
+	orphan, err := r.orphaned(ctx, s)
+	if err != nil {
+		return err
+	}
+	if s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain || orphan != "" {
 		for _, c := range children {
 			if err := r.disown(ctx, s.req, c); err != nil {
 				return err
@@ -79,8 +84,13 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 		if err := r.recordEnd(ctx, s, sdv1.LedgerRetained); err != nil {
 			return err
 		}
-		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Retained", "Delete",
-			"deletionPolicy Retain: the site, DNS records, Secret and claims stay in place")
+		if orphan != "" {
+			r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, "Retained", "Delete",
+				"the deletion asked to orphan the request's objects (%s): treated as deletionPolicy Retain, the site, DNS records, Secret and claims stay in place", orphan)
+		} else {
+			r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Retained", "Delete",
+				"deletionPolicy Retain: the site, DNS records, Secret and claims stay in place")
+		}
 	} else {
 		if err := r.deleteChildren(ctx, children); err != nil {
 			return err
@@ -99,6 +109,60 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	base := s.req.DeepCopy()
 	controllerutil.RemoveFinalizer(s.req, sdv1.Finalizer)
 	return client.IgnoreNotFound(r.Patch(ctx, s.req, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+}
+
+// orphaned says why the request's deletion asked to leave its objects in place
+// (propagationPolicy Orphan, kubectl delete --cascade=orphan), or "" when it did not:
+// the API server put the orphan finalizer on the request, or garbage collection has
+// already taken the request's owner reference off its namespace, load balancer
+// Service or DNSEndpoint, which are still there with its label and no controller.
+// Such a deletion is carried out as deletionPolicy Retain: deleting what was to be
+// left would be wrong, and releasing the claims would free an address a left Service
+// still asks the load balancer for. Only the request's own names and places count: a
+// labelled object elsewhere is anyone's, and one older than the request is an earlier
+// request's.
+func (r *SubdomainRequestReconciler) orphaned(ctx context.Context, s *requestScope) (string, error) {
+	if controllerutil.ContainsFinalizer(s.req, metav1.FinalizerOrphanDependents) {
+		return "propagationPolicy Orphan", nil
+	}
+	ns := s.req.Status.Namespace
+	if ns == "" {
+		ns = naming.HostingNamespace(s.req)
+	}
+	places := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}}
+	if s.zone == nil {
+		zone := &sdv1.SubdomainZone{}
+		if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err == nil {
+			s.zone = zone
+		} else if !apierrors.IsNotFound(err) {
+			return "", err
+		}
+	}
+	if z := s.zone; z != nil {
+		places = append(places,
+			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + s.req.Name}},
+			&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.DNS.Namespace, Name: s.req.Name}})
+	}
+	for _, o := range places {
+		read := r.Get
+		if _, ok := o.(*corev1.Namespace); ok {
+			read = r.APIReader.Get // as children does
+		}
+		err := read(ctx, client.ObjectKeyFromObject(o), o)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		// Made before the request, it is an earlier request's of the same name (one
+		// deleted with deletionPolicy Retain), not this one's.
+		made := o.GetCreationTimestamp()
+		if o.GetLabels()[sdv1.LabelRequest] == s.req.Name && metav1.GetControllerOf(o) == nil && !made.Before(&s.req.CreationTimestamp) {
+			return fmt.Sprintf("%s has lost its owner reference", describe(r, o)), nil
+		}
+	}
+	return "", nil
 }
 
 // recordEnd writes the ledger's Deleted or Retained entry of a request that held a name.
