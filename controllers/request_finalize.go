@@ -50,8 +50,11 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 		return nil
 	}
 	// The change window guards a served site; one that never became Ready (Pending,
-	// Conflict, Rejected, Failed) goes at once.
-	if s.req.Spec.DeletionPolicy != sdv1.DeletionPolicyRetain && s.req.Status.ReadyAt != nil {
+	// Conflict, Rejected, Failed) goes at once, and so does one whose deletion has
+	// begun (phase Terminating: an earlier pass in the window took its records and
+	// Service away) - holding its claims past the window's end would keep nothing up.
+	begun := s.req.Status.Phase == sdv1.PhaseTerminating
+	if s.req.Spec.DeletionPolicy != sdv1.DeletionPolicyRetain && s.req.Status.ReadyAt != nil && !begun {
 		zone := &sdv1.SubdomainZone{}
 		if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err == nil {
 			s.zone = zone

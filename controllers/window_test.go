@@ -145,3 +145,37 @@ func TestChangeWindow(t *testing.T) {
 	setWindow(t, "win", openWindow())
 	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "bpbd"}})
 }
+
+// TestDeletionBegunIsNotHeld: a deletion that began in the window finishes after the
+// window closes: its records and Service are gone already, so holding its claims
+// until the next opening would keep nothing up. (The hosting namespace is kept
+// terminating by a ConfigMap's finalizer until the window has closed.)
+func TestDeletionBegunIsNotHeld(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("winhapus", "winhapus.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.141.0.0/24"}
+		z.Spec.ChangeWindow = openWindow()
+	}))
+	create(t, newRequest("hapus", "winhapus", "hapus", approved("kadis")))
+	r := waitPhase(t, "hapus", sdv1.PhaseReady)
+	hold := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-hapus", Name: "hold", Finalizers: []string{"test.kominfo.go.id/hold"}}}
+	create(t, hold)
+	if err := k8s.Delete(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "hapus", "deletion begun", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseTerminating && condition(r, sdv1.ConditionReady).Reason == "DeletingNamespace"
+	})
+	setWindow(t, "winhapus", closedWindow())
+	mark := requestReconciles("hapus")
+	waitReconciled(t, "hapus", mark)
+	waitReconciled(t, "hapus", requestReconciles("hapus"))
+	if r := getRequest(t, "hapus"); r.Status.Phase != sdv1.PhaseTerminating {
+		t.Errorf("a deletion begun in the window: %s", statusString(r))
+	}
+	if err := testenv.Edit(ctx, k8s, hold, func(c *corev1.ConfigMap) { c.Finalizers = nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "hapus"}})
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "hapus.winhapus.go.id"}})
+}
