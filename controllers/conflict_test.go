@@ -661,3 +661,31 @@ func foreignIngress(namespace, name, host string, labels map[string]string) *net
 	ing.Labels = labels
 	return ing
 }
+
+// TestZoneRecreatedWithAnotherDomain: a zone deleted and made again with another
+// domain does not turn its requests' names into labels of the new one (the whole old
+// name under the new domain): the request is Failed, saying so, and serves as before.
+func TestZoneRecreatedWithAnotherDomain(t *testing.T) {
+	ctx := context.Background()
+	zone := newZone("zdom", "zdom.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.142.0.0/24"} })
+	create(t, zone)
+	create(t, newRequest("pindahdomain", "zdom", "pindahdomain", approved("kadis")))
+	waitPhase(t, "pindahdomain", sdv1.PhaseReady)
+	if err := k8s.Delete(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "zdom"}})
+	create(t, newZone("zdom", "lain.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.142.0.0/24"} }))
+	r := waitFor(t, "pindahdomain", "Failed on the domain", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseFailed && condition(r, sdv1.ConditionNameAvailable).Reason == "ZoneDomainChanged"
+	})
+	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, "pindahdomain.zdom.go.id is not under the domain") {
+		t.Errorf("NameAvailable = %+v", c)
+	}
+	if r.Status.FQDN != "pindahdomain.zdom.go.id" {
+		t.Errorf("fqdn %s", r.Status.FQDN)
+	}
+	for _, name := range []string{"pindahdomain.zdom.go.id.lain.go.id", "pindahdomain.lain.go.id"} {
+		mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	}
+}

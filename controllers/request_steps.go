@@ -22,6 +22,7 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -52,7 +53,10 @@ func (s *requestScope) setCondition(typ string, ok bool, reason, msg string) {
 
 // loadZone reads the request's zone.
 // Ends with an Invalid error (Ready=False, reason ZoneNotFound) when the zone does not
-// exist; the zone watch retries when it appears.
+// exist; the zone watch retries when it appears. Ends with an Invalid error (reason
+// ZoneDomainChanged) when the request's name is not under the zone's domain: the zone
+// was deleted and made again with another one (an edit cannot change it). Read
+// against the new domain, the whole old name would pass for a label.
 func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestScope) (bool, error) {
 	zone := &sdv1.SubdomainZone{}
 	if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err != nil {
@@ -61,6 +65,11 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 				"SubdomainZone %q does not exist; create it or fix spec.zone", s.req.Spec.Zone)
 		}
 		return true, err
+	}
+	if fqdn := s.req.Status.FQDN; fqdn != "" && !strings.HasSuffix(fqdn, "."+zone.Spec.Domain) {
+		return true, reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, "ZoneDomainChanged",
+			"%s is not under the domain of SubdomainZone %q, now %s (the zone was made again with another domain): the request's objects are left as they are; give the zone its domain back, or delete the request and request the name anew",
+			fqdn, zone.Name, zone.Spec.Domain)
 	}
 	s.zone = zone
 	if s.req.Status.RequestedAt == nil {
