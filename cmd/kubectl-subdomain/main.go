@@ -372,6 +372,11 @@ func annual(ctx context.Context, c client.Client, args []string, out io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		// Flags after an argument are not parsed: "report 2026 -o csv" would print
+		// this year's report as markdown.
+		return fmt.Errorf("report takes no arguments, got %q: use --year, --zone and -o", fs.Args())
+	}
 	in := report.Input{Year: *year, Zone: *zone, Now: time.Now()}
 	zones := &sdv1.SubdomainZoneList{}
 	reqs := &sdv1.SubdomainRequestList{}

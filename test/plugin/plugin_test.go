@@ -240,6 +240,9 @@ func TestPlugin(t *testing.T) {
 			t.Errorf("markdown report lacks %q:\n%s", want, out)
 		}
 	}
+	if out, err := runAs(env.Kubeconfig, "report", year, "-o", "csv"); err == nil || !strings.Contains(out, "report takes no arguments") {
+		t.Errorf("report with the year as an argument: %v\n%s", err, out)
+	}
 	out = run("report", "--year", year, "-o", "csv")
 	for _, want := range []string{"dishub.pontianak.go.id", "deletionPolicy=Delete: address", "deletionPolicy=Retain: deleted, retained", ",sekda,approval_to_ready_s="} {
 		if !strings.Contains(out, want) {
