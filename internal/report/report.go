@@ -490,8 +490,13 @@ func (r Report) markdown(w io.Writer) error {
 			name string
 			s    Stats
 		}{{"time to approval", z.Approval}, {"approval to ready", z.Provisioning}} {
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %d |\n", z.Zone, st.name, st.s.Count, dur(st.s.MedianSeconds),
-				dur(st.s.P90Seconds), dur(st.s.StandardSeconds), st.s.Breaches)
+			median, p90 := "-", "-" // no samples; a median of 0s is a figure
+			if st.s.Count > 0 {
+				median = (time.Duration(st.s.MedianSeconds) * time.Second).String()
+				p90 = (time.Duration(st.s.P90Seconds) * time.Second).String()
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %d |\n", z.Zone, st.name, st.s.Count, median, p90,
+				dur(st.s.StandardSeconds), st.s.Breaches)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -188,3 +188,18 @@ func TestUserTextIsInert(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroIsAFigure: a median of 0s (provisioning within the second) is printed as
+// such, not as the "-" of a stage without samples.
+func TestZeroIsAFigure(t *testing.T) {
+	rep := Report{Year: 2026, ServiceLevel: []ZoneStats{{Zone: "z", Provisioning: Stats{Count: 3}}}}
+	var md bytes.Buffer
+	if err := rep.Render(&md, "markdown"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| z | time to approval | 0 | - | - | - | 0 |", "| z | approval to ready | 3 | 0s | 0s | - | 0 |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+}
