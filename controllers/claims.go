@@ -241,7 +241,7 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 		return netip.Addr{}, walkErr
 	}
 	if !got.IsValid() {
-		return netip.Addr{}, reconcileerr.NewInvalid(sdv1.ConditionAddressAssigned, "PoolExhausted",
+		return netip.Addr{}, reconcileerr.NewInvalid(sdv1.ConditionAddressAssigned, reasonPoolExhausted,
 			"zone %s has no free address left in its pool (%d usable); widen spec.addressPool or delete requests",
 			s.zone.Name, pool.Capacity())
 	}
@@ -289,6 +289,9 @@ func (u *unsureAllocations) drop(request string) {
 // requests spent 30% of the manager's CPU there). A released address claim forgets its
 // zone's hint (waitingForClaim), so a freed address is the next one given again. The
 // hint only saves probes: the API server still arbitrates every claim.
+// reasonPoolExhausted is AddressAssigned's reason when the zone's pool has no free address.
+const reasonPoolExhausted = "PoolExhausted"
+
 type poolHints struct {
 	mu sync.Mutex
 	m  map[string]poolHint
@@ -321,6 +324,13 @@ func (h *poolHints) taken(z *sdv1.SubdomainZone, off int64) {
 	if hint, ok := h.m[z.Name]; !ok || hint.pool != poolKey(z) || hint.off < off {
 		h.m[z.Name] = poolHint{pool: poolKey(z), off: off}
 	}
+}
+
+// forgetAll drops every zone's hint: a freed address may be in several pools.
+func (h *poolHints) forgetAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	clear(h.m)
 }
 
 // forget drops zone's hint: an address below it may be free.

@@ -689,3 +689,29 @@ func TestZoneRecreatedWithAnotherDomain(t *testing.T) {
 		mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: name}})
 	}
 }
+
+// TestOverlappingPools: address claims are named by address alone, so zones whose
+// pools overlap share their addresses; a request of one zone waiting for a free
+// address (PoolExhausted) gets the one a request of the other zone gives back.
+func TestOverlappingPools(t *testing.T) {
+	ctx := context.Background()
+	for _, z := range []string{"tumpang1", "tumpang2"} {
+		create(t, newZone(z, z+".go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.143.0.0/30"} }))
+	}
+	create(t, newRequest("tumpanga", "tumpang1", "a", approved("kadis")))
+	create(t, newRequest("tumpangb", "tumpang1", "b", approved("kadis")))
+	waitPhase(t, "tumpanga", sdv1.PhaseReady)
+	waitPhase(t, "tumpangb", sdv1.PhaseReady)
+	create(t, newRequest("tumpangc", "tumpang2", "c", approved("kadis")))
+	r := waitPhase(t, "tumpangc", sdv1.PhaseFailed)
+	if c := condition(r, sdv1.ConditionAddressAssigned); c.Reason != "PoolExhausted" {
+		t.Fatalf("AddressAssigned = %+v", c)
+	}
+	gone := getRequest(t, "tumpanga")
+	if err := k8s.Delete(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitPhase(t, "tumpangc", sdv1.PhaseReady); r.Status.Address != gone.Status.Address {
+		t.Errorf("tumpangc got %s, want the freed %s", r.Status.Address, gone.Status.Address)
+	}
+}

@@ -220,15 +220,22 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 	if !ok {
 		return nil
 	}
-	if c.Spec.Type == sdv1.ClaimTypeAddress {
-		// Its address is free again: allocate from the start of the pool, and drop this
-		// process's reservation of it (kept up to the in-flight TTL otherwise).
-		r.hints.forget(c.Spec.Zone)
-		r.observed(reservationKey(c.Name))
-	}
-	return r.listRequests(ctx, client.MatchingFields{indexRequestZone: c.Spec.Zone}, func(req *sdv1.SubdomainRequest) bool {
+	out := r.listRequests(ctx, client.MatchingFields{indexRequestZone: c.Spec.Zone}, func(req *sdv1.SubdomainRequest) bool {
 		return req.Status.Phase == sdv1.PhaseConflict || req.Status.Phase == sdv1.PhaseFailed
 	})
+	if c.Spec.Type != sdv1.ClaimTypeAddress {
+		return out
+	}
+	// Its address is free again: allocate from the start of the pools, and drop this
+	// process's reservation of it (kept up to the in-flight TTL otherwise). Address
+	// claims are named by address alone, so another zone whose pool covers it too
+	// (pools may overlap) may have a request waiting for a free one.
+	r.hints.forgetAll()
+	r.observed(reservationKey(c.Name))
+	return append(out, r.listRequests(ctx, &client.ListOptions{}, func(req *sdv1.SubdomainRequest) bool {
+		a := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionAddressAssigned)
+		return req.Spec.Zone != c.Spec.Zone && req.Status.Phase == sdv1.PhaseFailed && a != nil && a.Reason == reasonPoolExhausted
+	})...)
 }
 
 func (r *SubdomainRequestReconciler) listRequests(ctx context.Context, sel client.ListOption, keep func(*sdv1.SubdomainRequest) bool) []reconcile.Request {
