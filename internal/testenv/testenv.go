@@ -166,7 +166,9 @@ func Start(opts Options) (*Env, error) {
 		ControlPlaneStopTimeout:  time.Minute,
 	}
 	if e.Config, err = e.Env.Start(); err != nil {
-		return nil, fmt.Errorf("starting envtest: %w", err)
+		// envtest leaves etcd and kube-apiserver running when a later step fails (a
+		// CRD the API server refuses, say): stop what it started.
+		return nil, errors.Join(fmt.Errorf("starting envtest: %w", err), e.Stop())
 	}
 	if e.Client, err = client.New(e.Config, client.Options{Scheme: manager.Scheme()}); err != nil {
 		_ = e.Stop()

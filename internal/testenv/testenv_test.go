@@ -18,6 +18,9 @@ package testenv_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,4 +119,61 @@ func tail(s string) string {
 		return s[len(s)-4000:]
 	}
 	return s
+}
+
+// TestStartFailureLeavesNothing: when the control plane starts but a later step fails
+// (here a CRD the API server refuses), Start stops what it started: no etcd or
+// kube-apiserver is left running.
+func TestStartFailureLeavesNothing(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad-crd.yaml")
+	crd := `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: bads.example.com}
+spec:
+  group: example.com
+  names: {kind: Bad, plural: bads}
+  scope: Cluster
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-validations:
+        - rule: "this is not CEL"
+`
+	if err := os.WriteFile(bad, []byte(crd), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := controlPlaneProcesses(t)
+	if env, err := testenv.Start(testenv.Options{CRDs: []string{bad}}); err == nil {
+		_ = env.Stop()
+		t.Fatal("a control plane with an invalid CRD started")
+	}
+	if after := controlPlaneProcesses(t); after > before {
+		t.Errorf("%d etcd or kube-apiserver processes left behind (%d before)", after-before, before)
+	}
+}
+
+// controlPlaneProcesses counts the running etcd and kube-apiserver processes of
+// testenv.AssetsDir.
+func controlPlaneProcesses(t *testing.T) int {
+	t.Helper()
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		argv0, _, _ := strings.Cut(string(b), "\x00")
+		if argv0 == filepath.Join(testenv.AssetsDir(), "etcd") || argv0 == filepath.Join(testenv.AssetsDir(), "kube-apiserver") {
+			n++
+		}
+	}
+	return n
 }
