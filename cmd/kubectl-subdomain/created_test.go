@@ -63,6 +63,9 @@ func TestCreated(t *testing.T) {
 		{"only hosting so far", req(conds(sdv1.ConditionHostingReady)), zone(nil), []string{"NetworkPolicy  opd-rsud/subdomain-hosting"},
 			[]string{"Ingress", "DNSEndpoint", "Secret"}},
 		{"nothing yet", req(nil), zone(nil), nil, []string{"Created"}},
+		{"zone unreadable", req(all), nil,
+			[]string{"(ingress from the namespace and the zone's ingress.controllerNamespace)", "DNSEndpoint    <the zone's dns.namespace>/rsud"},
+			[]string{"Service", "and )", " /rsud"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder

@@ -235,11 +235,18 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	if err != nil {
 		return err
 	}
+	// Without the zone (deleted, or not readable by this user) the report has no
+	// standards and names no zone-dependent place, and says so.
 	zone := &sdv1.SubdomainZone{}
-	_ = c.Get(ctx, types.NamespacedName{Name: r.Spec.Zone}, zone)
+	zoneNote := ""
+	if err := c.Get(ctx, types.NamespacedName{Name: r.Spec.Zone}, zone); err != nil {
+		zone, zoneNote = nil, fmt.Sprintf("Zone:        %s cannot be read (%s): no service-level standards, and the places set by the zone are not named\n",
+			r.Spec.Zone, apierrors.ReasonForError(err))
+	}
 	st := r.Status
 	w := &strings.Builder{}
 	fmt.Fprintf(w, "Change report (laporan hasil kegiatan): %s\n\n", r.Name)
+	w.WriteString(zoneNote)
 	fmt.Fprintf(w, "OPD:         %s (%s)\n", r.Spec.OPD.Name, r.Spec.OPD.Code)
 	fmt.Fprintf(w, "Contact:     %s %s %s\n", r.Spec.OPD.Contact.Name, r.Spec.OPD.Contact.Email, r.Spec.OPD.Contact.Phone)
 	fmt.Fprintf(w, "Letter:      %s dated %s\n", dash(r.Spec.Letter.Number), dash(r.Spec.Letter.Date))
@@ -272,7 +279,7 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	// approval to the rename taking effect (the old name retired), against the same
 	// provisioning standard.
 	if n := len(st.PreviousNames); n > 0 && st.Approval != nil && st.Approval.ApprovedAt != nil &&
-		zone.Spec.Domain != "" && naming.FQDN(st.Approval.Name, zone.Spec.Domain) == st.FQDN &&
+		zone != nil && naming.FQDN(st.Approval.Name, zone.Spec.Domain) == st.FQDN &&
 		!st.PreviousNames[n-1].RetiredAt.Before(st.Approval.ApprovedAt) {
 		stage("renamed", st.Approval.ApprovedAt, &st.PreviousNames[n-1].RetiredAt, provStd)
 	}
@@ -297,9 +304,14 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 
 // created lists what the request produced (the design's table), from its status and
 // zone, each object once its condition says it is in place: the reader of the change
-// report needs no rights beyond reading requests and zones.
+// report needs no rights beyond reading requests and zones. zone is nil when it cannot
+// be read: the places it sets are then named by the field that sets them.
 func created(w io.Writer, r *sdv1.SubdomainRequest, zone *sdv1.SubdomainZone) {
 	st := r.Status
+	controllerNS, dnsNS := "the zone's ingress.controllerNamespace", "<the zone's dns.namespace>"
+	if zone != nil {
+		controllerNS, dnsNS = zone.Spec.Ingress.ControllerNamespace, zone.Spec.DNS.Namespace
+	}
 	ok := func(typ string) bool { return meta.IsStatusConditionTrue(st.Conditions, typ) }
 	var lines []string
 	add := func(kind, where, what string) { lines = append(lines, fmt.Sprintf("  %-14s %s%s", kind, where, what)) }
@@ -308,7 +320,7 @@ func created(w io.Writer, r *sdv1.SubdomainRequest, zone *sdv1.SubdomainZone) {
 		add("Namespace", ns, " (Pod Security restricted)")
 		add("ResourceQuota", ns+"/"+sdv1.HostingObjectName, "")
 		add("LimitRange", ns+"/"+sdv1.HostingObjectName, "")
-		add("NetworkPolicy", ns+"/"+sdv1.HostingObjectName, " (ingress from the namespace and "+zone.Spec.Ingress.ControllerNamespace+")")
+		add("NetworkPolicy", ns+"/"+sdv1.HostingObjectName, " (ingress from the namespace and "+controllerNS+")")
 		add("RoleBinding", ns+"/"+sdv1.AdminRoleBindingName, fmt.Sprintf(" (group %s -> ClusterRole admin)", r.Spec.OPD.AdminGroup))
 	}
 	var old []string
@@ -326,12 +338,12 @@ func created(w io.Writer, r *sdv1.SubdomainRequest, zone *sdv1.SubdomainZone) {
 		for _, o := range old {
 			recs += fmt.Sprintf(", CNAME %s -> %s", o, st.FQDN)
 		}
-		add("DNSEndpoint", zone.Spec.DNS.Namespace+"/"+r.Name, " ("+recs+")")
+		add("DNSEndpoint", dnsNS+"/"+r.Name, " ("+recs+")")
 	}
 	if ok(sdv1.ConditionCredentialsReady) && st.CredentialsSecret != nil {
 		add("Secret", st.CredentialsSecret.Namespace+"/"+st.CredentialsSecret.Name, "")
 	}
-	if len(zone.Spec.AddressPool) > 0 && len(zone.Spec.Ingress.ControllerSelector) > 0 && st.Address != "" {
+	if zone != nil && len(zone.Spec.AddressPool) > 0 && len(zone.Spec.Ingress.ControllerSelector) > 0 && st.Address != "" {
 		add("Service", zone.Spec.Ingress.ControllerNamespace+"/"+sdv1.LoadBalancerServicePrefix+r.Name,
 			fmt.Sprintf(" (LoadBalancer %s; AddressAssigned %s)", st.Address, condStatus(st.Conditions, sdv1.ConditionAddressAssigned)))
 	}

@@ -303,6 +303,16 @@ func TestPlugin(t *testing.T) {
 		}
 	}
 
+	// describe of a request whose zone does not exist says so instead of naming places
+	// with empty namespaces.
+	if err := c.Create(ctx, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "tanpazona"},
+		Spec: sdv1.SubdomainRequestSpec{Zone: "tidakada", Subdomain: "tanpazona", OPD: sdv1.OPD{Name: "Dinas Tanpa Zona", Code: "tanpazona", AdminGroup: "g"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if out := run("describe", "tanpazona"); !strings.Contains(out, "Zone:        tidakada cannot be read (NotFound)") {
+		t.Errorf("describe without a zone:\n%s", out)
+	}
+
 	// Approving a rejected request lifts the rejection (it wins over an approval).
 	if out := run("approve", "ditolak"); !strings.Contains(out, `the rejection ("duplicate of dinkes") is lifted`) {
 		t.Errorf("approve of a rejected request: %s", out)
