@@ -268,9 +268,10 @@ func TestPlugin(t *testing.T) {
 		t.Errorf("describe of an unknown request: %v\n%s", err, out)
 	}
 
-	// The shipped roles: the division head with subdomain-viewer and the approver with
-	// subdomain-approver can read the records; the viewer cannot approve.
-	for user, role := range map[string]string{"kabid": "subdomain-viewer", "kadis": "subdomain-approver"} {
+	// The shipped roles: the division head with subdomain-viewer, the approver with
+	// subdomain-approver and the platform team with subdomain-editor can read the
+	// records; the viewer cannot approve.
+	for user, role := range map[string]string{"kabid": "subdomain-viewer", "kadis": "subdomain-approver", "platform": "subdomain-editor"} {
 		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}}
