@@ -218,7 +218,15 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 			r.created(claimKey(name, s.req.Name))
 			return false
 		case apierrors.IsAlreadyExists(err):
-			return true // another process took it: try the next
+			// Taken by another process - or by this request, through a process whose
+			// claim the cache does not show yet (the leader before this one): then it
+			// is the request's address, and taking another would give it two.
+			existing := &sdv1.SubdomainClaim{}
+			if gerr := r.APIReader.Get(ctx, types.NamespacedName{Name: name}, existing); gerr == nil && claimOf(existing, s.req) {
+				got, gotAt = a, off
+				return false
+			}
+			return true // another's: try the next
 		default:
 			r.observed(reservationKey(name))
 			walkErr = err

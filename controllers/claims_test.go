@@ -70,11 +70,15 @@ func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
 	cases := []struct {
 		name  string
 		steps []step
+		// leaderBefore: another process (the leader before this one) claimed the
+		// pool's first address for the request; the API server has it, the cache not.
+		leaderBefore bool
 	}{
-		{"a new request's allocation reads only the cache", []step{{wantLists: 0}}},
-		{"the cache lags behind a claim this process made", []step{{wantLists: 0}, {wantLists: 1}, {wantLists: 2}}},
-		{"the create's response was lost", []step{{loseResponse: true, wantErr: true, wantLists: 0}, {wantLists: 1}}},
-		{"once the cache shows the claim, no more live reads", []step{{wantLists: 0}, {syncCache: true, wantLists: 0}, {wantLists: 0}}},
+		{"a new request's allocation reads only the cache", []step{{wantLists: 0}}, false},
+		{"the cache lags behind a claim this process made", []step{{wantLists: 0}, {wantLists: 1}, {wantLists: 2}}, false},
+		{"the create's response was lost", []step{{loseResponse: true, wantErr: true, wantLists: 0}, {wantLists: 1}}, false},
+		{"once the cache shows the claim, no more live reads", []step{{wantLists: 0}, {syncCache: true, wantLists: 0}, {wantLists: 0}}, false},
+		{"a new leader's cache lags behind the old leader's claim", []step{{wantLists: 0}}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,8 +101,14 @@ func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
 			})
 			apiReader := &countingReader{Reader: server}
 			r := &SubdomainRequestReconciler{Client: c, APIReader: apiReader}
-			s := &requestScope{zone: zone, req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes"}}}
+			s := &requestScope{zone: zone, req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", UID: "uid-dinkes"}}}
 			var first string
+			if tc.leaderBefore {
+				if err := server.Create(ctx, newClaim(s, sdv1.ClaimTypeAddress, "10.0.0.1", "ip-10-0-0-1")); err != nil {
+					t.Fatal(err)
+				}
+				first = "10.0.0.1"
+			}
 			for i, st := range tc.steps {
 				if st.syncCache {
 					claims := &sdv1.SubdomainClaimList{}
