@@ -28,6 +28,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -713,5 +714,30 @@ func TestOverlappingPools(t *testing.T) {
 	}
 	if r := waitPhase(t, "tumpangc", sdv1.PhaseReady); r.Status.Address != gone.Status.Address {
 		t.Errorf("tumpangc got %s, want the freed %s", r.Status.Address, gone.Status.Address)
+	}
+}
+
+// TestNarrowedPool: a pool narrowed under its requests leaves them their addresses
+// (a site's address does not change under it); the zone counts only the pool's
+// addresses as allocated and says how many are held outside it.
+func TestNarrowedPool(t *testing.T) {
+	create(t, newZone("sempit", "sempit.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.144.0.0/29"} }))
+	create(t, newRequest("sempit1", "sempit", "satu", approved("kadis")))
+	before := waitPhase(t, "sempit1", sdv1.PhaseReady)
+	if _, err := zoneWhen("sempit", func(z *sdv1.SubdomainZone) bool { return z.Status.Allocated == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	editZone(t, "sempit", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.144.1.0/29"} })
+	z, err := zoneWhen("sempit", func(z *sdv1.SubdomainZone) bool {
+		return z.Status.ObservedGeneration == z.Generation && z.Status.Allocated == 0 && z.Status.Capacity == 6
+	})
+	if err != nil {
+		t.Fatalf("zone after narrowing: allocated %d capacity %d: %v", z.Status.Allocated, z.Status.Capacity, err)
+	}
+	if c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady); c == nil || !strings.Contains(c.Message, "0 of 6 addresses allocated; 1 more held outside spec.addressPool") {
+		t.Errorf("zone Ready = %+v", c)
+	}
+	if r := getRequest(t, "sempit1"); r.Status.Address != before.Status.Address || r.Status.Phase != sdv1.PhaseReady {
+		t.Errorf("the request after narrowing: %s", statusString(r))
 	}
 }

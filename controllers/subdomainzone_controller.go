@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -56,22 +57,41 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	base := zone.DeepCopy()
-	// Only counted: the index's keys, no copy of thousands of cached claims.
-	held, err := r.claims.IndexKeys(indexZoneAddresses, zone.Name)
+	// Read in place from the index: no copy of thousands of cached claims.
+	held, err := r.claims.ByIndex(indexZoneAddresses, zone.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	zone.Status.Allocated = int64(len(held))
 	zone.Status.Capacity = 0
+	outside := 0
 	ready, reason, msg := true, "Ready", fmt.Sprintf("zone %s is ready", zone.Spec.Domain)
 	if shared := zone.Spec.SharedAddress; shared != "" {
-		zone.Status.Capacity = 1
+		// A shared zone claims no address: any held are of a former addressPool.
+		zone.Status.Allocated, zone.Status.Capacity = 0, 1
 		msg = fmt.Sprintf("every name of %s points at %s", zone.Spec.Domain, shared)
+		if len(held) > 0 {
+			msg += fmt.Sprintf("; %d addresses of a former addressPool are still held by their requests", len(held))
+		}
 	} else if pool, err := ipam.Parse(zone.Spec.AddressPool); err != nil {
 		ready, reason, msg = false, "InvalidAddressPool", err.Error()
 	} else {
+		// Allocated counts the pool's addresses in use. A pool narrowed under its
+		// requests leaves some holding addresses outside it: they keep them (a site's
+		// address does not change under it) and the message says how many.
+		for _, o := range held {
+			if c, ok := o.(*sdv1.SubdomainClaim); ok {
+				if a, err := netip.ParseAddr(c.Spec.Value); err != nil || !pool.Contains(a) {
+					outside++
+				}
+			}
+		}
+		zone.Status.Allocated -= int64(outside)
 		zone.Status.Capacity = pool.Capacity()
 		msg = fmt.Sprintf("%d of %d addresses allocated", zone.Status.Allocated, zone.Status.Capacity)
+		if outside > 0 {
+			msg += fmt.Sprintf("; %d more held outside spec.addressPool (it was narrowed): their requests keep them until released", outside)
+		}
 	}
 	if cw := zone.Spec.ChangeWindow; cw != nil {
 		if _, err := time.LoadLocation(cw.TimeZone); err != nil {
