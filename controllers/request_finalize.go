@@ -43,11 +43,20 @@ import (
 // and claims in place. Then it removes the finalizer. The ledger records the deletion
 // only of a request that held a name: one approved and deleted before it got one (the
 // finalizer policy adds the finalizer on approval) is no event for the register.
-// A request that never became Ready is not held to the change window. Returns Waiting
-// while the namespace is being deleted.
+// A request that never became Ready is not held to the change window. A deletion that
+// asked to orphan the request's objects is carried out as Retain (orphaned). Returns
+// Waiting while the namespace is being deleted.
 func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestScope) error {
 	if !controllerutil.ContainsFinalizer(s.req, sdv1.Finalizer) {
 		return nil
+	}
+	// The zone, when there is one, holds the window and the places of the DNSEndpoint
+	// and the load balancer Service.
+	zone := &sdv1.SubdomainZone{}
+	if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err == nil {
+		s.zone = zone
+	} else if !apierrors.IsNotFound(err) {
+		return err
 	}
 	// The change window guards a served site; one that never became Ready (Pending,
 	// Conflict, Rejected, Failed) goes at once, and so does one whose deletion has
@@ -55,12 +64,6 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	// Service away) - holding its claims past the window's end would keep nothing up.
 	begun := s.req.Status.Phase == sdv1.PhaseTerminating
 	if s.req.Spec.DeletionPolicy != sdv1.DeletionPolicyRetain && s.req.Status.ReadyAt != nil && !begun {
-		zone := &sdv1.SubdomainZone{}
-		if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err == nil {
-			s.zone = zone
-		} else if !apierrors.IsNotFound(err) {
-			return err
-		}
 		next, err := r.nextWindow(s)
 		if err != nil {
 			return err
@@ -70,14 +73,11 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 			return nil
 		}
 	}
-	children, err := r.children(ctx, s.req)
+	children, left, err := r.children(ctx, s)
 	if err != nil {
 		return err
 	}
-	orphan, err := r.orphaned(ctx, s)
-	if err != nil {
-		return err
-	}
+	orphan := r.orphaned(s.req, left)
 	if s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain || orphan != "" {
 		for _, c := range children {
 			if err := r.disown(ctx, s.req, c); err != nil {
@@ -118,54 +118,17 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 // (propagationPolicy Orphan, kubectl delete --cascade=orphan), or "" when it did not:
 // the API server put the orphan finalizer on the request, or garbage collection has
 // already taken the request's owner reference off its namespace, load balancer
-// Service or DNSEndpoint, which are still there with its label and no controller.
-// Such a deletion is carried out as deletionPolicy Retain: deleting what was to be
-// left would be wrong, and releasing the claims would free an address a left Service
-// still asks the load balancer for. Only the request's own names and places count: a
-// labelled object elsewhere is anyone's, and one older than the request is an earlier
-// request's.
-func (r *SubdomainRequestReconciler) orphaned(ctx context.Context, s *requestScope) (string, error) {
-	if controllerutil.ContainsFinalizer(s.req, metav1.FinalizerOrphanDependents) {
-		return "propagationPolicy Orphan", nil
+// Service or DNSEndpoint (left, see children). Such a deletion is carried out as
+// deletionPolicy Retain: deleting what was to be left would be wrong, and releasing
+// the claims would free an address a left Service still asks the load balancer for.
+func (r *SubdomainRequestReconciler) orphaned(req *sdv1.SubdomainRequest, left []client.Object) string {
+	if controllerutil.ContainsFinalizer(req, metav1.FinalizerOrphanDependents) {
+		return "propagationPolicy Orphan"
 	}
-	ns := s.req.Status.Namespace
-	if ns == "" {
-		ns = naming.HostingNamespace(s.req)
+	if len(left) > 0 {
+		return fmt.Sprintf("%s has lost its owner reference", describe(r, left[0]))
 	}
-	places := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}}
-	if s.zone == nil {
-		zone := &sdv1.SubdomainZone{}
-		if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err == nil {
-			s.zone = zone
-		} else if !apierrors.IsNotFound(err) {
-			return "", err
-		}
-	}
-	if z := s.zone; z != nil {
-		places = append(places,
-			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + s.req.Name}},
-			&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.DNS.Namespace, Name: s.req.Name}})
-	}
-	for _, o := range places {
-		read := r.Get
-		if _, ok := o.(*corev1.Namespace); ok {
-			read = r.APIReader.Get // as children does
-		}
-		err := read(ctx, client.ObjectKeyFromObject(o), o)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		// Made before the request, it is an earlier request's of the same name (one
-		// deleted with deletionPolicy Retain), not this one's.
-		made := o.GetCreationTimestamp()
-		if o.GetLabels()[sdv1.LabelRequest] == s.req.Name && metav1.GetControllerOf(o) == nil && !made.Before(&s.req.CreationTimestamp) {
-			return fmt.Sprintf("%s has lost its owner reference", describe(r, o)), nil
-		}
-	}
-	return "", nil
+	return ""
 }
 
 // recordEnd writes the ledger's Deleted or Retained entry of a request that held a name.
@@ -178,11 +141,38 @@ func (r *SubdomainRequestReconciler) recordEnd(ctx context.Context, s *requestSc
 
 // children lists the objects the request created, found by name and label, never by
 // guess: an object without the request's label and controller reference is not its
-// child.
-func (r *SubdomainRequestReconciler) children(ctx context.Context, req *sdv1.SubdomainRequest) ([]client.Object, error) {
+// child. left are those of its namespace, its load balancer Service and its DNSEndpoint
+// (at the places s.zone gives them) that garbage collection has orphaned: there with
+// the request's label, made after the request, with no controller. Only the request's
+// own names and places count: a labelled object elsewhere is anyone's, and one older
+// than the request is an earlier request's of the same name (one deleted with
+// deletionPolicy Retain).
+func (r *SubdomainRequestReconciler) children(ctx context.Context, s *requestScope) (owned, left []client.Object, err error) {
+	req := s.req
 	ns := req.Status.Namespace
 	if ns == "" {
 		ns = naming.HostingNamespace(req)
+	}
+	placed := func(o client.Object) bool {
+		key, z := client.ObjectKeyFromObject(o), s.zone
+		switch o.(type) {
+		case *corev1.Namespace:
+			return key.Name == ns
+		case *corev1.Service:
+			return z != nil && key == client.ObjectKey{Namespace: z.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + req.Name}
+		case *dnsv1.DNSEndpoint:
+			return z != nil && key == client.ObjectKey{Namespace: z.Spec.DNS.Namespace, Name: req.Name}
+		}
+		return false
+	}
+	classify := func(o client.Object) {
+		made := o.GetCreationTimestamp()
+		switch {
+		case mine(o, req):
+			owned = append(owned, o)
+		case placed(o) && o.GetLabels()[sdv1.LabelRequest] == req.Name && metav1.GetControllerOf(o) == nil && !made.Before(&req.CreationTimestamp):
+			left = append(left, o)
+		}
 	}
 	candidates := []client.Object{
 		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: req.Name}},
@@ -193,7 +183,6 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, req *sdv1.Sub
 		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.AdminRoleBindingName}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 	}
-	var out []client.Object
 	for _, c := range candidates {
 		read := r.Get
 		if _, ok := c.(*corev1.Namespace); ok {
@@ -206,31 +195,25 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, req *sdv1.Sub
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if mine(c, req) {
-			out = append(out, c)
-		}
+		classify(c)
 	}
 	eps := &dnsv1.DNSEndpointList{}
 	if err := r.List(ctx, eps, client.MatchingLabels{sdv1.LabelRequest: req.Name}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i := range eps.Items {
-		if mine(&eps.Items[i], req) {
-			out = append(out, &eps.Items[i])
-		}
+		classify(&eps.Items[i])
 	}
 	svcs := &corev1.ServiceList{} // by the index dropStrayServices reads too, not a scan
 	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: req.Name}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i := range svcs.Items {
-		if mine(&svcs.Items[i], req) {
-			out = append(out, &svcs.Items[i])
-		}
+		classify(&svcs.Items[i])
 	}
-	return out, nil
+	return owned, left, nil
 }
 
 // deleteChildren deletes the DNS records and Service first (the name stops resolving
