@@ -149,9 +149,9 @@ func clip(s string, n int) string {
 // step of 24h0m0.9s is over a standard of 24h, as the live check (at full precision)
 // says, and 86,401 against 86,400 says it in the report too.
 func seconds(d time.Duration) *int64 {
-	v := int64((d + time.Second - 1) / time.Second)
-	if d <= 0 {
-		v = int64(d / time.Second)
+	v := int64(d / time.Second)
+	if d%time.Second > 0 {
+		v++
 	}
 	return &v
 }

@@ -506,13 +506,14 @@ func (r Report) markdown(w io.Writer) error {
 // row writes a markdown table row. Cells hold user text (an OPD's name, a rejection's
 // reason, an approver's name): a '|' would split a cell and a line break end the row.
 func row(b *strings.Builder, cells ...string) {
-	esc := strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ")
 	b.WriteString("|")
 	for _, c := range cells {
-		b.WriteString(" " + esc.Replace(c) + " |")
+		b.WriteString(" " + cellEscape.Replace(c) + " |")
 	}
 	b.WriteString("\n")
 }
+
+var cellEscape = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ")
 
 // safeCSV writes records whose fields a spreadsheet will not run: a field of user text
 // starting with =, +, -, @, a tab or a carriage return would be read as a formula by
