@@ -295,8 +295,7 @@ func TestConflicts(t *testing.T) {
 	if r.Status.FQDN != "bappeda.kalbarprov.go.id" {
 		t.Fatalf("bappeda holds no name: %s", statusString(r))
 	}
-	setSubdomain(t, "bappeda", "perencanaan")
-	annotate(t, "bappeda", map[string]*string{sdv1.AnnotationApproved: ptr("perencanaan")})
+	renameApproved(t, "bappeda", "perencanaan")
 	r = waitFor(t, "bappeda", "moved to its new name", func(r *sdv1.SubdomainRequest) bool {
 		return r.Status.FQDN == "perencanaan.kalbarprov.go.id"
 	})

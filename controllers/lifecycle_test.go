@@ -194,8 +194,7 @@ func TestDeletion(t *testing.T) {
 	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameConflict" || !strings.Contains(c.Message, `SubdomainRequest "disdik"`) {
 		t.Errorf("the retained name: %+v", c)
 	}
-	setSubdomain(t, "disdik", "disdikbaru")
-	annotate(t, "disdik", map[string]*string{sdv1.AnnotationApproved: ptr("disdikbaru")})
+	renameApproved(t, "disdik", "disdikbaru")
 	r = waitFor(t, "disdik", "provisioned up to the retained DNSEndpoint", func(r *sdv1.SubdomainRequest) bool {
 		c := condition(r, sdv1.ConditionDNSReady)
 		return r.Status.Phase == sdv1.PhaseConflict && c.Reason == "AlreadyExists" && strings.Contains(c.Message, "DNSEndpoint subdomain-system/disdik")

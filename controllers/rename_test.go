@@ -41,6 +41,22 @@ func setSubdomain(t *testing.T, name, sub string) {
 	editRequest(t, name, func(r *sdv1.SubdomainRequest) { r.Spec.Subdomain = sub })
 }
 
+// renameApproved renames request name to sub as a user and then an approver do: the
+// spec first, then the approved annotation.
+func renameApproved(t *testing.T, name, sub string) {
+	t.Helper()
+	setSubdomain(t, name, sub)
+	annotate(t, name, map[string]*string{sdv1.AnnotationApproved: ptr(sub)})
+}
+
+// waitServing waits until request name is Ready at fqdn.
+func waitServing(t *testing.T, name, fqdn string) *sdv1.SubdomainRequest {
+	t.Helper()
+	return waitFor(t, name, "Ready at "+fqdn, func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.FQDN == fqdn && r.Status.Phase == sdv1.PhaseReady
+	})
+}
+
 func hostsOf(t *testing.T, ns, name string) []string {
 	t.Helper()
 	ing := &networkingv1.Ingress{}
@@ -90,9 +106,7 @@ func TestRename(t *testing.T) {
 	}
 
 	annotate(t, "dpmptsp", map[string]*string{sdv1.AnnotationApproved: ptr("perizinan")})
-	r = waitFor(t, "dpmptsp", "renamed", func(r *sdv1.SubdomainRequest) bool {
-		return r.Status.FQDN == "perizinan.ren.go.id" && r.Status.Phase == sdv1.PhaseReady
-	})
+	r = waitServing(t, "dpmptsp", "perizinan.ren.go.id")
 	if r.Status.Address != before.Status.Address || r.Status.Namespace != "opd-dpmptsp" || len(r.Status.PreviousNames) != 1 ||
 		r.Status.PreviousNames[0].FQDN != "dpmptsp.ren.go.id" {
 		t.Fatalf("after rename: %s %+v", statusString(r), r.Status.PreviousNames)
@@ -139,8 +153,7 @@ func TestRenameBackAndConflict(t *testing.T) {
 	waitPhase(t, "dispora", sdv1.PhaseReady)
 	waitPhase(t, "dispar2", sdv1.PhaseReady)
 
-	setSubdomain(t, "dispora", "pariwisata")
-	annotate(t, "dispora", map[string]*string{sdv1.AnnotationApproved: ptr("pariwisata")})
+	renameApproved(t, "dispora", "pariwisata")
 	r := waitPhase(t, "dispora", sdv1.PhaseConflict)
 	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, `SubdomainRequest "dispar2"`) {
 		t.Errorf("rename conflict: %+v", c)
@@ -149,21 +162,15 @@ func TestRenameBackAndConflict(t *testing.T) {
 		t.Errorf("the old name must stay served: hosts %v fqdn %s", got, r.Status.FQDN)
 	}
 
-	setSubdomain(t, "dispora", "olahraga")
-	annotate(t, "dispora", map[string]*string{sdv1.AnnotationApproved: ptr("olahraga")})
-	waitFor(t, "dispora", "renamed", func(r *sdv1.SubdomainRequest) bool {
-		return r.Status.FQDN == "olahraga.ren2.go.id" && r.Status.Phase == sdv1.PhaseReady
-	})
+	renameApproved(t, "dispora", "olahraga")
+	waitServing(t, "dispora", "olahraga.ren2.go.id")
 	// A foreign record for the old name, made while the old name is in its grace
 	// period, came after the request: renaming back keeps the request's claim on it.
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ren2-legacy"}},
 		&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "ren2-legacy", Name: "late"},
 			Spec: dnsv1.DNSEndpointSpec{Endpoints: []*endpoint.Endpoint{endpoint.NewEndpoint("dispora.ren2.go.id", "A", "192.0.2.20")}}})
-	setSubdomain(t, "dispora", "dispora")
-	annotate(t, "dispora", map[string]*string{sdv1.AnnotationApproved: ptr("dispora")})
-	r = waitFor(t, "dispora", "renamed back", func(r *sdv1.SubdomainRequest) bool {
-		return r.Status.FQDN == "dispora.ren2.go.id" && r.Status.Phase == sdv1.PhaseReady
-	})
+	renameApproved(t, "dispora", "dispora")
+	r = waitServing(t, "dispora", "dispora.ren2.go.id")
 	if c := condition(r, sdv1.ConditionNameAvailable); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "DNSEndpoint ren2-legacy/late") {
 		t.Errorf("renamed back past a later foreign record: %+v", c)
 	}
@@ -223,8 +230,7 @@ func TestRenameBeforeReady(t *testing.T) {
 		return r.Status.Phase == sdv1.PhaseConflict && condition(r, sdv1.ConditionHostingReady).Status == metav1.ConditionFalse
 	})
 
-	setSubdomain(t, "dlh", "lingkungan")
-	annotate(t, "dlh", map[string]*string{sdv1.AnnotationApproved: ptr("lingkungan")})
+	renameApproved(t, "dlh", "lingkungan")
 	r := waitFor(t, "dlh", "renamed", func(r *sdv1.SubdomainRequest) bool { return r.Status.FQDN == "lingkungan.ren3.go.id" })
 	if len(r.Status.PreviousNames) != 0 {
 		t.Errorf("a name that was never Ready is no rename: %+v", r.Status.PreviousNames)
@@ -328,11 +334,8 @@ func TestRefusedRenameKeepsUpkeep(t *testing.T) {
 	}))
 	create(t, newRequest("kearsipan", "ren5", "arsipa", approved("kadis")))
 	waitPhase(t, "kearsipan", sdv1.PhaseReady)
-	setSubdomain(t, "kearsipan", "arsipb")
-	annotate(t, "kearsipan", map[string]*string{sdv1.AnnotationApproved: ptr("arsipb")})
-	waitFor(t, "kearsipan", "renamed", func(r *sdv1.SubdomainRequest) bool {
-		return r.Status.FQDN == "arsipb.ren5.go.id" && r.Status.Phase == sdv1.PhaseReady
-	})
+	renameApproved(t, "kearsipan", "arsipb")
+	waitServing(t, "kearsipan", "arsipb.ren5.go.id")
 
 	setSubdomain(t, "kearsipan", "www")
 	r := waitPhase(t, "kearsipan", sdv1.PhaseFailed)
@@ -378,13 +381,9 @@ func TestRefusedRenameKeepsUpkeep(t *testing.T) {
 	// The same for a new name another request holds: Conflict, and the upkeep goes on.
 	create(t, newRequest("kearsipan2", "ren5", "arsipz", approved("kadis")))
 	waitPhase(t, "kearsipan2", sdv1.PhaseReady)
-	setSubdomain(t, "kearsipan", "arsipc")
-	annotate(t, "kearsipan", map[string]*string{sdv1.AnnotationApproved: ptr("arsipc")})
-	waitFor(t, "kearsipan", "renamed to arsipc", func(r *sdv1.SubdomainRequest) bool {
-		return r.Status.FQDN == "arsipc.ren5.go.id" && r.Status.Phase == sdv1.PhaseReady
-	})
-	setSubdomain(t, "kearsipan", "arsipz")
-	annotate(t, "kearsipan", map[string]*string{sdv1.AnnotationApproved: ptr("arsipz")})
+	renameApproved(t, "kearsipan", "arsipc")
+	waitServing(t, "kearsipan", "arsipc.ren5.go.id")
+	renameApproved(t, "kearsipan", "arsipz")
 	r = waitPhase(t, "kearsipan", sdv1.PhaseConflict)
 	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, `SubdomainRequest "kearsipan2"`) || !strings.Contains(c.Message, "arsipc.ren5.go.id keeps serving") {
 		t.Errorf("rename to a taken name: %+v", c)
@@ -415,11 +414,8 @@ func TestRenameBackAndForthRecorded(t *testing.T) {
 	create(t, newRequest("bolak", "ren6", "pergi", approved("kadis")))
 	waitPhase(t, "bolak", sdv1.PhaseReady)
 	for _, to := range []string{"pulang", "pergi", "pulang"} {
-		setSubdomain(t, "bolak", to)
-		annotate(t, "bolak", map[string]*string{sdv1.AnnotationApproved: ptr(to)})
-		waitFor(t, "bolak", "renamed to "+to, func(r *sdv1.SubdomainRequest) bool {
-			return r.Status.FQDN == to+".ren6.go.id" && r.Status.Phase == sdv1.PhaseReady
-		})
+		renameApproved(t, "bolak", to)
+		waitServing(t, "bolak", to+".ren6.go.id")
 	}
 	create(t, newRequest("tolak", "ren6", "tolak", func(r *sdv1.SubdomainRequest) {
 		r.Annotations = map[string]string{sdv1.AnnotationRejected: "belum ada surat"}

@@ -162,18 +162,7 @@ func create(t *testing.T, objs ...client.Object) {
 // annotate merges annotations into a request (nil value removes the key).
 func annotate(t *testing.T, name string, kv map[string]*string) {
 	t.Helper()
-	editRequest(t, name, func(r *sdv1.SubdomainRequest) {
-		if r.Annotations == nil {
-			r.Annotations = map[string]string{}
-		}
-		for k, v := range kv {
-			if v == nil {
-				delete(r.Annotations, k)
-			} else {
-				r.Annotations[k] = *v
-			}
-		}
-	})
+	editRequest(t, name, func(r *sdv1.SubdomainRequest) { testenv.MergeAnnotations(r, kv) })
 }
 
 // patchRequest changes request name as a user would, a merge patch of what mutate

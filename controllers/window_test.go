@@ -59,8 +59,7 @@ func TestChangeWindow(t *testing.T) {
 	create(t, newRequest("bpbd", "win", "bpbd", approved("kadis")))
 	waitPhase(t, "bpbd", sdv1.PhaseReady)
 
-	setSubdomain(t, "bpbd", "bencana")
-	annotate(t, "bpbd", map[string]*string{sdv1.AnnotationApproved: ptr("bencana")})
+	renameApproved(t, "bpbd", "bencana")
 	r := waitPhase(t, "bpbd", sdv1.PhaseScheduled)
 	day := closedWindow().Windows[0].Days[0]
 	if c := condition(r, sdv1.ConditionReconciling); c.Reason != "WaitingForChangeWindow" ||
@@ -80,9 +79,7 @@ func TestChangeWindow(t *testing.T) {
 	}
 
 	setWindow(t, "win", openWindow())
-	r = waitFor(t, "bpbd", "renamed", func(r *sdv1.SubdomainRequest) bool {
-		return r.Status.FQDN == "bencana.win.go.id" && r.Status.Phase == sdv1.PhaseReady
-	})
+	r = waitServing(t, "bpbd", "bencana.win.go.id")
 	if readyAt == nil || r.Status.ReadyAt == nil || !r.Status.ReadyAt.Equal(readyAt) {
 		t.Errorf("readyAt %v after the rename, want the first Ready %v", r.Status.ReadyAt, readyAt)
 	}

@@ -16,7 +16,10 @@ limitations under the License.
 
 package testenv
 
-import networkingv1 "k8s.io/api/networking/v1"
+import (
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // Ingress is an Ingress in namespace serving host at / from Service web:80, as a
 // user (not the operator) would write one: the tests' foreign holders and tenants'
@@ -30,4 +33,21 @@ func Ingress(namespace, name, host string) *networkingv1.Ingress {
 			Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
 				Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}
 	return ing
+}
+
+// MergeAnnotations sets kv on o's annotations, a nil value removing the key: what
+// tests write as a user or an approver annotating a request.
+func MergeAnnotations(o metav1.Object, kv map[string]*string) {
+	a := o.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	for k, v := range kv {
+		if v == nil {
+			delete(a, k)
+		} else {
+			a[k] = *v
+		}
+	}
+	o.SetAnnotations(a)
 }

@@ -192,18 +192,7 @@ func request(name, sub string) *sdv1.SubdomainRequest {
 
 // setAnnotations merges annotations into request name as client c (nil removes the key).
 func setAnnotations(c client.Client, name string, kv map[string]*string) error {
-	return editRequest(c, name, func(r *sdv1.SubdomainRequest) {
-		if r.Annotations == nil {
-			r.Annotations = map[string]string{}
-		}
-		for k, v := range kv {
-			if v == nil {
-				delete(r.Annotations, k)
-			} else {
-				r.Annotations[k] = *v
-			}
-		}
-	})
+	return editRequest(c, name, func(r *sdv1.SubdomainRequest) { testenv.MergeAnnotations(r, kv) })
 }
 
 func ptr(s string) *string { return &s }
