@@ -213,8 +213,9 @@ func (r *SubdomainRequestReconciler) requestsOfZone(ctx context.Context, o clien
 }
 
 // waitingForClaim maps a released claim to the requests of its zone that wait for a
-// name or an address (phase Conflict, or Failed because the pool was full). A released
-// address also resets the zone's allocation hint.
+// name or an address (phase Conflict, or Failed because the pool was full), and a
+// released address also to other zones' requests waiting for one (PoolExhausted). A
+// released address resets the allocation hints.
 func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o client.Object) []reconcile.Request {
 	c, ok := o.(*sdv1.SubdomainClaim)
 	if !ok {
@@ -238,9 +239,12 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 	})...)
 }
 
+// listRequests names the cached requests sel selects that keep passes. keep only
+// reads: the cache's own objects are passed, not copies (a deletion of N requests maps
+// N claim events, each over the zone's requests or all of them).
 func (r *SubdomainRequestReconciler) listRequests(ctx context.Context, sel client.ListOption, keep func(*sdv1.SubdomainRequest) bool) []reconcile.Request {
 	list := &sdv1.SubdomainRequestList{}
-	if err := r.List(ctx, list, sel); err != nil {
+	if err := r.List(ctx, list, sel, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var out []reconcile.Request
