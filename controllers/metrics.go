@@ -160,8 +160,11 @@ func seconds(d time.Duration) *int64 {
 // within serviceLevel.approval of the request, Ready within serviceLevel.provisioning of
 // the approval. A request still waiting is checked again when its deadline passes.
 // A breach emits a Warning event and counts in subdomain_service_level_breaches_total.
+// A rejection is a decision, not a wait: a rejected request is not checked again
+// (a breach reported before it stays). Nor is provisioning checked while nothing may
+// be provisioned (the approval withdrawn or stale before the site ever served).
 func (r *SubdomainRequestReconciler) serviceLevel(s *requestScope) {
-	if s.zone == nil {
+	if s.zone == nil || s.decision.Rejected {
 		return
 	}
 	sl := s.zone.Spec.ServiceLevel
@@ -192,7 +195,7 @@ func (r *SubdomainRequestReconciler) serviceLevel(s *requestScope) {
 	ok, reason, msg := true, "WithinServiceLevel", "within the zone's approval and provisioning standards so far"
 	if good, m := check("approval", sl.Approval, st.RequestedAt, st.ApprovedAt); !good {
 		ok, reason, msg = false, "ApprovalOverdue", m
-	} else if st.ApprovedAt != nil {
+	} else if st.ApprovedAt != nil && (s.label != "" || st.ReadyAt != nil) {
 		if good, m := check("provisioning", sl.Provisioning, st.ApprovedAt, st.ReadyAt); !good {
 			ok, reason, msg = false, "ProvisioningOverdue", m
 		}

@@ -58,12 +58,14 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	} else if !apierrors.IsNotFound(err) {
 		return err
 	}
+	children, left, err := r.children(ctx, s)
+	if err != nil {
+		return err
+	}
 	// The change window guards a served site; one that never became Ready (Pending,
 	// Conflict, Rejected, Failed) goes at once, and so does one whose deletion has
-	// begun (phase Terminating: an earlier pass in the window took its records and
-	// Service away) - holding its claims past the window's end would keep nothing up.
-	begun := s.req.Status.Phase == sdv1.PhaseTerminating
-	if s.req.Spec.DeletionPolicy != sdv1.DeletionPolicyRetain && s.req.Status.ReadyAt != nil && !begun {
+	// begun - holding its claims past the window's end would keep nothing up.
+	if s.req.Spec.DeletionPolicy != sdv1.DeletionPolicyRetain && s.req.Status.ReadyAt != nil && !deletionBegun(s.req, children) {
 		next, err := r.nextWindow(s)
 		if err != nil {
 			return err
@@ -72,10 +74,6 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 			s.scheduled, s.scheduledWhat = next, "the deletion of "+s.req.Status.FQDN
 			return nil
 		}
-	}
-	children, left, err := r.children(ctx, s)
-	if err != nil {
-		return err
 	}
 	orphan := r.orphaned(s.req, left)
 	if s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain || orphan != "" {
@@ -112,6 +110,22 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	base := s.req.DeepCopy()
 	controllerutil.RemoveFinalizer(s.req, sdv1.Finalizer)
 	return client.IgnoreNotFound(r.Patch(ctx, s.req, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+}
+
+// deletionBegun tells whether an earlier pass, in the window, began to remove the
+// site: the phase is Terminating and the hosting namespace is being deleted or gone.
+// The phase alone does not tell it: a pass that an unusable change window held
+// (InvalidChangeWindow) writes Terminating too, and its site is still up.
+func deletionBegun(req *sdv1.SubdomainRequest, children []client.Object) bool {
+	if req.Status.Phase != sdv1.PhaseTerminating {
+		return false
+	}
+	for _, c := range children {
+		if ns, ok := c.(*corev1.Namespace); ok && ns.DeletionTimestamp.IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 // orphaned says why the request's deletion asked to leave its objects in place

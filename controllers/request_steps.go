@@ -88,19 +88,37 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 // cannot check (reserved name, FQDN too long); on a request that serves a name, the
 // chain goes on with that name instead and the error waits in s.refused.
 func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *requestScope) (bool, error) {
+	prev := meta.FindStatusCondition(s.req.Status.Conditions, sdv1.ConditionApproved)
 	d := approval.Evaluate(approval.Input{
 		Annotations: s.req.Annotations,
 		Subdomain:   s.req.Spec.Subdomain,
 		Recorded:    s.req.Status.Approval,
 		Served:      served(s),
+		// The annotation of the approval on record was removed: ApprovalWithdrawn
+		// on a served request, AwaitingApproval (with a record) on one never served.
+		Withdrawn: prev != nil && prev.Status == metav1.ConditionFalse && s.req.Status.Approval != nil &&
+			(prev.Reason == approval.ReasonApprovalWithdrawn || prev.Reason == approval.ReasonAwaitingApproval),
 	})
 	s.decision = d
 	if kept := d.Target != "" && (d.Reason == approval.ReasonApprovalWithdrawn || d.Reason == approval.ReasonRejected); kept {
-		if prev := meta.FindStatusCondition(s.req.Status.Conditions, sdv1.ConditionApproved); prev == nil || prev.Reason != d.Reason {
+		if prev == nil || prev.Reason != d.Reason {
 			r.tell(s, corev1.EventTypeWarning, d.Reason, "Approve", "%s", d.Message)
 		}
 	}
 	s.setCondition(sdv1.ConditionApproved, d.Approved, d.Reason, d.Message)
+	if d.Rejected {
+		// Rejected before the zone's name rules are applied: a rejection of a
+		// reserved or too long name is a rejection on record all the same.
+		if s.req.Status.Phase != sdv1.PhaseRejected {
+			// A new reason is a new rejection, also without a spec change.
+			if err := r.record(ctx, s, sdv1.LedgerRejected, textKey(s.req.Annotations[sdv1.AnnotationRejected]), sdv1.LedgerEntry{
+				FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: s.req.Annotations[sdv1.AnnotationRejected],
+			}); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	}
 	if reason, msg := naming.CheckName(s.req.Spec.Subdomain, s.zone); reason != "" {
 		cur := served(s)
 		if cur == "" {
@@ -113,24 +131,27 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		s.label, s.fqdn, s.namespace = cur, s.req.Status.FQDN, naming.HostingNamespace(s.req)
 		return false, nil
 	}
-	if d.Rejected && s.req.Status.Phase != sdv1.PhaseRejected {
-		// A new reason is a new rejection, also without a spec change.
-		if err := r.record(ctx, s, sdv1.LedgerRejected, reasonKey(s.req.Annotations[sdv1.AnnotationRejected]), sdv1.LedgerEntry{
-			FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: s.req.Annotations[sdv1.AnnotationRejected],
-		}); err != nil {
-			return true, err
-		}
-	}
 	if d.Record != nil {
 		now := metav1.NewTime(s.now)
 		d.Record.ApprovedAt = &now
-		if s.req.Status.ApprovedAt == nil {
+		if d.Renewed && s.req.Status.ReadyAt == nil {
+			// Approved again after a withdrawal, never served: the withdrawn approval
+			// led to nothing, this one is what provisioning answers to (approvedAt,
+			// the service level, the Ready entry).
+			s.req.Status.ApprovedAt = nil
+		} else if s.req.Status.ApprovedAt == nil {
 			// The first approval is recorded with the Ready entry it leads to.
 			zone, took := s.zone.Name, now.Sub(s.req.CreationTimestamp.Time).Seconds()
 			s.told = append(s.told, func() { timeToApproval.WithLabelValues(zone).Observe(took) })
 		} else {
 			e := sdv1.LedgerEntry{At: now, FQDN: naming.FQDN(d.Record.Name, s.zone.Spec.Domain), ApprovedBy: d.Record.ApprovedBy}
-			if err := r.record(ctx, s, sdv1.LedgerApproved, d.Record.Name, e); err != nil {
+			what := d.Record.Name
+			if rec := s.req.Status.Approval; rec != nil && rec.Name == d.Record.Name {
+				// The same name approved again (after a withdrawal, or by another
+				// approver) at the same generation: the approver tells it apart.
+				what += "/" + textKey(d.Record.ApprovedBy)
+			}
+			if err := r.record(ctx, s, sdv1.LedgerApproved, what, e); err != nil {
 				return true, err
 			}
 		}
@@ -143,16 +164,23 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	if d.Target == "" {
 		return true, nil
 	}
-	if old := s.req.Status.FQDN; old != "" && old != naming.FQDN(d.Target, s.zone.Spec.Domain) {
+	// The window guards a served name only: renaming a request that never became
+	// Ready is no rename (its earlier name never served), and goes ahead at once.
+	if cur := served(s); cur != "" && cur != d.Target {
 		next, err := r.nextWindow(s)
-		if err != nil {
+		switch e := reconcileerr.As(err); {
+		case e != nil:
+			// A window that cannot be read holds the rename until it is fixed; the
+			// served name keeps its upkeep meanwhile, and the request ends Failed.
+			s.refused = reconcileerr.NewInvalid(e.Condition, e.Reason, "%s; %s keeps serving", e.Message, s.req.Status.FQDN)
+			d.Target = cur
+		case err != nil:
 			return true, err
-		}
-		if !next.IsZero() {
+		case !next.IsZero():
 			// The rename waits for the window; the current name keeps serving.
 			s.scheduled = next
 			s.scheduledWhat = fmt.Sprintf("the rename to %s", naming.FQDN(d.Target, s.zone.Spec.Domain))
-			d.Target = naming.LabelOf(old, s.zone.Spec.Domain)
+			d.Target = cur
 		}
 	}
 	s.label = d.Target
@@ -161,11 +189,11 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	return false, nil
 }
 
-// reasonKey tells rejections of one request apart in their ledger IDs: a hash of the
-// reason (which may be 1,024 characters, too long for an ID).
-func reasonKey(reason string) string {
+// textKey tells entries of one request apart in their ledger IDs by free text - a
+// rejection's reason, an approver's name - too long for an ID: a hash of it.
+func textKey(text string) string {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(reason))
+	_, _ = h.Write([]byte(text))
 	return fmt.Sprintf("%08x", h.Sum32())
 }
 

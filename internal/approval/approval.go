@@ -29,6 +29,9 @@ type Input struct {
 	// Served is the label the site serves now (status.fqdn's) if it ever became
 	// Ready; "" for a request that never served, whatever approval is on record.
 	Served string
+	// Withdrawn is true when the approval on record was taken back: the Approved
+	// condition last written says its annotation was removed.
+	Withdrawn bool
 }
 
 // Decision is the gate's verdict.
@@ -44,6 +47,8 @@ type Decision struct {
 	Record *sdv1.Approval
 	// Rejected is true when the request is rejected and nothing was ever approved.
 	Rejected bool
+	// Renewed is true when Record approves again the name of a withdrawn approval.
+	Renewed bool
 }
 
 // Policy decides or passes (ok=false) to the next policy.
@@ -128,7 +133,9 @@ func stale(in Input) (Decision, bool) {
 }
 
 // approved: the annotation equals spec.subdomain. A new decision is recorded when it
-// differs from the one on record (a first approval, a rename, or another approver).
+// differs from the one on record: a first approval, a rename, an approval given
+// again after it was withdrawn, or another approver (approved-by is stamped only
+// when the approved annotation is set or changed, so a new stamp is a new approval).
 func approved(in Input) (Decision, bool) {
 	by := in.Annotations[sdv1.AnnotationApprovedBy]
 	d := Decision{Approved: true, Reason: ReasonApproved, Target: in.Subdomain}
@@ -137,9 +144,13 @@ func approved(in Input) (Decision, bool) {
 		who = "an approver (approved-by not stamped)"
 	}
 	d.Message = fmt.Sprintf("%q approved by %.*s", in.Subdomain, maxQuoted, who)
-	if in.Recorded == nil || in.Recorded.Name != in.Subdomain {
+	switch {
+	case in.Recorded == nil || in.Recorded.Name != in.Subdomain:
 		d.Record = &sdv1.Approval{Name: in.Subdomain, ApprovedBy: by}
-	} else if in.Recorded.ApprovedBy != "" {
+	case in.Withdrawn || by != "" && by != in.Recorded.ApprovedBy:
+		d.Record = &sdv1.Approval{Name: in.Subdomain, ApprovedBy: by}
+		d.Renewed = in.Withdrawn
+	case in.Recorded.ApprovedBy != "":
 		// A GitOps apply may drop approved-by later: the record keeps who approved.
 		d.Message = fmt.Sprintf("%q approved by %.*s", in.Subdomain, maxQuoted, in.Recorded.ApprovedBy)
 	}

@@ -56,12 +56,22 @@ func TestEvaluate(t *testing.T) {
 		{"withdrawn, never served", Input{Subdomain: "dinkes", Recorded: rec}, false, ReasonAwaitingApproval, "", false, false},
 		{"spec changed before it served", Input{Subdomain: "kesehatan", Recorded: rec, Annotations: ann(sdv1.AnnotationApproved, "dinkes")}, false, ReasonApprovalStale, "", false, false},
 		// A rename approved but not yet served (its new name in Conflict): the old name stays.
+		// Given again after a withdrawal, or by another approver: a new decision on record.
+		{"approved again after a withdrawal", Input{Subdomain: "dinkes", Recorded: rec, Served: "dinkes", Withdrawn: true, Annotations: ann(sdv1.AnnotationApproved, "dinkes", sdv1.AnnotationApprovedBy, "kadis")}, true, ReasonApproved, "dinkes", true, false},
+		{"approved again by another approver", Input{Subdomain: "dinkes", Recorded: rec, Served: "dinkes", Annotations: ann(sdv1.AnnotationApproved, "dinkes", sdv1.AnnotationApprovedBy, "sekda")}, true, ReasonApproved, "dinkes", true, false},
+		{"approved-by dropped by an apply", Input{Subdomain: "dinkes", Recorded: rec, Served: "dinkes", Annotations: ann(sdv1.AnnotationApproved, "dinkes")}, true, ReasonApproved, "dinkes", false, false},
 		{"rejected during a rename", Input{Subdomain: "kesehatan", Recorded: &sdv1.Approval{Name: "kesehatan"}, Served: "dinkes", Annotations: ann(sdv1.AnnotationRejected, "no")}, false, ReasonRejected, "dinkes", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := Evaluate(tc.in)
 			if d.Approved != tc.approved || d.Reason != tc.reason || d.Target != tc.target || (d.Record != nil) != tc.record || d.Rejected != tc.rejected {
 				t.Errorf("got %+v", d)
+			}
+			if d.Renewed != (tc.in.Withdrawn && d.Record != nil) {
+				t.Errorf("renewed %v", d.Renewed)
+			}
+			if d.Record != nil && d.Record.ApprovedBy != tc.in.Annotations[sdv1.AnnotationApprovedBy] {
+				t.Errorf("recorded approver %q", d.Record.ApprovedBy)
 			}
 			if d.Message == "" {
 				t.Error("every decision explains itself")

@@ -1,0 +1,305 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/controllers"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+// unusableWindow names a time zone that does not exist: the CRD cannot tell, the
+// operator can (InvalidChangeWindow).
+func unusableWindow() *sdv1.ChangeWindow {
+	cw := openWindow()
+	cw.TimeZone = "Asia/Makasar"
+	return cw
+}
+
+// ledgerOf lists the ledger entries of request in zone.
+func ledgerOf(t *testing.T, zone, request string) []sdv1.LedgerEntry {
+	t.Helper()
+	ledgers := &sdv1.SubdomainLedgerList{}
+	if err := k8s.List(context.Background(), ledgers); err != nil {
+		t.Fatal(err)
+	}
+	var out []sdv1.LedgerEntry
+	for _, l := range ledgers.Items {
+		for _, e := range l.Spec.Entries {
+			if l.Spec.Zone == zone && e.Request == request {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// waitForLedger waits until the ledger entries of request in zone satisfy cond.
+func waitForLedger(t *testing.T, zone, request string, cond func([]sdv1.LedgerEntry) bool) error {
+	t.Helper()
+	var last []sdv1.LedgerEntry
+	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
+		last = ledgerOf(t, zone, request)
+		return cond(last), nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w; entries %+v", err, last)
+	}
+	return nil
+}
+
+// TestUnusableWindowHoldsDeletion: a deletion that an unusable change window holds
+// has not begun. Its phase is Terminating, as for a deletion under way, yet when the
+// zone is fixed with a closed window the site must wait for the window, not go at once.
+func TestUnusableWindowHoldsDeletion(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("winrusak", "winrusak.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.153.0.0/24"}
+		z.Spec.ChangeWindow = openWindow()
+	}))
+	create(t, newRequest("perkim", "winrusak", "perkim", approved("kadis")))
+	waitPhase(t, "perkim", sdv1.PhaseReady)
+
+	setWindow(t, "winrusak", unusableWindow())
+	if _, err := zoneWhen("winrusak", func(z *sdv1.SubdomainZone) bool { return z.Spec.ChangeWindow.TimeZone == "Asia/Makasar" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(ctx, getRequest(t, "perkim")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "perkim", "held by the unusable window", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseTerminating && condition(r, sdv1.ConditionReady).Reason == "InvalidChangeWindow"
+	})
+	setWindow(t, "winrusak", closedWindow())
+	r := waitPhase(t, "perkim", sdv1.PhaseScheduled)
+	if c := condition(r, sdv1.ConditionReconciling); !strings.Contains(c.Message, "the deletion of perkim.winrusak.go.id waits") {
+		t.Errorf("scheduled deletion: %+v", c)
+	}
+	ns := &corev1.Namespace{}
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-perkim"}, ns); err != nil || !ns.DeletionTimestamp.IsZero() {
+		t.Errorf("the site must stay until the window opens: %v %v", err, ns.DeletionTimestamp)
+	}
+	mark := requestReconciles("perkim")
+	editRequest(t, "perkim", func(r *sdv1.SubdomainRequest) { r.Labels = map[string]string{"touched": "1"} })
+	waitReconciled(t, "perkim", mark)
+	if r := getRequest(t, "perkim"); r.Status.Phase != sdv1.PhaseScheduled {
+		t.Errorf("still held: %s", statusString(r))
+	}
+	setWindow(t, "winrusak", openWindow())
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "perkim"}})
+}
+
+// TestRenameBeforeReadyIgnoresWindow: a request that never became Ready serves no name,
+// so renaming it is no rename and the window does not hold it: it goes on under the
+// new name at once, and the old one is given back.
+func TestRenameBeforeReadyIgnoresWindow(t *testing.T) {
+	create(t, newZone("winbaru", "winbaru.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.154.0.0/24"}
+		z.Spec.ChangeWindow = closedWindow()
+		z.Spec.DNS.Namespace = "winbaru-dns" // made at the end: until then nothing is Ready
+	}))
+	create(t, newRequest("damkar", "winbaru", "damkar", approved("kadis")))
+	waitFor(t, "damkar", "waiting for the DNS namespace", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionDNSReady).Reason == "DNSNamespaceMissing" && r.Status.FQDN == "damkar.winbaru.go.id"
+	})
+
+	renameApproved(t, "damkar", "pemadam")
+	r := waitFor(t, "damkar", "renamed", func(r *sdv1.SubdomainRequest) bool { return r.Status.FQDN == "pemadam.winbaru.go.id" })
+	if r.Status.Phase == sdv1.PhaseScheduled || len(r.Status.PreviousNames) != 0 {
+		t.Errorf("a name never served is not held to the window: %s %+v", statusString(r), r.Status.PreviousNames)
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "damkar.winbaru.go.id"}})
+	if got := hostsOf(t, "opd-damkar", "damkar"); !slices.Equal(got, []string{"pemadam.winbaru.go.id"}) {
+		t.Errorf("hosts after the rename = %v", got)
+	}
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "winbaru-dns"}})
+	r = waitPhase(t, "damkar", sdv1.PhaseReady)
+	if r.Status.FQDN != "pemadam.winbaru.go.id" || len(r.Status.PreviousNames) != 0 {
+		t.Errorf("Ready: %s %+v", statusString(r), r.Status.PreviousNames)
+	}
+	for _, e := range ledgerOf(t, "winbaru", "damkar") {
+		if e.Type == sdv1.LedgerReady && e.FQDN != "pemadam.winbaru.go.id" {
+			t.Errorf("the name that never served has a Ready entry: %+v", e)
+		}
+	}
+}
+
+// TestUnusableWindowKeepsRenameUpkeep: a rename that an unusable window holds leaves
+// the served name its upkeep (drift repair), and says so; the request ends Failed.
+func TestUnusableWindowKeepsRenameUpkeep(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("wintz", "wintz.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.155.0.0/24"}
+		z.Spec.ChangeWindow = unusableWindow()
+	}))
+	create(t, newRequest("satpol", "wintz", "satpol", approved("kadis")))
+	waitPhase(t, "satpol", sdv1.PhaseReady)
+
+	renameApproved(t, "satpol", "satpolpp")
+	r := waitFor(t, "satpol", "held by the unusable window", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseFailed && condition(r, sdv1.ConditionReady).Reason == "InvalidChangeWindow"
+	})
+	if c := condition(r, sdv1.ConditionReady); !strings.Contains(c.Message, "satpol.wintz.go.id keeps serving") || r.Status.FQDN != "satpol.wintz.go.id" {
+		t.Errorf("held rename: %s", statusString(r))
+	}
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: "opd-satpol", Name: sdv1.CredentialsSecretName}
+	if err := k8s.Get(ctx, key, secret); err != nil {
+		t.Fatal(err)
+	}
+	password := string(secret.Data[sdv1.SecretKeyPassword])
+	if err := k8s.Delete(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, secret)
+	secret = &corev1.Secret{}
+	err := testenv.WaitFor(ctx, k8s, key, secret, timeout, interval, func(s *corev1.Secret) bool { return len(s.Data[sdv1.SecretKeyPassword]) > 0 })
+	if err != nil {
+		t.Fatalf("the served site's Secret was not made again: %v", err)
+	}
+	if string(secret.Data[sdv1.SecretKeyPassword]) == password {
+		t.Error("a Secret made again has a new password (the old one is gone with it)")
+	}
+
+	setWindow(t, "wintz", openWindow())
+	waitServing(t, "satpol", "satpolpp.wintz.go.id")
+}
+
+// TestApprovalGivenAgain: an approval withdrawn and given again is a new decision on
+// record - who and when - and so is one given by another approver. A request that
+// never served answers to the approval given again: approvedAt moves to it.
+func TestApprovalGivenAgain(t *testing.T) {
+	create(t, newZone("setuju", "setuju.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.156.0.0/24"}
+	}))
+	create(t, newRequest("sosial", "setuju", "sosial", approved("kadis")))
+	first := waitPhase(t, "sosial", sdv1.PhaseReady).Status.Approval
+
+	annotate(t, "sosial", map[string]*string{sdv1.AnnotationApproved: nil})
+	waitFor(t, "sosial", "withdrawn", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionApproved).Reason == "ApprovalWithdrawn"
+	})
+	time.Sleep(1100 * time.Millisecond) // timestamps are to the second
+	annotate(t, "sosial", map[string]*string{sdv1.AnnotationApproved: ptr("sosial")})
+	r := waitFor(t, "sosial", "approved again", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionApproved).Status == metav1.ConditionTrue
+	})
+	again := r.Status.Approval
+	if again == nil || again.ApprovedBy != "kadis" || !again.ApprovedAt.After(first.ApprovedAt.Time) {
+		t.Errorf("approval given again: %+v, first %+v", again, first)
+	}
+	if !r.Status.ApprovedAt.Equal(first.ApprovedAt) {
+		t.Errorf("a served request's approvedAt is its first approval: %v, want %v", r.Status.ApprovedAt, first.ApprovedAt)
+	}
+	annotate(t, "sosial", map[string]*string{sdv1.AnnotationApprovedBy: ptr("sekda")})
+	r = waitFor(t, "sosial", "approved by sekda", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Approval != nil && r.Status.Approval.ApprovedBy == "sekda"
+	})
+	if c := condition(r, sdv1.ConditionApproved); !strings.Contains(c.Message, "approved by sekda") {
+		t.Errorf("Approved: %+v", c)
+	}
+	err := waitForLedger(t, "setuju", "sosial", func(entries []sdv1.LedgerEntry) bool {
+		by := map[string]int{}
+		for _, e := range entries {
+			if e.Type == sdv1.LedgerApproved {
+				by[e.ApprovedBy]++
+			}
+		}
+		return by["kadis"] == 1 && by["sekda"] == 1 && len(by) == 2
+	})
+	if err != nil {
+		t.Errorf("ledger: %v", err)
+	}
+
+	// Never served (its DNS namespace missing): approvedAt follows the approval given again.
+	create(t, newZone("setuju2", "setuju2.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.157.0.0/24"}
+		z.Spec.DNS.Namespace = "setuju2-dns"
+	}))
+	create(t, newRequest("disnaker", "setuju2", "disnaker", approved("kadis")))
+	r = waitFor(t, "disnaker", "approved, waiting for DNS", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionDNSReady).Reason == "DNSNamespaceMissing"
+	})
+	firstAt := r.Status.ApprovedAt
+	annotate(t, "disnaker", map[string]*string{sdv1.AnnotationApproved: nil})
+	waitFor(t, "disnaker", "withdrawn", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionApproved).Reason == "AwaitingApproval"
+	})
+	time.Sleep(1100 * time.Millisecond)
+	annotate(t, "disnaker", map[string]*string{sdv1.AnnotationApproved: ptr("disnaker"), sdv1.AnnotationApprovedBy: ptr("sekda")})
+	r = waitFor(t, "disnaker", "approved again", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionApproved).Status == metav1.ConditionTrue
+	})
+	if r.Status.ApprovedAt == nil || !r.Status.ApprovedAt.After(firstAt.Time) || !r.Status.ApprovedAt.Equal(r.Status.Approval.ApprovedAt) {
+		t.Errorf("approvedAt %v, first %v, record %+v", r.Status.ApprovedAt, firstAt, r.Status.Approval)
+	}
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "setuju2-dns"}})
+	waitPhase(t, "disnaker", sdv1.PhaseReady)
+	err = waitForLedger(t, "setuju2", "disnaker", func(entries []sdv1.LedgerEntry) bool {
+		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool { return e.Type == sdv1.LedgerReady && e.ApprovedBy == "sekda" })
+	})
+	if err != nil {
+		t.Errorf("the Ready entry credits the approval given again: %v", err)
+	}
+}
+
+// TestRejectionDecides: a rejection is a decision in time, not a wait past the
+// approval standard; and a rejected name the zone refuses is Rejected all the same,
+// on record in the ledger.
+func TestRejectionDecides(t *testing.T) {
+	create(t, newZone("tolakan", "tolakan.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.158.0.0/24"}
+		z.Spec.ReservedNames = []string{"mail"}
+		z.Spec.ServiceLevel = sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: 2 * time.Second}}
+	}))
+	create(t, newRequest("pariwisata", "tolakan", "pariwisata", func(r *sdv1.SubdomainRequest) {
+		r.Annotations = map[string]string{sdv1.AnnotationRejected: "bukan wewenang"}
+	}))
+	create(t, newRequest("mail", "tolakan", "mail", func(r *sdv1.SubdomainRequest) {
+		r.Annotations = map[string]string{sdv1.AnnotationRejected: "nama dicadangkan"}
+	}))
+	waitPhase(t, "pariwisata", sdv1.PhaseRejected)
+	r := waitPhase(t, "mail", sdv1.PhaseRejected)
+	if c := condition(r, sdv1.ConditionApproved); c.Reason != "Rejected" || !strings.Contains(c.Message, "nama dicadangkan") {
+		t.Errorf("Approved: %+v", c)
+	}
+	err := waitForLedger(t, "tolakan", "mail", func(entries []sdv1.LedgerEntry) bool {
+		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool { return e.Type == sdv1.LedgerRejected && e.Reason == "nama dicadangkan" })
+	})
+	if err != nil {
+		t.Errorf("ledger: %v", err)
+	}
+	// Past the 2 s standard, with a reconcile after it: no breach.
+	time.Sleep(time.Until(r.CreationTimestamp.Add(3 * time.Second)))
+	mark := requestReconciles("pariwisata")
+	editRequest(t, "pariwisata", func(r *sdv1.SubdomainRequest) { r.Labels = map[string]string{"touched": "1"} })
+	waitReconciled(t, "pariwisata", mark)
+	if c := condition(getRequest(t, "pariwisata"), controllers.ConditionServiceLevel); c.Reason == "ApprovalOverdue" {
+		t.Errorf("a rejection in time reported as a breach: %+v", c)
+	}
+}
