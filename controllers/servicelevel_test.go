@@ -33,7 +33,7 @@ import (
 // metrics expose the figures.
 func TestServiceLevel(t *testing.T) {
 	create(t, newZone("sla", "sla.go.id", func(z *sdv1.SubdomainZone) {
-		z.Spec.AddressPool = []string{"10.150.0.0/24"}
+		z.Spec.AddressPool = []string{"10.152.0.0/24"}
 		z.Spec.ServiceLevel = sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: 3 * time.Second},
 			Provisioning: &metav1.Duration{Duration: time.Hour}}
 	}))

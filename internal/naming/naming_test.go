@@ -49,6 +49,21 @@ func TestCheckName(t *testing.T) {
 	if r, msg := CheckName(strings.Repeat("d", 63), z); r != "NameTooLong" || !strings.Contains(msg, "253") {
 		t.Errorf("long: %s %s", r, msg)
 	}
+	// The limit itself: a name of exactly 253 characters is a DNS name, one of 254 is not.
+	// The domain above is 63+1+63+1+63+6 = 197 characters; label, dot and domain make the FQDN.
+	for _, tc := range []struct {
+		label  string
+		n      int
+		reason string
+	}{{strings.Repeat("d", 55), 253, ""}, {strings.Repeat("d", 56), 254, "NameTooLong"}} {
+		fqdn := FQDN(tc.label, z.Spec.Domain)
+		if len(fqdn) != tc.n {
+			t.Fatalf("test setup: %q is %d characters, want %d", fqdn, len(fqdn), tc.n)
+		}
+		if r, msg := CheckName(tc.label, z); r != tc.reason {
+			t.Errorf("FQDN of %d characters: reason %q (%s), want %q", tc.n, r, msg, tc.reason)
+		}
+	}
 }
 
 func TestClaimNames(t *testing.T) {
@@ -79,26 +94,71 @@ func TestClaimNames(t *testing.T) {
 	}
 }
 
-// FuzzValidateLabel: no panic, and every accepted label is a valid DNS label whose
-// FQDN claim name is a valid object name.
-func FuzzValidateLabel(f *testing.F) {
-	for _, s := range []string{"dinkes", "xn--dnkes-bva", "-", "a-", "Ä", strings.Repeat("z", 64), "a.b", "\x00"} {
-		f.Add(s)
+// longDomain is a valid zone domain of 197 characters (three 63-character labels and
+// .go.id): with a label of 55 characters the FQDN is exactly 253, the most DNS allows.
+var longDomain = strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + ".go.id"
+
+// validDomain tells a zone domain the CRD admits: dot-separated RFC 1123 labels of at
+// most 63 characters each, at most 253 in all.
+func validDomain(d string) bool {
+	if d == "" || len(d) > MaxFQDNLength {
+		return false
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if ValidateLabel(s) != nil {
-			return
+	for _, l := range strings.Split(d, ".") {
+		if len(validation.IsDNS1123Label(l)) > 0 {
+			return false
 		}
-		if len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-			t.Fatalf("accepted %q", s)
+	}
+	return true
+}
+
+// FuzzValidateLabel: no panic; a label that ValidateLabel and the zone's CheckName both
+// accept gives a valid DNS label, a valid DNS name and a valid claim object name, as
+// Kubernetes' own validation (not this package) decides; and a valid label that is not
+// reserved and makes a DNS name of at most 253 characters is accepted.
+func FuzzValidateLabel(f *testing.F) {
+	for _, s := range []string{"dinkes", "xn--dnkes-bva", "-", "a-", "Ä", strings.Repeat("z", 64), "a.b", "\x00", "www", "Www"} {
+		f.Add(s, "pontianak.go.id")
+	}
+	f.Add("dinkes", "go.id")
+	f.Add("dinkes", "Go.id")
+	f.Add("dinkes", "go..id")
+	f.Add("dinkes", "-go.id")
+	f.Add(strings.Repeat("d", 63), longDomain)
+	f.Add(strings.Repeat("d", 55), longDomain)     // FQDN of exactly 253 characters
+	f.Add(strings.Repeat("d", 56), longDomain)     // 254
+	f.Add(strings.Repeat("d", 54), longDomain+"x") // 253, the domain's last label one longer
+	f.Add(strings.Repeat("d", 55), longDomain+"x") // 254
+	f.Fuzz(func(t *testing.T, label, domain string) {
+		if !validDomain(domain) {
+			return // the API server refuses such a zone
 		}
-		for _, c := range s {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				t.Fatalf("accepted %q with %q", s, c)
+		zone := &sdv1.SubdomainZone{Spec: sdv1.SubdomainZoneSpec{Domain: domain, ReservedNames: []string{"www", "mail", "api"}}}
+		fqdn := FQDN(label, domain)
+		labelErr := ValidateLabel(label)
+		reason, msg := CheckName(label, zone)
+		if labelErr == nil && reason == "" {
+			if errs := validation.IsDNS1123Label(label); len(errs) > 0 {
+				t.Fatalf("accepted label %q: %v", label, errs)
+			}
+			if errs := validation.IsDNS1123Subdomain(fqdn); len(errs) > 0 {
+				t.Fatalf("accepted label %q in %q: FQDN %q: %v", label, domain, fqdn, errs)
+			}
+			if errs := validation.IsDNS1123Subdomain(FQDNClaimName(fqdn)); len(errs) > 0 {
+				t.Fatalf("accepted label %q in %q: claim name %q: %v", label, domain, FQDNClaimName(fqdn), errs)
+			}
+			if label == "www" || label == "mail" || label == "api" {
+				t.Fatalf("accepted the reserved label %q", label)
 			}
 		}
-		if n := FQDNClaimName(FQDN(s, "go.id")); n != FQDN(s, "go.id") {
-			t.Fatalf("claim name %q", n)
+		// The other way: what Kubernetes calls a DNS label is accepted, and what makes a
+		// valid, unreserved DNS name passes the zone's rules.
+		if (labelErr == nil) != (len(validation.IsDNS1123Label(label)) == 0) {
+			t.Fatalf("ValidateLabel(%q) = %v, but IsDNS1123Label says %v", label, labelErr, validation.IsDNS1123Label(label))
+		}
+		if labelErr == nil && label != "www" && label != "mail" && label != "api" &&
+			len(validation.IsDNS1123Subdomain(fqdn)) == 0 && reason != "" {
+			t.Fatalf("CheckName(%q) in %q refused a valid %d-character name: %s %s", label, domain, len(fqdn), reason, msg)
 		}
 	})
 }
