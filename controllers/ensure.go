@@ -87,7 +87,11 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 	if equality.Semantic.DeepEqual(before, obj) {
 		return nil
 	}
-	return r.refused(s, cond, obj, r.Patch(ctx, obj, client.MergeFrom(before)))
+	// Optimistic lock: a copy the cache has not brought up to date must not decide
+	// the write. A credentials Secret read before this process's own rotation
+	// still shows the old rotated-for, and would rotate the password a second time;
+	// it is refused (409) and retried from the newer copy instead.
+	return r.refused(s, cond, obj, r.Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))
 }
 
 // refused turns the API server's refusal of a child as invalid - a value from the
