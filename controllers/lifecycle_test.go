@@ -260,6 +260,10 @@ func TestLoadBalancerAnnounce(t *testing.T) {
 		svc.Spec.Ports[0].TargetPort.StrVal != "http" || svc.Spec.Ports[1].Port != 443 {
 		t.Errorf("load balancer Service = %+v %v", svc.Spec, svc.Annotations)
 	}
+	// No node ports: two per request would use up the cluster's range.
+	if a := svc.Spec.AllocateLoadBalancerNodePorts; a == nil || *a || svc.Spec.Ports[0].NodePort != 0 || svc.Spec.Ports[1].NodePort != 0 {
+		t.Errorf("load balancer Service allocates node ports: %v %+v", a, svc.Spec.Ports)
+	}
 	// Play the load balancer: report the address in the Service's status.
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: addr}}
 	if err := k8s.Status().Update(ctx, svc); err != nil {

@@ -78,6 +78,12 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 			hard[name] = v.DeepCopy()
 		}
 	}
+	// No Service of the OPD's own may take an address or a node port: a LoadBalancer
+	// Service asking for a pool address (spec.loadBalancerIP, the MetalLB or Cilium
+	// annotation) would take one the zone gives to another request. Sites are reached
+	// through the Ingress.
+	hard[corev1.ResourceServicesLoadBalancers] = resource.MustParse("0")
+	hard[corev1.ResourceServicesNodePorts] = resource.MustParse("0")
 	quota := &corev1.ResourceQuota{ObjectMeta: s.child(sdv1.HostingObjectName)}
 	limits := &corev1.LimitRange{ObjectMeta: s.child(sdv1.HostingObjectName)}
 	netpol := &networkingv1.NetworkPolicy{ObjectMeta: s.child(sdv1.HostingObjectName)}
@@ -338,11 +344,15 @@ func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *req
 	addr := s.addr.String()
 	err := r.ensure(ctx, s, sdv1.ConditionAddressAssigned, svc, func() error {
 		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+		// MetalLB and Cilium announce the address themselves: no node ports, which
+		// would take two of the cluster's ~2,700 per request and open the ingress
+		// controller on every node.
+		svc.Spec.AllocateLoadBalancerNodePorts = new(false)
 		svc.Spec.LoadBalancerIP = addr //nolint:staticcheck // still read by many load balancers
 		setAnnotation(svc, annotationMetalLBIPs, addr)
 		setAnnotation(svc, annotationCiliumIPs, addr)
 		svc.Spec.Selector = maps.Clone(s.zone.Spec.Ingress.ControllerSelector)
-		svc.Spec.Ports = lbPorts(svc.Spec.Ports)
+		svc.Spec.Ports = lbPorts()
 		return nil
 	})
 	if err != nil {
@@ -379,19 +389,12 @@ func (r *SubdomainRequestReconciler) dropStrayServices(ctx context.Context, s *r
 	return nil
 }
 
-// lbPorts are ports 80/443 to the controller's http/https, keeping the node ports the
-// API server allocated so that an unchanged Service is not rewritten.
-func lbPorts(existing []corev1.ServicePort) []corev1.ServicePort {
-	want := []corev1.ServicePort{
+// lbPorts are ports 80/443 to the controller's http/https, without node ports: a
+// Service made before allocateLoadBalancerNodePorts was false gives its node ports
+// back (the API server keeps them until they are cleared).
+func lbPorts() []corev1.ServicePort {
+	return []corev1.ServicePort{
 		{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
 		{Name: "https", Port: 443, TargetPort: intstr.FromString("https"), Protocol: corev1.ProtocolTCP},
 	}
-	for i := range want {
-		for _, e := range existing {
-			if e.Name == want[i].Name {
-				want[i].NodePort = e.NodePort
-			}
-		}
-	}
-	return want
 }

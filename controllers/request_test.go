@@ -184,6 +184,11 @@ func TestProvisioning(t *testing.T) {
 	if got := q.Spec.Hard[corev1.ResourceRequestsStorage]; got.String() != "20Gi" {
 		t.Errorf("quota requests.storage = %s, want the default 20Gi", got.String())
 	}
+	for _, name := range []corev1.ResourceName{corev1.ResourceServicesLoadBalancers, corev1.ResourceServicesNodePorts} {
+		if got, ok := q.Spec.Hard[name]; !ok || !got.IsZero() {
+			t.Errorf("quota %s = %s (set: %v), want 0: an OPD's own Service may take no address or node port", name, got.String(), ok)
+		}
+	}
 	get(&corev1.LimitRange{}, "opd-dinkes", "subdomain-hosting")
 	np := &networkingv1.NetworkPolicy{}
 	get(np, "opd-dinkes", "subdomain-hosting")

@@ -47,7 +47,8 @@ import (
 // children are cached only when they carry the request label, so the manager never
 // holds every Secret of the cluster; Secrets also only by the credentials Secret's
 // name, since anyone with a namespace may label Secrets of their own (a tenant
-// filling the manager's memory with them). Ingresses and DNSEndpoints are cached whole: the
+// filling the manager's memory with them); so are the quota, limit range, network
+// policy and admin binding, by theirs. Ingresses and DNSEndpoints are cached whole: the
 // operator must see names served by others to refuse them.
 func CacheOptions() cache.Options {
 	// The selector "has the request label", built without a parser that could fail.
@@ -62,11 +63,19 @@ func CacheOptions() cache.Options {
 				Field: fields.OneTermEqualSelector("metadata.name", sdv1.CredentialsSecretName)},
 			&corev1.Namespace{}:           byLabel,
 			&corev1.Service{}:             byLabel,
-			&corev1.ResourceQuota{}:       byLabel,
-			&corev1.LimitRange{}:          byLabel,
-			&networkingv1.NetworkPolicy{}: byLabel,
-			&rbacv1.RoleBinding{}:         byLabel,
+			&corev1.ResourceQuota{}:       byName(byLabel, sdv1.HostingObjectName),
+			&corev1.LimitRange{}:          byName(byLabel, sdv1.HostingObjectName),
+			&networkingv1.NetworkPolicy{}: byName(byLabel, sdv1.HostingObjectName),
+			&rbacv1.RoleBinding{}:         byName(byLabel, sdv1.AdminRoleBindingName),
 		}}
+}
+
+// byName narrows a selection to the one name the operator gives objects of a kind: an
+// OPD admin may make any number of NetworkPolicies or RoleBindings in the hosting
+// namespace, labelled as ours, and none of them should fill the manager's memory.
+func byName(sel cache.ByObject, name string) cache.ByObject {
+	sel.Field = fields.OneTermEqualSelector("metadata.name", name)
+	return sel
 }
 
 // ownedRequirement is the label selector requirement "subdomain.kominfo.go.id/request exists".

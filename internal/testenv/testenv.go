@@ -242,7 +242,7 @@ func (e *Env) startControllerManager() error {
 		"--kubeconfig="+e.Kubeconfig,
 		"--authentication-kubeconfig="+e.Kubeconfig,
 		"--authorization-kubeconfig="+e.Kubeconfig,
-		"--controllers=garbagecollector,namespace,clusterrole-aggregation",
+		"--controllers=garbagecollector,namespace,clusterrole-aggregation,resourcequota",
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--concurrent-gc-syncs=5",

@@ -163,7 +163,19 @@ func runOperator(t *testing.T, env *testenv.Env, u users) (*envtest.Authenticate
 	mctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	writes := &testenv.WriteCounter{}
-	env.RunOperator(t, mctx, writes.Wrap(op.Config()), manager.Config{})
+	// With leader election, as deployed: the lease and its Events are the manager's too.
+	env.RunOperator(t, mctx, writes.Wrap(op.Config()), manager.Config{LeaderElection: true, LeaderElectionNamespace: "subdomain-system"})
+	// Leader election records a core/v1 Event; the shipped RBAC must allow it.
+	err = testenv.Eventually(mctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		events := &corev1.EventList{}
+		if err := u.admin.List(mctx, events, client.InNamespace("subdomain-system")); err != nil {
+			return false, err
+		}
+		return slices.ContainsFunc(events.Items, func(e corev1.Event) bool { return e.Reason == "LeaderElection" }), nil
+	})
+	if err != nil {
+		t.Fatalf("no LeaderElection Event in subdomain-system: the operator's leader election could not record it: %v", err)
+	}
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"},
 		Spec: sdv1.SubdomainZoneSpec{Domain: "pontianak.go.id", AddressPool: []string{"10.20.0.0/24"}}}
 	if err := u.admin.Create(context.Background(), zone); err != nil {
@@ -410,6 +422,10 @@ func TestTenantIsolation(t *testing.T) {
 		Labels: map[string]string{sdv1.LabelRequest: "dinkes"}}, StringData: map[string]string{"k": "v"}}); err != nil {
 		t.Fatalf("an OPD admin may create a Secret in its namespace: %v", err)
 	}
+	if err := u.opdAdmin.Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: "bulky",
+		Labels: map[string]string{sdv1.LabelRequest: "dinkes"}}}); err != nil {
+		t.Fatalf("an OPD admin may create a NetworkPolicy in its namespace: %v", err)
+	}
 	opts := controllers.CacheOptions()
 	opts.Scheme = manager.Scheme()
 	c, err := cache.New(op.Config(), opts)
@@ -430,6 +446,44 @@ func TestTenantIsolation(t *testing.T) {
 			t.Errorf("the cache holds Secret %s/%s, not a credentials Secret", s.Namespace, s.Name)
 		}
 	}
+	// Nor network policies (or quotas, limit ranges, admin bindings) an OPD admin
+	// labels as ours (made before the cache started, so its first list saw it): only
+	// the operator's own names.
+	policies := &networkingv1.NetworkPolicyList{}
+	if err := c.List(ctx, policies); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range policies.Items {
+		if p.Name != sdv1.HostingObjectName {
+			t.Errorf("the cache holds NetworkPolicy %s/%s, not the hosting policy", p.Namespace, p.Name)
+		}
+	}
+	if len(policies.Items) != 2 {
+		t.Errorf("the cache holds %d NetworkPolicies, want the 2 hosting policies", len(policies.Items))
+	}
+
+	// An OPD admin cannot take an address or a node port with a Service of its own
+	// (the hosting quota): a LoadBalancer Service asking for the pool's next address
+	// would take one the zone gives to another request. A ClusterIP Service for its
+	// app is its own business.
+	lb := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: "grab",
+		Annotations: map[string]string{"metallb.io/loadBalancerIPs": "10.20.0.200"}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}
+	app := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: "web"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}
+	// The quota controller first computes the quota's usage; until then quota
+	// admission refuses every Service ("status unknown").
+	var last error
+	if err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		last = u.opdAdmin.Create(ctx, app.DeepCopy(), client.DryRunAll)
+		return last == nil, nil
+	}); err != nil {
+		t.Fatalf("an OPD admin may create a ClusterIP Service: %v; last: %v", err, last)
+	}
+	wantDenied(t, u.opdAdmin.Create(ctx, lb.DeepCopy()), "exceeded quota: subdomain-hosting")
+	nodePort := lb.DeepCopy()
+	nodePort.Spec.Type = corev1.ServiceTypeNodePort
+	wantDenied(t, u.opdAdmin.Create(ctx, nodePort), "exceeded quota: subdomain-hosting")
 }
 
 // TestManagerPodRestricted: a pod made from the shipped Deployment's template is admitted
