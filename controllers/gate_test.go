@@ -294,6 +294,20 @@ func TestRejectionDecides(t *testing.T) {
 	if err != nil {
 		t.Errorf("ledger: %v", err)
 	}
+	// A new reason is a new rejection on record; the first stays.
+	annotate(t, "mail", map[string]*string{sdv1.AnnotationRejected: ptr("gunakan surel")})
+	err = waitForLedger(t, "tolakan", "mail", func(entries []sdv1.LedgerEntry) bool {
+		reasons := map[string]int{}
+		for _, e := range entries {
+			if e.Type == sdv1.LedgerRejected {
+				reasons[e.Reason]++
+			}
+		}
+		return reasons["nama dicadangkan"] == 1 && reasons["gunakan surel"] == 1 && len(reasons) == 2
+	})
+	if err != nil {
+		t.Errorf("ledger after a new reason: %v", err)
+	}
 	// Past the 2 s standard, with a reconcile after it: no breach.
 	time.Sleep(time.Until(r.CreationTimestamp.Add(3 * time.Second)))
 	mark := requestReconciles("pariwisata")

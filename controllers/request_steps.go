@@ -88,7 +88,12 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 // cannot check (reserved name, FQDN too long); on a request that serves a name, the
 // chain goes on with that name instead and the error waits in s.refused.
 func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *requestScope) (bool, error) {
-	prev := meta.FindStatusCondition(s.req.Status.Conditions, sdv1.ConditionApproved)
+	// A copy: setCondition below changes the condition in place.
+	var prev *metav1.Condition
+	if c := meta.FindStatusCondition(s.req.Status.Conditions, sdv1.ConditionApproved); c != nil {
+		cp := *c
+		prev = &cp
+	}
 	d := approval.Evaluate(approval.Input{
 		Annotations: s.req.Annotations,
 		Subdomain:   s.req.Spec.Subdomain,
@@ -109,7 +114,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	if d.Rejected {
 		// Rejected before the zone's name rules are applied: a rejection of a
 		// reserved or too long name is a rejection on record all the same.
-		if s.req.Status.Phase != sdv1.PhaseRejected {
+		if s.req.Status.Phase != sdv1.PhaseRejected || prev == nil || prev.Message != d.Message {
 			// A new reason is a new rejection, also without a spec change.
 			if err := r.record(ctx, s, sdv1.LedgerRejected, textKey(s.req.Annotations[sdv1.AnnotationRejected]), sdv1.LedgerEntry{
 				FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: s.req.Annotations[sdv1.AnnotationRejected],
