@@ -64,6 +64,7 @@ func TestChart(t *testing.T) {
 		"unknownKey=1":                        "additional properties 'unknownKey' not allowed",
 		"replicaCount=2,leaderElection=false": "'/leaderElection'",
 		"kubeAPI.compression=maybe":           "'/kubeAPI/compression'",
+		"imagePullSecrets[0].secret=regcred":  "'/imagePullSecrets/0'",
 	} {
 		out, err := helm(t, "template", "x", chart, "--set", bad)
 		if err == nil {
@@ -93,9 +94,17 @@ func TestChart(t *testing.T) {
 
 	// Install the rendered chart (no ServiceMonitor: the test API server has no
 	// Prometheus Operator CRDs) into a real API server: every object must be accepted.
-	rendered, err := helm(t, "template", "subdomain-operator", chart, "--namespace", "subdomain-system", "--set", "dashboard.enabled=true")
+	// With the values of an install from a private registry.
+	rendered, err := helm(t, "template", "subdomain-operator", chart, "--namespace", "subdomain-system", "--set",
+		"dashboard.enabled=true,imagePullSecrets[0].name=regcred,podAnnotations.team=platform,priorityClassName=system-cluster-critical")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, want := range []string{"imagePullSecrets:\n        - name: regcred", "annotations:\n        team: platform",
+		"priorityClassName: system-cluster-critical"} {
+		if !strings.Contains(rendered, want) {
+			t.Errorf("rendered chart lacks %q", want)
+		}
 	}
 	// helm uninstall must not delete the CRDs (every request and ledger with them).
 	if n := strings.Count(rendered, "helm.sh/resource-policy: keep"); n != 4 || strings.Count(rendered, "kind: CustomResourceDefinition") != 4 {
