@@ -32,6 +32,8 @@ func main() {
 	var cfg manager.Config
 	var qps, memRatio float64
 	flag.StringVar(&cfg.MetricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
+	flag.BoolVar(&cfg.MetricsSecure, "metrics-secure", false,
+		"Serve metrics over HTTPS, each scrape authenticated (TokenReview) and authorized (SubjectAccessReview: get on /metrics, ClusterRole subdomain-operator-metrics-reader). The manifests turn it on.")
 	flag.StringVar(&cfg.PprofAddr, "pprof-bind-address", "0", "Address of the Go profiler's /debug/pprof endpoints; 0 (the default) disables them.")
 	flag.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&cfg.LeaderElection, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles.")

@@ -42,6 +42,7 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/eventrec"
 	"github.com/kominfo/subdomain-operator/internal/inflight"
 	"github.com/kominfo/subdomain-operator/internal/ledger"
+	"github.com/kominfo/subdomain-operator/internal/metricsauth"
 )
 
 // Scheme holds every type the operator reads or writes.
@@ -58,7 +59,12 @@ func Scheme() *runtime.Scheme {
 
 // Config is what the command line sets.
 type Config struct {
-	MetricsAddr             string
+	MetricsAddr string
+	// MetricsSecure serves metrics over HTTPS (a self-signed certificate), each
+	// scrape authenticated by a TokenReview and authorized by a SubjectAccessReview
+	// (verb get on the non-resource URL /metrics: ClusterRole
+	// subdomain-operator-metrics-reader).
+	MetricsSecure           bool
 	PprofAddr               string
 	ProbeAddr               string
 	LeaderElection          bool
@@ -133,7 +139,7 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 		Scheme:                        scheme,
 		Cache:                         cacheOpts,
 		Controller:                    config.Controller{SkipNameValidation: &cfg.SkipNameValidation},
-		Metrics:                       metricsserver.Options{BindAddress: cfg.MetricsAddr},
+		Metrics:                       metricsOptions(cfg),
 		PprofBindAddress:              cfg.PprofAddr,
 		HealthProbeBindAddress:        cfg.ProbeAddr,
 		LeaderElection:                cfg.LeaderElection,
@@ -176,4 +182,18 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 		return nil, fmt.Errorf("setting up the zone controller: %w", err)
 	}
 	return mgr, nil
+}
+
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// metricsOptions serves metrics on cfg.MetricsAddr, over HTTPS to authorized
+// scrapers only when cfg.MetricsSecure.
+func metricsOptions(cfg Config) metricsserver.Options {
+	o := metricsserver.Options{BindAddress: cfg.MetricsAddr}
+	if cfg.MetricsSecure {
+		o.SecureServing = true
+		o.FilterProvider = metricsauth.FilterProvider
+	}
+	return o
 }
