@@ -175,7 +175,7 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 		}
 	}
 	if len(held) > 0 {
-		return netip.ParseAddr(held[0].Spec.Value)
+		return keptAddress(held, s.req.Status.Address)
 	}
 	// Keep a previously reported address if it is still free.
 	if prev, err := netip.ParseAddr(s.req.Status.Address); err == nil && pool.Contains(prev) {
@@ -586,4 +586,25 @@ func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, req *sdv
 		}
 	}
 	return nil
+}
+
+// keptAddress is the address a request keeps of those it holds claims on: the one its
+// status reports, else the lowest. (It holds one but for a create whose response was
+// lost; the cache lists claims in no fixed order, and taking the first would move the
+// address, and its records, from pass to pass.)
+func keptAddress(held []sdv1.SubdomainClaim, reported string) (netip.Addr, error) {
+	var kept netip.Addr
+	for _, c := range held {
+		a, err := netip.ParseAddr(c.Spec.Value)
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		if c.Spec.Value == reported {
+			return a, nil
+		}
+		if !kept.IsValid() || a.Less(kept) {
+			kept = a
+		}
+	}
+	return kept, nil
 }

@@ -317,3 +317,41 @@ func TestRejectionDecides(t *testing.T) {
 		t.Errorf("a rejection in time reported as a breach: %+v", c)
 	}
 }
+
+// TestRefusedRenameWritesNothing: a served request whose rename is refused - to a name
+// another holds (Conflict), or one the zone reserves (Failed) - writes its status once
+// and then nothing on later passes: the step that claims its served name sets
+// NameAvailable True before the refusal sets it False again, and that must not count
+// as a change (a new lastTransitionTime, and a write, on every pass).
+func TestRefusedRenameWritesNothing(t *testing.T) {
+	create(t, newZone("diam", "diam.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.159.0.0/24"}
+		z.Spec.ReservedNames = []string{"www"}
+	}))
+	create(t, newRequest("arsipda", "diam", "arsipda", approved("kadis")), newRequest("perpusda", "diam", "perpusda", approved("kadis")))
+	waitPhase(t, "arsipda", sdv1.PhaseReady)
+	waitPhase(t, "perpusda", sdv1.PhaseReady)
+	for _, tc := range []struct {
+		to    string
+		phase sdv1.Phase
+	}{{"perpusda", sdv1.PhaseConflict}, {"www", sdv1.PhaseFailed}} {
+		renameApproved(t, "arsipda", tc.to)
+		waitFor(t, "arsipda", string(tc.phase)+" keeping its name", func(r *sdv1.SubdomainRequest) bool {
+			return r.Status.Phase == tc.phase && r.Status.ObservedGeneration == r.Generation &&
+				strings.Contains(condition(r, sdv1.ConditionNameAvailable).Message, "arsipda.diam.go.id keeps serving")
+		})
+		// Let the write that reported it reach the cache, then two more passes.
+		waitReconciled(t, "arsipda", requestReconciles("arsipda"))
+		start := writes.Count()
+		for i := range 2 {
+			mark := requestReconciles("arsipda")
+			editRequest(t, "arsipda", func(r *sdv1.SubdomainRequest) { r.Labels = map[string]string{"touched": fmt.Sprint(tc.to, i)} })
+			waitReconciled(t, "arsipda", mark)
+		}
+		for _, w := range writes.Since(start) {
+			if strings.Contains(w, "/subdomainrequests/arsipda") {
+				t.Errorf("%s: a pass of the refused rename wrote %s", tc.phase, w)
+			}
+		}
+	}
+}

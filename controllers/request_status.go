@@ -22,6 +22,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -46,9 +47,21 @@ var provisioningConditions = []string{
 func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestScope, base *sdv1.SubdomainRequest,
 	res ctrl.Result, err error) (ctrl.Result, error) {
 	logStepError(ctx, err)
+	if apierrors.IsConflict(err) {
+		// A step's write was computed from a copy older than the API server's (the
+		// cache behind this process's own write): nothing is wrong with the request.
+		// Look again from a newer copy (rate-limited) without reporting anything.
+		return ctrl.Result{}, err
+	}
 	req := s.req
 	e := reconcileerr.As(err)
 	if e != nil && e.Condition != "" {
+		// A step may have set this condition earlier in the pass (a refused rename's
+		// served name is claimed: NameAvailable True). Start from the stored one, so
+		// that an unchanged error keeps its lastTransitionTime and writes nothing.
+		if c := meta.FindStatusCondition(base.Status.Conditions, e.Condition); c != nil {
+			meta.SetStatusCondition(&req.Status.Conditions, *c)
+		}
 		s.setCondition(e.Condition, false, e.Reason, e.Message)
 	}
 	phase, reason, msg := r.phase(s, err, e)

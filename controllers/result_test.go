@@ -41,8 +41,13 @@ func TestResultFor(t *testing.T) {
 	}{
 		{"no error keeps res", nil, deadline, 3 * time.Second, nil},
 		{"untyped error is returned for a rate-limited retry", boom, ctrl.Result{}, 0, boom},
-		{"conflict retries", reconcileerr.NewConflict("C", "R", "m"), deadline, conflictRetry, nil},
-		{"waiting retries after its time", reconcileerr.NewWaiting("C", "R", 7*time.Second, "m"), deadline, 7 * time.Second, nil},
+		{"conflict retries", reconcileerr.NewConflict("C", "R", "m"), ctrl.Result{}, conflictRetry, nil},
+		// A served name in a refused rename's Conflict still has its old names' grace
+		// periods and its service level: their deadline comes first.
+		{"conflict keeps an earlier deadline", reconcileerr.NewConflict("C", "R", "m"), deadline, 3 * time.Second, nil},
+		{"conflict retries before a later deadline", reconcileerr.NewConflict("C", "R", "m"), ctrl.Result{RequeueAfter: time.Hour}, conflictRetry, nil},
+		{"waiting retries after its time", reconcileerr.NewWaiting("C", "R", 7*time.Second, "m"), ctrl.Result{}, 7 * time.Second, nil},
+		{"waiting keeps an earlier deadline", reconcileerr.NewWaiting("C", "R", 7*time.Second, "m"), deadline, 3 * time.Second, nil},
 		{"invalid keeps the deadline", reconcileerr.NewInvalid("C", "PoolExhausted", "m"), deadline, 3 * time.Second, nil},
 		{"invalid without a deadline waits for a change", reconcileerr.NewInvalid("C", "PoolExhausted", "m"), ctrl.Result{}, 0, nil},
 	} {

@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -26,9 +27,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -103,5 +106,79 @@ func TestRotationFromAStaleCopy(t *testing.T) {
 	}
 	if pw := string(got.Data[sdv1.SecretKeyPassword]); pw != "P2" {
 		t.Errorf("password %q after a reconcile from the stale copy, want P2: rotated twice for one value", pw)
+	}
+}
+
+// TestConflictWritesNoStatus is a table test of summarise: a step's write refused with
+// 409 (its copy older than the API server's, as TestRotationFromAStaleCopy's) is no
+// trouble of the request's. The reconcile is retried from a newer copy; a served
+// request must not be written as Provisioning meanwhile, nor an Event told.
+func TestConflictWritesNoStatus(t *testing.T) {
+	sch := runtime.NewScheme()
+	if err := scheme.AddToScheme(sch); err != nil {
+		t.Fatal(err)
+	}
+	if err := sdv1.AddToScheme(sch); err != nil {
+		t.Fatal(err)
+	}
+	req := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", Generation: 1, Finalizers: []string{sdv1.Finalizer}},
+		Status: sdv1.SubdomainRequestStatus{Phase: sdv1.PhaseReady, FQDN: "dinkes.z.go.id", ObservedGeneration: 1,
+			Conditions: []metav1.Condition{{Type: sdv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready", ObservedGeneration: 1,
+				LastTransitionTime: metav1.NewTime(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))}}}}
+	c := fake.NewClientBuilder().WithScheme(sch).WithObjects(req).WithStatusSubresource(req).Build()
+	live := &sdv1.SubdomainRequest{}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(req), live); err != nil {
+		t.Fatal(err)
+	}
+	rec := events.NewFakeRecorder(10)
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+	r := &SubdomainRequestReconciler{Client: c, Scheme: sch, Recorder: rec, Clock: clk}
+	s := &requestScope{req: live.DeepCopy(), now: clk.Now()}
+	refused := apierrors.NewConflict(schema.GroupResource{Resource: "secrets"}, sdv1.CredentialsSecretName, errors.New("the object has been modified"))
+
+	_, err := r.summarise(context.Background(), s, live.DeepCopy(), ctrl.Result{}, refused)
+	if !apierrors.IsConflict(err) {
+		t.Errorf("summarise = %v, want the conflict back for a rate-limited retry", err)
+	}
+	got := &sdv1.SubdomainRequest{}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(req), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != sdv1.PhaseReady || got.ResourceVersion != live.ResourceVersion {
+		t.Errorf("status written after a 409: phase %s, resourceVersion %s -> %s", got.Status.Phase, live.ResourceVersion, got.ResourceVersion)
+	}
+	select {
+	case e := <-rec.Events:
+		t.Errorf("an Event after a 409: %s", e)
+	default:
+	}
+}
+
+// TestKeptAddress: of two address claims a request holds (a create whose response was
+// lost), it keeps the one its status reports, else the lowest - whatever order the
+// cache lists them in.
+func TestKeptAddress(t *testing.T) {
+	claim := func(v string) sdv1.SubdomainClaim {
+		return sdv1.SubdomainClaim{Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: v}}
+	}
+	for _, tc := range []struct {
+		held     []string
+		reported string
+		want     string
+	}{
+		{[]string{"10.0.0.9", "10.0.0.3"}, "10.0.0.9", "10.0.0.9"},
+		{[]string{"10.0.0.3", "10.0.0.9"}, "10.0.0.9", "10.0.0.9"},
+		{[]string{"10.0.0.9", "10.0.0.3"}, "", "10.0.0.3"},
+		{[]string{"10.0.0.3", "10.0.0.9"}, "10.0.0.7", "10.0.0.3"},
+		{[]string{"fd00::9", "fd00::10"}, "", "fd00::9"},
+	} {
+		var held []sdv1.SubdomainClaim
+		for _, v := range tc.held {
+			held = append(held, claim(v))
+		}
+		got, err := keptAddress(held, tc.reported)
+		if err != nil || got.String() != tc.want {
+			t.Errorf("keptAddress(%v, %q) = %v, %v; want %s", tc.held, tc.reported, got, err, tc.want)
+		}
 	}
 }

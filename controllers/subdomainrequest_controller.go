@@ -197,15 +197,25 @@ func resultFor(err error, res ctrl.Result) (ctrl.Result, error) {
 	if e == nil {
 		return res, err
 	}
+	// Each keeps an earlier look a step asked for (res): a service-level deadline, the
+	// end of an old name's grace period.
 	switch e.Kind {
 	case reconcileerr.Conflict:
-		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		return ctrl.Result{RequeueAfter: earliest(conflictRetry, res.RequeueAfter)}, nil
 	case reconcileerr.Waiting:
-		return ctrl.Result{RequeueAfter: e.RequeueAfter}, nil
+		return ctrl.Result{RequeueAfter: earliest(e.RequeueAfter, res.RequeueAfter)}, nil
 	default: // Invalid: retried when the request or its zone changes, or when a
 		// service-level deadline passes (res) so that the breach is reported on time.
 		return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
 	}
+}
+
+// earliest is retry, or asked when a step asked for an earlier look (0: none).
+func earliest(retry, asked time.Duration) time.Duration {
+	if asked > 0 && asked < retry {
+		return asked
+	}
+	return retry
 }
 
 // logStepError logs unexpected errors; typed ones end up in conditions instead.
