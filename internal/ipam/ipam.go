@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"slices"
 )
 
 // Pool is a parsed address pool.
@@ -13,15 +14,26 @@ type Pool struct {
 	prefixes []netip.Prefix
 }
 
-// Parse parses CIDRs such as 10.20.0.0/24.
+// Parse parses CIDRs such as 10.20.0.0/24. The pool is their union: an entry listed
+// twice, or inside another entry, adds no address (two prefixes either nest or are
+// apart), so capacity and the walk count each address once.
 func Parse(cidrs []string) (*Pool, error) {
-	p := &Pool{}
+	var all []netip.Prefix
 	for _, c := range cidrs {
 		pf, err := netip.ParsePrefix(c)
 		if err != nil {
 			return nil, fmt.Errorf("addressPool entry %q: %w", c, err)
 		}
-		p.prefixes = append(p.prefixes, pf.Masked())
+		all = append(all, pf.Masked())
+	}
+	p := &Pool{}
+	for i, pf := range all {
+		covered := slices.ContainsFunc(all, func(q netip.Prefix) bool {
+			return q.Bits() < pf.Bits() && q.Contains(pf.Addr())
+		}) || slices.Index(all, pf) < i // a repeat of an earlier entry
+		if !covered {
+			p.prefixes = append(p.prefixes, pf)
+		}
 	}
 	return p, nil
 }

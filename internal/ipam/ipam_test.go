@@ -89,3 +89,37 @@ func TestPool(t *testing.T) {
 		t.Error("bad CIDR accepted")
 	}
 }
+
+// TestOverlappingEntries: an entry listed twice or inside another adds no address:
+// capacity counts each address once, and the walk gives each once.
+func TestOverlappingEntries(t *testing.T) {
+	for _, tc := range []struct {
+		cidrs []string
+		want  int64
+	}{
+		{[]string{"10.20.0.0/24", "10.20.0.0/25"}, 254},
+		{[]string{"10.20.0.0/25", "10.20.0.0/24"}, 254},
+		{[]string{"10.20.0.0/24", "10.20.0.0/24"}, 254},
+		{[]string{"10.20.0.0/30", "10.20.0.4/30", "10.20.0.0/30"}, 4},
+		{[]string{"fd00::/126", "fd00::/127"}, 3},
+	} {
+		p, err := Parse(tc.cidrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Capacity(); got != tc.want {
+			t.Errorf("%v: capacity %d, want %d", tc.cidrs, got, tc.want)
+		}
+		seen := map[netip.Addr]bool{}
+		p.Each(1000, func(a netip.Addr) bool {
+			if seen[a] {
+				t.Errorf("%v: %s walked twice", tc.cidrs, a)
+			}
+			seen[a] = true
+			return true
+		})
+		if int64(len(seen)) != tc.want {
+			t.Errorf("%v: walked %d addresses, want %d", tc.cidrs, len(seen), tc.want)
+		}
+	}
+}
