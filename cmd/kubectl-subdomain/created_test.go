@@ -60,6 +60,8 @@ func TestCreated(t *testing.T) {
 				"DNSEndpoint    subdomain-system/rsud (A rsud.pontianak.go.id -> 10.20.0.9)", "Secret         opd-rsud/subdomain-credentials",
 				"Service        ingress-nginx/sdr-rsud (LoadBalancer 10.20.0.9; AddressAssigned True)"}, nil},
 		{"no selector, no Service", req(all), zone(nil), []string{"Ingress        opd-rsud/rsud"}, []string{"Service"}},
+		{"IPv6: AAAA", func() *sdv1.SubdomainRequest { r := req(all); r.Status.Address = "fd00:77::1"; return r }(), zone(nil),
+			[]string{"(AAAA rsud.pontianak.go.id -> fd00:77::1)"}, []string{"(A rsud"}},
 		{"only hosting so far", req(conds(sdv1.ConditionHostingReady)), zone(nil), []string{"NetworkPolicy  opd-rsud/subdomain-hosting"},
 			[]string{"Ingress", "DNSEndpoint", "Secret"}},
 		{"nothing yet", req(nil), zone(nil), nil, []string{"Created"}},

@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -334,7 +335,11 @@ func created(w io.Writer, r *sdv1.SubdomainRequest, zone *sdv1.SubdomainZone) {
 		add("Ingress", ns+"/"+r.Name, fmt.Sprintf(" (hosts %s -> service %s:%d)", hosts, r.Spec.Hosting.Service.Name, r.Spec.Hosting.Service.Port))
 	}
 	if ok(sdv1.ConditionDNSReady) {
-		recs := fmt.Sprintf("A %s -> %s", st.FQDN, st.Address)
+		rtype := "A"
+		if a, err := netip.ParseAddr(st.Address); err == nil && a.Is6() {
+			rtype = "AAAA" // as the operator writes it
+		}
+		recs := fmt.Sprintf("%s %s -> %s", rtype, st.FQDN, st.Address)
 		for _, o := range old {
 			recs += fmt.Sprintf(", CNAME %s -> %s", o, st.FQDN)
 		}

@@ -406,3 +406,34 @@ func TestDescribeFromLedger(t *testing.T) {
 		t.Errorf("unknown name: found %v, err %v, wrote %q", found, err, buf.String())
 	}
 }
+
+// TestReadyAgainIsNoCreation: a site Ready since last year that is Ready again this
+// year after an error or a refused rename, under the same name (a new generation, so
+// a new Ready entry), was not created this year, and that entry's time since its
+// approval months ago is no provisioning time.
+func TestReadyAgainIsNoCreation(t *testing.T) {
+	const a = "a.z.go.id"
+	secs := func(n int64) func(*sdv1.LedgerEntry) { return func(e *sdv1.LedgerEntry) { e.Seconds = &n } }
+	again := func(e *sdv1.LedgerEntry) { e.ID += "@3" }
+	ledgers := pages("z", le(sdv1.LedgerReady, "2025-03-01T00:00:00Z", "a", a, secs(60)),
+		le(sdv1.LedgerReady, "2026-05-01T00:00:00Z", "a", a, secs(36_000_000), again))
+	zone := sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"},
+		Spec: sdv1.SubdomainZoneSpec{ServiceLevel: sdv1.ServiceLevel{Provisioning: &metav1.Duration{Duration: 4 * time.Hour}}}}
+	rep := Build(Input{Year: 2026, Zones: []sdv1.SubdomainZone{zone}, Ledgers: ledgers, Now: at("2026-06-01T00:00:00Z").Time})
+	if len(rep.Created) != 0 {
+		t.Errorf("created in 2026: %+v", rep.Created)
+	}
+	for _, zs := range rep.ServiceLevel {
+		if zs.Provisioning.Count != 0 || zs.Provisioning.Breaches != 0 {
+			t.Errorf("provisioning figures of zone %s: %+v", zs.Zone, zs.Provisioning)
+		}
+	}
+	if len(rep.Active) != 1 {
+		t.Errorf("active: %+v", rep.Active)
+	}
+	// The year it was created, it is: once.
+	rep = Build(Input{Year: 2025, Zones: []sdv1.SubdomainZone{zone}, Ledgers: ledgers, Now: at("2026-06-01T00:00:00Z").Time})
+	if len(rep.Created) != 1 {
+		t.Errorf("created in 2025: %+v", rep.Created)
+	}
+}

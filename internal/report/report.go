@@ -233,6 +233,10 @@ func Build(in Input) Report {
 	firstApproval, readySeen := map[string]*int64{}, map[string]bool{}
 	for _, x := range entries {
 		e := x.e
+		// A request's first Ready is its creation. A later Ready of a name it already
+		// served (Ready again after an error, a refused rename or a spec edit) is
+		// neither a creation nor a provisioning; a rename's is a rename's.
+		firstReady := e.Type == sdv1.LedgerReady && !readySeen[uidOf(e)]
 		switch e.Type {
 		case sdv1.LedgerRenamed:
 			renamedTo[uidOf(e)+"/"+e.FQDN] = true
@@ -263,7 +267,11 @@ func Build(in Input) Report {
 		}
 		switch e.Type {
 		case sdv1.LedgerReady:
-			if !renamedTo[uidOf(e)+"/"+e.FQDN] {
+			renamed := renamedTo[uidOf(e)+"/"+e.FQDN]
+			if !renamed && !firstReady {
+				continue
+			}
+			if !renamed {
 				toApproval := e.ApprovalSeconds
 				if toApproval == nil {
 					toApproval = firstApproval[uidOf(e)]
