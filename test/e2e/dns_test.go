@@ -184,4 +184,22 @@ func TestDNSEndToEnd(t *testing.T) {
 	}
 	resolve("kesehatan."+zoneDomain, "A", nil)
 	resolve("dinkes."+zoneDomain, "CNAME", nil)
+
+	// A label of 62 characters, which the API accepts (up to 63): its record is owned,
+	// so deleting the request deletes it too.
+	long := strings.Repeat("p", 62)
+	lr := req("panjang", map[string]string{sdv1.AnnotationApproved: long})
+	lr.Spec.Subdomain = long
+	if err := c.Create(ctx, lr); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.WaitFor(ctx, c, types.NamespacedName{Name: "panjang"}, lr, 90*time.Second, 100*time.Millisecond,
+		func(r *sdv1.SubdomainRequest) bool { return r.Status.Phase == sdv1.PhaseReady }); err != nil {
+		t.Fatalf("request panjang (%s): %v (phase %s)", long, err, lr.Status.Phase)
+	}
+	resolve(long+"."+zoneDomain, "A", []string{lr.Status.Address})
+	if err := c.Delete(ctx, lr); err != nil {
+		t.Fatal(err)
+	}
+	resolve(long+"."+zoneDomain, "A", nil)
 }

@@ -59,6 +59,11 @@ func ExternalDNSArgs(kubeconfig string, b *BIND, namespace, metricsAddr string) 
 		"--rfc2136-axfr",
 		"--registry=txt",
 		"--txt-owner-id=" + TXTOwnerID,
+		// The ownership record of a.<zone> is a TXT at a.a.<zone>, a name of its own.
+		// The default, "a-" glued to the first label, makes a 64-character label of
+		// a 62-character subdomain: external-dns then writes no ownership record, and
+		// never deletes the A record it cannot prove it owns.
+		"--txt-prefix=%{record_type}.",
 		"--policy=sync",
 		"--domain-filter=" + b.Zone,
 		"--interval=1s",
