@@ -94,7 +94,7 @@ func TestDNSEndToEnd(t *testing.T) {
 	env.RunOperator(t, ctx, nil, manager.Config{})
 
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"}, Spec: sdv1.SubdomainZoneSpec{
-		Domain: zoneDomain, AddressPool: []string{"10.20.0.0/24"}, RenameGracePeriod: &metav1.Duration{Duration: time.Hour}}}
+		Domain: zoneDomain, AddressPool: []string{"10.20.0.0/24"}, RenameGracePeriod: &metav1.Duration{Duration: 20 * time.Second}}}
 	if err := c.Create(ctx, zone); err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +177,11 @@ func TestDNSEndToEnd(t *testing.T) {
 	}
 	resolve("kesehatan."+zoneDomain, "A", []string{addr})
 	resolve("dinkes."+zoneDomain, "CNAME", []string{"kesehatan." + zoneDomain + "."})
+	// The grace period (20 s) over, the old name is released: it stops resolving, and
+	// the new one goes on.
+	resolve("dinkes."+zoneDomain, "CNAME", nil)
+	resolve("dinkes."+zoneDomain, "A", nil)
+	resolve("kesehatan."+zoneDomain, "A", []string{addr})
 
 	// Deleting the request stops both names resolving.
 	if err := c.Delete(ctx, r); err != nil {
