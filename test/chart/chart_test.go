@@ -87,6 +87,20 @@ func TestChart(t *testing.T) {
 			t.Errorf("rendered chart lacks %q", want)
 		}
 	}
+	// One replica: no disruption budget (it would block every drain). Two: one may go,
+	// and the standby prefers another node.
+	if strings.Contains(full, "kind: PodDisruptionBudget") || strings.Contains(full, "podAntiAffinity") {
+		t.Error("one replica renders a PodDisruptionBudget or anti-affinity")
+	}
+	two, err := helm(t, "template", "x", chart, "--set", "replicaCount=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kind: PodDisruptionBudget", "minAvailable: 1", "podAntiAffinity", "topologyKey: kubernetes.io/hostname"} {
+		if !strings.Contains(two, want) {
+			t.Errorf("replicaCount=2 renders no %q", want)
+		}
+	}
 	noCRDs, err := helm(t, "template", "x", chart, "--set", "crds.install=false,policies.install=false")
 	if err != nil || strings.Contains(noCRDs, "kind: CustomResourceDefinition") || strings.Contains(noCRDs, "AdmissionPolicy") {
 		t.Errorf("crds.install=false / policies.install=false still render them (%v)", err)
@@ -96,7 +110,7 @@ func TestChart(t *testing.T) {
 	// Prometheus Operator CRDs) into a real API server: every object must be accepted.
 	// With the values of an install from a private registry.
 	rendered, err := helm(t, "template", "subdomain-operator", chart, "--namespace", "subdomain-system", "--set",
-		"dashboard.enabled=true,imagePullSecrets[0].name=regcred,podAnnotations.team=platform,priorityClassName=system-cluster-critical")
+		"dashboard.enabled=true,imagePullSecrets[0].name=regcred,podAnnotations.team=platform,priorityClassName=system-cluster-critical,replicaCount=2")
 	if err != nil {
 		t.Fatal(err)
 	}
