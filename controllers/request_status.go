@@ -32,6 +32,7 @@ import (
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
+	"github.com/kominfo/subdomain-operator/internal/window"
 )
 
 // provisioningConditions must all be True for Ready. Approved is not among them: an
@@ -92,7 +93,13 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 		if a := req.Status.Approval; a != nil {
 			e.ApprovedBy = a.ApprovedBy
 			if a.ApprovedAt != nil {
-				took := now.Sub(a.ApprovedAt.Time)
+				from := a.ApprovedAt.Time
+				if req.Status.ReadyAt != nil && s.zone != nil {
+					// A rename waits for the change window: its time counts from when
+					// it could first be made (creation is not held).
+					from = window.ChangeFrom(s.zone.Spec.ChangeWindow, from)
+				}
+				took := now.Sub(from)
 				e.Seconds = seconds(took)
 				if req.Status.ReadyAt == nil {
 					zone := req.Spec.Zone

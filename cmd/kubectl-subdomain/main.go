@@ -48,6 +48,7 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/manager"
 	"github.com/kominfo/subdomain-operator/internal/naming"
 	"github.com/kominfo/subdomain-operator/internal/report"
+	"github.com/kominfo/subdomain-operator/internal/window"
 )
 
 const usage = `usage: kubectl subdomain [--kubeconfig FILE] COMMAND
@@ -282,7 +283,9 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	if n := len(st.PreviousNames); n > 0 && st.Approval != nil && st.Approval.ApprovedAt != nil &&
 		zone != nil && naming.FQDN(st.Approval.Name, zone.Spec.Domain) == st.FQDN &&
 		!st.PreviousNames[n-1].RetiredAt.Before(st.Approval.ApprovedAt) {
-		stage("renamed", st.Approval.ApprovedAt, &st.PreviousNames[n-1].RetiredAt, provStd)
+		// From when the change window let it be made (the operator's ledger counts so too).
+		from := metav1.NewTime(window.ChangeFrom(zone.Spec.ChangeWindow, st.Approval.ApprovedAt.Time))
+		stage("renamed", &from, &st.PreviousNames[n-1].RetiredAt, provStd)
 	}
 	created(w, r, zone)
 	if len(st.PreviousNames) > 0 {

@@ -118,3 +118,26 @@ func (s *Schedule) Open(now time.Time) (open bool, next time.Time) {
 	}
 	return false, best
 }
+
+// From is when a change asked for at t could first be made: t if the window is open
+// then, else its next opening. A rename's provisioning time counts from it, not from
+// an approval given while the window was closed.
+func (s *Schedule) From(t time.Time) time.Time {
+	if open, next := s.Open(t); !open && !next.IsZero() {
+		return next
+	}
+	return t
+}
+
+// ChangeFrom is From for a zone's change window (a nil window, or one that cannot be
+// read, holds nothing: t).
+func ChangeFrom(cw *sdv1.ChangeWindow, t time.Time) time.Time {
+	if cw == nil {
+		return t
+	}
+	sched, err := Parse(cw)
+	if err != nil {
+		return t
+	}
+	return sched.From(t)
+}

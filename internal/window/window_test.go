@@ -177,3 +177,28 @@ func steadyOffset(t time.Time, loc *time.Location) bool {
 	_, end := t.Add(-24 * time.Hour).In(loc).ZoneBounds()
 	return end.IsZero() || end.After(t.Add(9*24*time.Hour))
 }
+
+// TestChangeFrom: a change asked for while the window is closed can first be made at
+// its next opening; one asked for while it is open, at once; no window or one that
+// cannot be read holds nothing.
+func TestChangeFrom(t *testing.T) {
+	wita := time.FixedZone("WITA", 8*3600)
+	at := func(d, h, mi int) time.Time { return time.Date(2026, 11, d, h, mi, 0, 0, wita) }
+	bad := &sdv1.ChangeWindow{TimeZone: "Asia/Makasar", Windows: sop.Windows}
+	for _, tc := range []struct {
+		name string
+		cw   *sdv1.ChangeWindow
+		t    time.Time
+		want time.Time
+	}{
+		{"Friday 12:00 waits for Monday 08:00", sop, at(27, 12, 0), at(30, 8, 0)},
+		{"Tuesday 09:00 at once", sop, at(24, 9, 0), at(24, 9, 0)},
+		{"Tuesday 07:00 at 08:00", sop, at(24, 7, 0), at(24, 8, 0)},
+		{"no window", nil, at(27, 12, 0), at(27, 12, 0)},
+		{"a window that cannot be read", bad, at(27, 12, 0), at(27, 12, 0)},
+	} {
+		if got := ChangeFrom(tc.cw, tc.t); !got.Equal(tc.want) {
+			t.Errorf("%s: ChangeFrom = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
