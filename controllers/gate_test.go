@@ -172,13 +172,15 @@ func TestUnusableWindowKeepsRenameUpkeep(t *testing.T) {
 	if err := k8s.Get(ctx, key, secret); err != nil {
 		t.Fatal(err)
 	}
-	password := string(secret.Data[sdv1.SecretKeyPassword])
+	password, uid := string(secret.Data[sdv1.SecretKeyPassword]), secret.UID
 	if err := k8s.Delete(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, secret)
+	// Made again: another object (the operator may do it before a poll sees it gone).
 	secret = &corev1.Secret{}
-	err := testenv.WaitFor(ctx, k8s, key, secret, timeout, interval, func(s *corev1.Secret) bool { return len(s.Data[sdv1.SecretKeyPassword]) > 0 })
+	err := testenv.WaitFor(ctx, k8s, key, secret, timeout, interval, func(s *corev1.Secret) bool {
+		return s.UID != uid && len(s.Data[sdv1.SecretKeyPassword]) > 0
+	})
 	if err != nil {
 		t.Fatalf("the served site's Secret was not made again: %v", err)
 	}
@@ -336,9 +338,14 @@ func TestRefusedRenameWritesNothing(t *testing.T) {
 		phase sdv1.Phase
 	}{{"perpusda", sdv1.PhaseConflict}, {"www", sdv1.PhaseFailed}} {
 		renameApproved(t, "arsipda", tc.to)
+		// The approval too: the spec's change alone already ends Failed for "www"
+		// (with the approval stale), and the approving write's pass must not be
+		// counted among the later ones.
 		waitFor(t, "arsipda", string(tc.phase)+" keeping its name", func(r *sdv1.SubdomainRequest) bool {
+			approved := condition(r, sdv1.ConditionApproved)
 			return r.Status.Phase == tc.phase && r.Status.ObservedGeneration == r.Generation &&
-				strings.Contains(condition(r, sdv1.ConditionNameAvailable).Message, "arsipda.diam.go.id keeps serving")
+				strings.Contains(condition(r, sdv1.ConditionNameAvailable).Message, "arsipda.diam.go.id keeps serving") &&
+				approved.Status == metav1.ConditionTrue && strings.Contains(approved.Message, fmt.Sprintf("%q approved", tc.to))
 		})
 		// Let the write that reported it reach the cache, then two more passes.
 		waitReconciled(t, "arsipda", requestReconciles("arsipda"))
