@@ -79,14 +79,17 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 	return false, nil
 }
 
-// gateApproval runs the approval policy chain and records a new approval.
+// gateApproval runs the approval policy chain and records a new approval (a first
+// one, a rename's, or one given again after a withdrawal or by another approver).
 // Sets Approved; emits a Warning Event when a served site's approval is withdrawn or
 // rejected (the site stays, so no phase change tells it). Stops the chain when
-// nothing may be provisioned (no approval yet, rejected, or a stale approval on a
-// request that never had one). Ends with an Invalid
-// error (NameAvailable=False) when spec.subdomain breaks a zone rule the API server
-// cannot check (reserved name, FQDN too long); on a request that serves a name, the
-// chain goes on with that name instead and the error waits in s.refused.
+// nothing may be provisioned (no approval yet, rejected - decided and recorded before
+// the zone's name rules -, or a stale approval on a request that never had one).
+// Ends with an Invalid error (NameAvailable=False) when spec.subdomain breaks a zone
+// rule the API server cannot check (reserved name, FQDN too long); on a request that
+// serves a name, the chain goes on with that name instead and the error waits in
+// s.refused. A rename of a served name waits for the change window (s.scheduled),
+// or, when the window cannot be read, is refused the same way (s.refused).
 func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *requestScope) (bool, error) {
 	// A copy: setCondition below changes the condition in place.
 	var prev *metav1.Condition
