@@ -294,12 +294,10 @@ func (u *unsureAllocations) drop(request string) {
 // poolHints remembers, per zone, the pool offset of the address this process last
 // allocated: every address below it was taken then. Allocation is lowest-free-first,
 // and without the hint each one probed every taken address again (a batch of 5,000
-// requests spent 30% of the manager's CPU there). A released address claim forgets its
-// zone's hint (waitingForClaim), so a freed address is the next one given again. The
-// hint only saves probes: the API server still arbitrates every claim.
-// reasonPoolExhausted is AddressAssigned's reason when the zone's pool has no free address.
-const reasonPoolExhausted = "PoolExhausted"
-
+// requests spent 30% of the manager's CPU there). A released address claim forgets
+// every zone's hint (waitingForClaim: pools may overlap), so a freed address is the
+// next one given again. The hint only saves probes: the API server still arbitrates
+// every claim.
 type poolHints struct {
 	mu sync.Mutex
 	m  map[string]poolHint
@@ -587,6 +585,9 @@ func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, req *sdv
 	}
 	return nil
 }
+
+// reasonPoolExhausted is AddressAssigned's reason when the zone's pool has no free address.
+const reasonPoolExhausted = "PoolExhausted"
 
 // keptAddress is the address a request keeps of those it holds claims on: the one its
 // status reports, else the lowest. (It holds one but for a create whose response was

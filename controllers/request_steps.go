@@ -135,7 +135,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		// A served site keeps its name and its upkeep - drift repair, old names
 		// released when their grace period ends - while the new name is refused;
 		// the request still ends Failed, saying so.
-		s.refused = reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, reason, "%s; %s keeps serving", msg, s.req.Status.FQDN)
+		s.refuse(reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, reason, "%s", msg))
 		s.label, s.fqdn, s.namespace = cur, s.req.Status.FQDN, naming.HostingNamespace(s.req)
 		return false, nil
 	}
@@ -180,7 +180,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		case e != nil:
 			// A window that cannot be read holds the rename until it is fixed; the
 			// served name keeps its upkeep meanwhile, and the request ends Failed.
-			s.refused = reconcileerr.NewInvalid(e.Condition, e.Reason, "%s; %s keeps serving", e.Message, s.req.Status.FQDN)
+			s.refuse(e)
 			d.Target = cur
 		case err != nil:
 			return true, err
@@ -195,6 +195,15 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	s.fqdn = naming.FQDN(d.Target, s.zone.Spec.Domain)
 	s.namespace = naming.HostingNamespace(s.req)
 	return false, nil
+}
+
+// refuse keeps e, a change refused, as the error the reconcile ends with once the
+// steps have kept up the name the request serves (s.refused): its kind, condition and
+// reason, its message saying that name keeps serving.
+func (s *requestScope) refuse(e *reconcileerr.Error) {
+	kept := *e
+	kept.Message = fmt.Sprintf("%s; %s keeps serving", e.Message, s.req.Status.FQDN)
+	s.refused = &kept
 }
 
 // textKey tells entries of one request apart in their ledger IDs by free text - a
@@ -254,7 +263,7 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 	if e == nil || e.Kind != reconcileerr.Conflict || cur == "" || s.fqdn == s.req.Status.FQDN {
 		return stop, err
 	}
-	s.refused = reconcileerr.NewConflict(e.Condition, e.Reason, "%s; %s keeps serving", e.Message, s.req.Status.FQDN)
+	s.refuse(e)
 	s.label, s.fqdn = cur, s.req.Status.FQDN
 	return r.claimFQDN(ctx, s)
 }

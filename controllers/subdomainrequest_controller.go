@@ -105,7 +105,8 @@ type requestScope struct {
 	// writes produced before the final one (see staleCopy).
 	wrote []string
 	// refused, when set, is the error the reconcile ends with once the steps have
-	// kept up the name a request serves: a new spec.subdomain the zone refuses.
+	// kept up the name a request serves: a rename the zone refuses, to a name another
+	// holds, or held by a window that cannot be read (refuse).
 	refused error
 	// told are what to do once status is written (Events, metrics): they tell of a
 	// change the status records, and a status write that fails is retried from a
