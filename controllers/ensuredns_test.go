@@ -26,7 +26,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -41,13 +40,7 @@ import (
 // so ensure leaves the object unread. DNSReady must still be set, naming the record
 // type, without reading the object's records (it indexed an empty list and panicked).
 func TestEnsureDNSWhileCacheLags(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := sdv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := dnsv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testScheme(t)
 	for _, tc := range []struct{ addr, rtype string }{{"10.0.0.7", "A"}, {"fd00::7", "AAAA"}} {
 		t.Run(tc.rtype, func(t *testing.T) {
 			clk := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))

@@ -73,6 +73,17 @@ func waitForLedger(t *testing.T, zone, request string, cond func([]sdv1.LedgerEn
 	return nil
 }
 
+// countEntries counts the entries of type typ by key.
+func countEntries(entries []sdv1.LedgerEntry, typ sdv1.LedgerEntryType, key func(sdv1.LedgerEntry) string) map[string]int {
+	n := map[string]int{}
+	for _, e := range entries {
+		if e.Type == typ {
+			n[key(e)]++
+		}
+	}
+	return n
+}
+
 // TestUnusableWindowHoldsDeletion: a deletion that an unusable change window holds
 // has not begun. Its phase is Terminating, as for a deletion under way, yet when the
 // zone is fixed with a closed window the site must wait for the window, not go at once.
@@ -226,12 +237,7 @@ func TestApprovalGivenAgain(t *testing.T) {
 		t.Errorf("Approved: %+v", c)
 	}
 	err := waitForLedger(t, "setuju", "sosial", func(entries []sdv1.LedgerEntry) bool {
-		by := map[string]int{}
-		for _, e := range entries {
-			if e.Type == sdv1.LedgerApproved {
-				by[e.ApprovedBy]++
-			}
-		}
+		by := countEntries(entries, sdv1.LedgerApproved, func(e sdv1.LedgerEntry) string { return e.ApprovedBy })
 		return by["kadis"] == 1 && by["sekda"] == 1 && len(by) == 2
 	})
 	if err != nil {
@@ -299,12 +305,7 @@ func TestRejectionDecides(t *testing.T) {
 	// A new reason is a new rejection on record; the first stays.
 	annotate(t, "mail", map[string]*string{sdv1.AnnotationRejected: ptr("gunakan surel")})
 	err = waitForLedger(t, "tolakan", "mail", func(entries []sdv1.LedgerEntry) bool {
-		reasons := map[string]int{}
-		for _, e := range entries {
-			if e.Type == sdv1.LedgerRejected {
-				reasons[e.Reason]++
-			}
-		}
+		reasons := countEntries(entries, sdv1.LedgerRejected, func(e sdv1.LedgerEntry) string { return e.Reason })
 		return reasons["nama dicadangkan"] == 1 && reasons["gunakan surel"] == 1 && len(reasons) == 2
 	})
 	if err != nil {

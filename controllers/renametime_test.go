@@ -23,9 +23,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -41,13 +39,7 @@ import (
 // 09:00, took an hour, not 69: it could not be made before Monday 08:00. A creation is
 // not held by the window, so its time counts from the approval.
 func TestRenameTimeFromWindow(t *testing.T) {
-	sch := runtime.NewScheme()
-	if err := scheme.AddToScheme(sch); err != nil {
-		t.Fatal(err)
-	}
-	if err := sdv1.AddToScheme(sch); err != nil {
-		t.Fatal(err)
-	}
+	sch := testScheme(t)
 	wita := time.FixedZone("WITA", 8*3600)
 	approved := metav1.NewTime(time.Date(2026, 11, 27, 12, 0, 0, 0, wita))
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, wita)

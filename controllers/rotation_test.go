@@ -26,9 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -60,13 +58,7 @@ func (c staleReads) Get(ctx context.Context, key client.ObjectKey, obj client.Ob
 // (password P1, no rotated-for). One value of rotate-credentials is one new password:
 // the step must not write a third one from the stale copy.
 func TestRotationFromAStaleCopy(t *testing.T) {
-	sch := runtime.NewScheme()
-	if err := scheme.AddToScheme(sch); err != nil {
-		t.Fatal(err)
-	}
-	if err := sdv1.AddToScheme(sch); err != nil {
-		t.Fatal(err)
-	}
+	sch := testScheme(t)
 	req := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", UID: "u-1", Generation: 1,
 		Annotations: map[string]string{sdv1.AnnotationRotateCredentials: "v1"}},
 		Spec: sdv1.SubdomainRequestSpec{OPD: sdv1.OPD{Code: "dinkes"}}}
@@ -114,13 +106,7 @@ func TestRotationFromAStaleCopy(t *testing.T) {
 // trouble of the request's. The reconcile is retried from a newer copy; a served
 // request must not be written as Provisioning meanwhile, nor an Event told.
 func TestConflictWritesNoStatus(t *testing.T) {
-	sch := runtime.NewScheme()
-	if err := scheme.AddToScheme(sch); err != nil {
-		t.Fatal(err)
-	}
-	if err := sdv1.AddToScheme(sch); err != nil {
-		t.Fatal(err)
-	}
+	sch := testScheme(t)
 	req := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", Generation: 1, Finalizers: []string{sdv1.Finalizer}},
 		Status: sdv1.SubdomainRequestStatus{Phase: sdv1.PhaseReady, FQDN: "dinkes.z.go.id", ObservedGeneration: 1,
 			Conditions: []metav1.Condition{{Type: sdv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready", ObservedGeneration: 1,
