@@ -18,9 +18,10 @@ limitations under the License.
 // API server in CPU, measured on a fresh test control plane: each operation n times
 // from 8 workers, the kube-apiserver's CPU time before and after. It explains the
 // benchmark's ratio: on a machine where the API server is the bottleneck, throughput
-// is CPU per request.
+// is CPU per request. With -policies the shipped admission policies (config/policies)
+// are installed first, as deployments and the benchmark do.
 //
-//	go run ./hack/apicost [-n 1000]
+//	go run ./hack/apicost [-n 1000] [-policies]
 package main
 
 import (
@@ -29,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -48,10 +50,15 @@ import (
 
 func main() {
 	n := flag.Int("n", 1000, "times each operation runs")
+	policies := flag.Bool("policies", false, "install config/policies first, as deployments do")
 	flag.Parse()
 	testenv.ExitOnInterrupt()
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-	env, err := testenv.Start(testenv.Options{})
+	opts := testenv.Options{}
+	if *policies {
+		opts.ExtraManifests = []string{filepath.Join(testenv.RepoRoot(), "config", "policies")}
+	}
+	env, err := testenv.Start(opts)
 	if err != nil {
 		fail(err)
 	}
@@ -62,6 +69,20 @@ func main() {
 	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
 	if err != nil {
 		fail(err)
+	}
+	if *policies {
+		// Wait until the API server applies them to the new kind.
+		err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+			probe := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "probe", Annotations: map[string]string{sdv1.AnnotationApproved: "probe"}},
+				Spec: sdv1.SubdomainRequestSpec{Zone: "bench", Subdomain: "probe", OPD: sdv1.OPD{Name: "probe", Code: "probe", AdminGroup: "g"}}}
+			if err := c.Create(ctx, probe, client.DryRunAll); err != nil {
+				return false, nil
+			}
+			return len(probe.Finalizers) > 0 && probe.Annotations[sdv1.AnnotationApprovedBy] != "", nil
+		})
+		if err != nil {
+			fail(fmt.Errorf("the admission policies are not applied: %w", err))
+		}
 	}
 	if err := env.CreateNamespaces(ctx, "subdomain-system"); err != nil {
 		fail(err)
