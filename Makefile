@@ -41,10 +41,11 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: verify
-verify: manifests generate ## Fail if generated files are stale, code is unformatted or vet complains.
+verify: manifests generate ## Fail if generated files are stale, code is unformatted, a tracked file is over 1 MiB or vet complains.
 	@git diff --exit-code -- api config charts || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- config/crd/bases config/rbac/role.yaml charts 'api/*/zz_generated.deepcopy.go')" || { echo "untracked generated files"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
+	@big=$$(git ls-files -z | xargs -0 du -k | awk '$$1 > 1024 {print $$2}'); test -z "$$big" || { echo "tracked files over 1 MiB (build output?): $$big"; exit 1; }
 	go vet ./...
 
 ##@ Build and test
