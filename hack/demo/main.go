@@ -172,7 +172,8 @@ func (d *demo) run(ctx context.Context, kubeconfig string, once bool) error {
 	}
 
 	step("use it")
-	fmt.Printf("  export KUBECONFIG=%s\n  kubectl get sdr\n  kubectl annotate sdr disdukcapil %s=disdukcapil\n", d.kubeconfig, sdv1.AnnotationApproved)
+	fmt.Printf("  export PATH=%s:$PATH   # bin/kubectl\n  export KUBECONFIG=%s\n  kubectl get sdr\n  kubectl annotate sdr disdukcapil %s=disdukcapil\n",
+		filepath.Join(testenv.RepoRoot(), "bin"), d.kubeconfig, sdv1.AnnotationApproved)
 	if d.approverKC != "" {
 		fmt.Printf("  (approving needs verb approve: use KUBECONFIG=%s for the approver \"kadis\")\n", d.approverKC)
 	}
