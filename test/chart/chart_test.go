@@ -155,7 +155,7 @@ func TestKustomizeDefault(t *testing.T) {
 	if err := env.Kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(testenv.RepoRoot(), "config", "default")); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.Kubectl("get", "deployment/subdomain-operator", "-n", "subdomain-system"); err != nil {
+	if err := env.Kubectl("get", "deployment/subdomain-operator", "service/subdomain-operator-metrics", "-n", "subdomain-system"); err != nil {
 		t.Error(err)
 	}
 	if err := env.Kubectl("get", "validatingadmissionpolicy/subdomain-approval-authority", "mutatingadmissionpolicy/subdomain-approved-by",
