@@ -126,7 +126,7 @@ func (r *SubdomainRequestReconciler) tell(s *requestScope, kind, reason, action,
 type step func(ctx context.Context, s *requestScope) (stop bool, err error)
 
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/status,verbs=get;patch
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/status,verbs=patch
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/finalizers,verbs=update
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones,verbs=get;list;watch
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;delete

@@ -47,7 +47,7 @@ type SubdomainZoneReconciler struct {
 	claims toolscache.Indexer
 }
 
-// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=get;patch
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=patch
 
 // Reconcile counts the zone's address claims and checks what the API server cannot
 // (the change window's time zone). Sets Ready. Writes status only when it changed.
