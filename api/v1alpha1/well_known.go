@@ -16,7 +16,7 @@ limitations under the License.
 
 package v1alpha1
 
-// Annotations, labels and names fixed by the API contract (DESIGN.md).
+// Annotations, labels and names fixed by the API contract (docs/design.md).
 const (
 	// AnnotationApproved is set by an approver; its value must equal spec.subdomain.
 	AnnotationApproved = "subdomain.kominfo.go.id/approved"
