@@ -437,3 +437,37 @@ func TestReadyAgainIsNoCreation(t *testing.T) {
 		t.Errorf("created in 2025: %+v", rep.Created)
 	}
 }
+
+// TestRenamedNameReadyAgain: a renamed name Ready again (after a refused rename, an
+// error) is the rename's Ready only once: the later one is no provisioning sample.
+func TestRenamedNameReadyAgain(t *testing.T) {
+	const a, b = "a.z.go.id", "b.z.go.id"
+	secs := func(n int64) func(*sdv1.LedgerEntry) { return func(e *sdv1.LedgerEntry) { e.Seconds = &n } }
+	gen := func(g string) func(*sdv1.LedgerEntry) { return func(e *sdv1.LedgerEntry) { e.ID += "@" + g } }
+	entries := []sdv1.LedgerEntry{
+		le(sdv1.LedgerReady, "2026-03-01T00:00:00Z", "u", a, secs(5), gen("1")),
+		le(sdv1.LedgerRenamed, "2026-04-01T00:00:00Z", "u", b, from(a), gen("2")),
+		le(sdv1.LedgerReady, "2026-04-01T00:00:00Z", "u", b, secs(10), gen("2")),
+		le(sdv1.LedgerReady, "2026-04-03T00:00:00Z", "u", b, secs(200_000), gen("4"))}
+	ledgers := pages("z", entries...)
+	zone := sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"},
+		Spec: sdv1.SubdomainZoneSpec{ServiceLevel: sdv1.ServiceLevel{Provisioning: &metav1.Duration{Duration: 4 * time.Hour}}}}
+	rep := Build(Input{Year: 2026, Zones: []sdv1.SubdomainZone{zone}, Ledgers: ledgers, Now: at("2026-06-01T00:00:00Z").Time})
+	if len(rep.ServiceLevel) != 1 {
+		t.Fatalf("service level: %+v", rep.ServiceLevel)
+	}
+	if p := rep.ServiceLevel[0].Provisioning; p.Count != 2 || p.Breaches != 0 {
+		t.Errorf("provisioning: %d samples, %d breaches; want the creation and the rename, no breach", p.Count, p.Breaches)
+	}
+	if len(rep.Renamed) != 1 || rep.Renamed[0].ApprovalToReadySeconds == nil || *rep.Renamed[0].ApprovalToReadySeconds != 10 {
+		t.Errorf("renamed: %+v", rep.Renamed)
+	}
+	// Renamed back to a name served before: its next Ready is that rename's.
+	ledgers = pages("z", append(entries,
+		le(sdv1.LedgerRenamed, "2026-05-01T00:00:00Z", "u", a, from(b), gen("5")),
+		le(sdv1.LedgerReady, "2026-05-01T00:00:00Z", "u", a, secs(7), gen("5")))...)
+	rep = Build(Input{Year: 2026, Zones: []sdv1.SubdomainZone{zone}, Ledgers: ledgers, Now: at("2026-06-01T00:00:00Z").Time})
+	if p := rep.ServiceLevel[0].Provisioning; p.Count != 3 || p.Breaches != 0 {
+		t.Errorf("after a rename back: %d samples, %d breaches; want 3 and none", p.Count, p.Breaches)
+	}
+}

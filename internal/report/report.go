@@ -219,7 +219,10 @@ func Build(in Input) Report {
 	rep.Active = active(in, lives, now.UTC().Year() == in.Year)
 
 	stats := map[string]*ZoneStats{}
-	renamedTo := map[string]bool{} // uid/fqdn reached by a rename
+	// renamePending is a uid/fqdn a rename reached whose Ready has not come yet: the
+	// next Ready of it is that rename's, once; a later one (Ready again after an
+	// error, a refused rename) is no provisioning.
+	renamePending := map[string]bool{}
 	// readies are the Ready entries by uid/fqdn, in time order: a rename's
 	// approval-to-ready is on the Ready entry of its new name that follows it.
 	readies := map[string][]sdv1.LedgerEntry{}
@@ -237,15 +240,20 @@ func Build(in Input) Report {
 		// served (Ready again after an error, a refused rename or a spec edit) is
 		// neither a creation nor a provisioning; a rename's is a rename's.
 		firstReady := e.Type == sdv1.LedgerReady && !readySeen[uidOf(e)]
+		renamed := false // a rename's Ready
 		switch e.Type {
 		case sdv1.LedgerRenamed:
-			renamedTo[uidOf(e)+"/"+e.FQDN] = true
+			renamePending[uidOf(e)+"/"+e.FQDN] = true
 		case sdv1.LedgerApproved:
 			if uid := uidOf(e); !readySeen[uid] && firstApproval[uid] == nil {
 				firstApproval[uid] = e.Seconds
 			}
 		case sdv1.LedgerReady:
 			readySeen[uidOf(e)] = true
+			if key := uidOf(e) + "/" + e.FQDN; renamePending[key] {
+				renamed = true
+				delete(renamePending, key)
+			}
 		}
 		if x.year != in.Year {
 			continue
@@ -267,7 +275,6 @@ func Build(in Input) Report {
 		}
 		switch e.Type {
 		case sdv1.LedgerReady:
-			renamed := renamedTo[uidOf(e)+"/"+e.FQDN]
 			if !renamed && !firstReady {
 				continue
 			}
