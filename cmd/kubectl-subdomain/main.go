@@ -71,12 +71,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	kubeconfig := global.String("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	global.Usage = func() { fmt.Fprint(os.Stderr, usage) }
 	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // help asked for is no failure
+		}
 		return err
 	}
 	args = global.Args()
 	if len(args) == 0 {
 		global.Usage()
 		return errors.New("no command")
+	}
+	if slices.ContainsFunc(args[1:], func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
+		// Help for a command needs no cluster: the usage lists every command's flags.
+		fmt.Fprint(out, usage)
+		return nil
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = *kubeconfig
@@ -397,7 +405,11 @@ func annual(ctx context.Context, c client.Client, args []string, out io.Writer) 
 		// this year's report as markdown.
 		return fmt.Errorf("report takes no arguments, got %q: use --year, --zone and -o", fs.Args())
 	}
-	in := report.Input{Year: *year, Zone: *zone, Now: time.Now()}
+	now := time.Now()
+	if *year < 1970 || *year > now.UTC().Year()+1 {
+		return fmt.Errorf("--year %d: give a year from 1970 to %d", *year, now.UTC().Year()+1)
+	}
+	in := report.Input{Year: *year, Zone: *zone, Now: now}
 	zones := &sdv1.SubdomainZoneList{}
 	reqs := &sdv1.SubdomainRequestList{}
 	ledgers := &sdv1.SubdomainLedgerList{}
@@ -407,5 +419,17 @@ func annual(ctx context.Context, c client.Client, args []string, out io.Writer) 
 		}
 	}
 	in.Zones, in.Requests, in.Ledgers = zones.Items, reqs.Items, ledgers.Items
+	if *zone != "" && !zoneKnown(*zone, in) {
+		// A typo would print an empty report that reads as a quiet year.
+		return fmt.Errorf("zone %q: no SubdomainZone, ledger or request has it", *zone)
+	}
 	return report.Build(in).Render(out, *format)
+}
+
+// zoneKnown tells whether a zone exists or is named by a ledger or a request (a zone
+// deleted since still has its record).
+func zoneKnown(zone string, in report.Input) bool {
+	return slices.ContainsFunc(in.Zones, func(z sdv1.SubdomainZone) bool { return z.Name == zone }) ||
+		slices.ContainsFunc(in.Ledgers, func(l sdv1.SubdomainLedger) bool { return l.Spec.Zone == zone }) ||
+		slices.ContainsFunc(in.Requests, func(r sdv1.SubdomainRequest) bool { return r.Spec.Zone == zone })
 }

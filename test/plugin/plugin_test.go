@@ -243,6 +243,19 @@ func TestPlugin(t *testing.T) {
 	if out, err := runAs(env.Kubeconfig, "report", year, "-o", "csv"); err == nil || !strings.Contains(out, "report takes no arguments") {
 		t.Errorf("report with the year as an argument: %v\n%s", err, out)
 	}
+	// A typo in --zone or --year is an error, not an empty report; help is no failure
+	// and needs no cluster.
+	for _, bad := range [][]string{{"--zone", "pontinak"}, {"--year", "0"}, {"--year", "26"}} {
+		args := append([]string{"report", "--year", year}, bad...)
+		if out, err := runAs(env.Kubeconfig, args...); err == nil {
+			t.Errorf("report %v: no error\n%s", bad, out)
+		}
+	}
+	for _, help := range [][]string{{"-h"}, {"report", "-h"}, {"list", "--help"}} {
+		if out, err := runAs(filepath.Join(t.TempDir(), "no-kubeconfig"), help...); err != nil || !strings.Contains(out, "report --year YYYY") {
+			t.Errorf("%v: %v\n%s", help, err, out)
+		}
+	}
 	out = run("report", "--year", year, "-o", "csv")
 	for _, want := range []string{"dishub.pontianak.go.id", "deletionPolicy=Delete: address", "deletionPolicy=Retain: deleted, retained", ",sekda,approval_to_ready_s="} {
 		if !strings.Contains(out, want) {
