@@ -506,3 +506,44 @@ func TestOrphanDeletion(t *testing.T) {
 		t.Errorf("the left record's address %s was handed out again", r.Status.Address)
 	}
 }
+
+// TestRetainKeepsRelabelledChildren: Retain keeps what the request made even when
+// someone took the request's label off it (an OPD admin may edit its namespace's
+// objects): garbage collection follows owner references, not labels, so the Secret and
+// the Ingress must be disowned all the same, and keep the password.
+func TestRetainKeepsRelabelledChildren(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("simpan", "simpan.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.160.0.0/24"} }))
+	create(t, newRequest("arsiprtn", "simpan", "arsiprtn", approved("kadis"), func(r *sdv1.SubdomainRequest) {
+		r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
+	}))
+	waitPhase(t, "arsiprtn", sdv1.PhaseReady)
+	pw := password(t, "opd-arsiprtn")
+	objs := []client.Object{
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-arsiprtn", Name: sdv1.CredentialsSecretName}},
+		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-arsiprtn", Name: "arsiprtn"}},
+	}
+	for _, o := range objs {
+		if err := k8s.Patch(ctx, o, client.RawPatch(types.JSONPatchType,
+			[]byte(`[{"op":"remove","path":"/metadata/labels/subdomain.kominfo.go.id~1request"}]`))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := k8s.Delete(ctx, getRequest(t, "arsiprtn")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "arsiprtn"}})
+	time.Sleep(3 * time.Second) // let the garbage collector act on anything still owned
+	for _, o := range objs {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+			t.Errorf("Retain lost %T %s: %v", o, o.GetName(), err)
+			continue
+		}
+		if len(o.GetOwnerReferences()) != 0 || !o.GetDeletionTimestamp().IsZero() {
+			t.Errorf("%T %s is still owned or being deleted: %+v", o, o.GetName(), o.GetOwnerReferences())
+		}
+	}
+	if password(t, "opd-arsiprtn") != pw {
+		t.Error("the retained password changed")
+	}
+}

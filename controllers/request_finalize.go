@@ -77,7 +77,15 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	}
 	orphan := r.orphaned(s.req, left)
 	if s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain || orphan != "" {
-		for _, c := range children {
+		// Garbage collection follows owner references, not labels: what carries the
+		// request's reference at its names and places is disowned too, read live - a
+		// child made moments ago and not cached yet, or one whose label someone took
+		// off, would go with the request.
+		live, err := r.referencedLive(ctx, s)
+		if err != nil {
+			return err
+		}
+		for _, c := range append(live, children...) {
 			if err := r.disown(ctx, s.req, c); err != nil {
 				return err
 			}
@@ -188,16 +196,7 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, s *requestSco
 			left = append(left, o)
 		}
 	}
-	candidates := []client.Object{
-		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: req.Name}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.CredentialsSecretName}},
-		&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.HostingObjectName}},
-		&corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.HostingObjectName}},
-		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.HostingObjectName}},
-		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.AdminRoleBindingName}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-	}
-	for _, c := range candidates {
+	for _, c := range hostingChildren(ns, req.Name) {
 		read := r.Get
 		if _, ok := c.(*corev1.Namespace); ok {
 			// The namespace decides when the claims are released: ask the API server,
@@ -228,6 +227,52 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, s *requestSco
 		classify(&svcs.Items[i])
 	}
 	return owned, left, nil
+}
+
+// hostingChildren are empty objects at the names a request's children have in its
+// hosting namespace ns, and the namespace.
+func hostingChildren(ns, request string) []client.Object {
+	return []client.Object{
+		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: request}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.CredentialsSecretName}},
+		&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.HostingObjectName}},
+		&corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.HostingObjectName}},
+		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.HostingObjectName}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sdv1.AdminRoleBindingName}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+	}
+}
+
+// referencedLive reads from the API server the objects at the request's children's
+// names (and, with its zone, its DNSEndpoint and load balancer Service) and returns
+// those that carry an owner reference to it, whatever their labels.
+func (r *SubdomainRequestReconciler) referencedLive(ctx context.Context, s *requestScope) ([]client.Object, error) {
+	req := s.req
+	ns := req.Status.Namespace
+	if ns == "" {
+		ns = naming.HostingNamespace(req)
+	}
+	candidates := hostingChildren(ns, req.Name)
+	if z := s.zone; z != nil {
+		candidates = append(candidates, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.DNS.Namespace, Name: req.Name}})
+		if z.Spec.Ingress.ControllerNamespace != "" {
+			candidates = append(candidates, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + req.Name}})
+		}
+	}
+	var out []client.Object
+	for _, c := range candidates {
+		err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(c), c)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(c.GetOwnerReferences(), func(o metav1.OwnerReference) bool { return o.UID == req.UID }) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // deleteChildren deletes the DNS records and Service first (the name stops resolving
