@@ -352,7 +352,10 @@ func activePreviousNames(prev []sdv1.PreviousName, now time.Time) []string {
 
 // releaseRetiredNames, once the Ingress and DNS records no longer carry them, releases
 // the claims of old names whose grace period ended and marks them released. Asks for a
-// reconcile when the next grace period ends (no polling). Never returns early.
+// reconcile when the next grace period ends (no polling), and soon again for a name
+// still carried: the Ingress or DNSEndpoint this pass rewrote (and the cache shows
+// before the write), or one made moments ago that the cache does not show yet (ensure
+// left it as it was). Never returns early.
 func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s *requestScope) (bool, error) {
 	now := s.now
 	prev := s.req.Status.PreviousNames
@@ -363,6 +366,15 @@ func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s 
 		}
 		if now.Before(p.ExpiresAt.Time) {
 			s.requeueAt(p.ExpiresAt.Sub(now))
+			continue
+		}
+		served, err := r.stillServed(ctx, s, p.FQDN)
+		if err != nil {
+			return true, err
+		}
+		if served {
+			// Released while served, another request could claim and serve it too.
+			s.requeueAt(cacheLagRetry)
 			continue
 		}
 		if err := r.giveBackClaim(ctx, s.req, p.FQDN); err != nil {
