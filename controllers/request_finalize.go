@@ -81,11 +81,18 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 		// request's reference at its names and places is disowned too, read live - a
 		// child made moments ago and not cached yet, or one whose label someone took
 		// off, would go with the request.
-		live, err := r.referencedLive(ctx, s)
+		disowned, err := r.referencedLive(ctx, s)
 		if err != nil {
 			return err
 		}
-		for _, c := range append(live, children...) {
+		// The cache's copies of those would patch each one a second time: add only
+		// the children not among them (a DNSEndpoint or Service at an older place).
+		for _, c := range children {
+			if !slices.ContainsFunc(disowned, func(d client.Object) bool { return d.GetUID() == c.GetUID() }) {
+				disowned = append(disowned, c)
+			}
+		}
+		for _, c := range disowned {
 			if err := r.disown(ctx, s.req, c); err != nil {
 				return err
 			}
