@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -178,21 +179,15 @@ func (r *SubdomainRequestReconciler) recordEnd(ctx context.Context, s *requestSc
 // deletionPolicy Retain).
 func (r *SubdomainRequestReconciler) children(ctx context.Context, s *requestScope) (owned, left []client.Object, err error) {
 	req := s.req
-	ns := req.Status.Namespace
-	if ns == "" {
-		ns = naming.HostingNamespace(req)
-	}
+	ns := deletionNamespace(req)
+	places := zonePlaces(req, s.zone)
 	placed := func(o client.Object) bool {
-		key, z := client.ObjectKeyFromObject(o), s.zone
-		switch o.(type) {
-		case *corev1.Namespace:
-			return key.Name == ns
-		case *corev1.Service:
-			return z != nil && key == client.ObjectKey{Namespace: z.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + req.Name}
-		case *dnsv1.DNSEndpoint:
-			return z != nil && key == client.ObjectKey{Namespace: z.Spec.DNS.Namespace, Name: req.Name}
+		if _, ok := o.(*corev1.Namespace); ok {
+			return o.GetName() == ns
 		}
-		return false
+		return slices.ContainsFunc(places, func(p client.Object) bool {
+			return reflect.TypeOf(p) == reflect.TypeOf(o) && client.ObjectKeyFromObject(p) == client.ObjectKeyFromObject(o)
+		})
 	}
 	classify := func(o client.Object) {
 		made := o.GetCreationTimestamp()
@@ -236,6 +231,28 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, s *requestSco
 	return owned, left, nil
 }
 
+// deletionNamespace is the hosting namespace a deletion looks in: the one status
+// names, else the one the spec gives.
+func deletionNamespace(req *sdv1.SubdomainRequest) string {
+	if ns := req.Status.Namespace; ns != "" {
+		return ns
+	}
+	return naming.HostingNamespace(req)
+}
+
+// zonePlaces are empty objects at the names the request's DNSEndpoint and load
+// balancer Service have at the places zone z gives them; none without the zone.
+func zonePlaces(req *sdv1.SubdomainRequest, z *sdv1.SubdomainZone) []client.Object {
+	if z == nil {
+		return nil
+	}
+	out := []client.Object{&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.DNS.Namespace, Name: req.Name}}}
+	if z.Spec.Ingress.ControllerNamespace != "" {
+		out = append(out, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + req.Name}})
+	}
+	return out
+}
+
 // hostingChildren are empty objects at the names a request's children have in its
 // hosting namespace ns, and the namespace.
 func hostingChildren(ns, request string) []client.Object {
@@ -255,17 +272,7 @@ func hostingChildren(ns, request string) []client.Object {
 // those that carry an owner reference to it, whatever their labels.
 func (r *SubdomainRequestReconciler) referencedLive(ctx context.Context, s *requestScope) ([]client.Object, error) {
 	req := s.req
-	ns := req.Status.Namespace
-	if ns == "" {
-		ns = naming.HostingNamespace(req)
-	}
-	candidates := hostingChildren(ns, req.Name)
-	if z := s.zone; z != nil {
-		candidates = append(candidates, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.DNS.Namespace, Name: req.Name}})
-		if z.Spec.Ingress.ControllerNamespace != "" {
-			candidates = append(candidates, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: z.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + req.Name}})
-		}
-	}
+	candidates := append(hostingChildren(deletionNamespace(req), req.Name), zonePlaces(req, s.zone)...)
 	var out []client.Object
 	for _, c := range candidates {
 		err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(c), c)
