@@ -71,17 +71,8 @@ func main() {
 		fail(err)
 	}
 	if *policies {
-		// Wait until the API server applies them to the new kind.
-		err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
-			probe := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "probe", Annotations: map[string]string{sdv1.AnnotationApproved: "probe"}},
-				Spec: sdv1.SubdomainRequestSpec{Zone: "bench", Subdomain: "probe", OPD: sdv1.OPD{Name: "probe", Code: "probe", AdminGroup: "g"}}}
-			if err := c.Create(ctx, probe, client.DryRunAll); err != nil {
-				return false, nil
-			}
-			return len(probe.Finalizers) > 0 && probe.Annotations[sdv1.AnnotationApprovedBy] != "", nil
-		})
-		if err != nil {
-			fail(fmt.Errorf("the admission policies are not applied: %w", err))
+		if err := testenv.WaitForPolicies(ctx, c); err != nil {
+			fail(err)
 		}
 	}
 	if err := env.CreateNamespaces(ctx, "subdomain-system"); err != nil {

@@ -285,7 +285,9 @@ func startControlPlane(ctx context.Context) *controlPlane {
 		fail("%v", err)
 	}
 	if *withPolicies {
-		waitForPolicies(ctx, cp.c)
+		if err := testenv.WaitForPolicies(ctx, cp.c); err != nil {
+			fail("%v", err)
+		}
 	}
 	for _, ns := range []string{"subdomain-system", "ingress-nginx"} {
 		if err := cp.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
@@ -644,22 +646,6 @@ func (m *managerProc) printReconcileStats(what string) {
 			fmt.Fprintf(os.Stderr, "     %-18s mean reconcile %s, mean queue wait %s\n", ctl,
 				time.Duration(sum/cnt*float64(time.Second)).Round(time.Millisecond), time.Duration(qs/qc*float64(time.Second)).Round(time.Millisecond))
 		}
-	}
-}
-
-// waitForPolicies waits until the API server applies the admission policies: right
-// after they are created it may not have type-checked them against the new kind, and
-// the finalizer policy, failing open, would skip the first requests.
-func waitForPolicies(ctx context.Context, c client.Client) {
-	err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
-		probe := approvedRequest("probe")
-		if err := c.Create(ctx, probe, client.DryRunAll); err != nil {
-			return false, nil
-		}
-		return slices.Contains(probe.Finalizers, sdv1.Finalizer) && probe.Annotations[sdv1.AnnotationApprovedBy] != "", nil
-	})
-	if err != nil {
-		fail("the admission policies are not applied: %v", err)
 	}
 }
 
