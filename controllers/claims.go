@@ -81,6 +81,9 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 		if typ == sdv1.ClaimTypeAddress {
 			cond, reason = sdv1.ConditionAddressAssigned, "AddressConflict"
 		}
+		if c.Spec.Request == "" {
+			return reconcileerr.NewConflict(cond, reason, "%s is the shared address of SubdomainZone %q (SubdomainClaim %s)", value, c.Spec.Zone, c.Name)
+		}
 		if c.Spec.Request == s.req.Name {
 			return reconcileerr.NewConflict(cond, reason,
 				"%s is held by an earlier SubdomainRequest %q (deleted with deletionPolicy Retain: its site stays; delete SubdomainClaim %s to release it)",
@@ -147,6 +150,20 @@ func (r *SubdomainRequestReconciler) heldAddresses(ctx context.Context, live boo
 		}
 	}
 	return held, nil
+}
+
+// sharedAddressHolder names the request holding a's claim, as a pool address; "" if
+// none does (a shared zone holds it, or nobody yet). It reads the cache.
+func (r *SubdomainRequestReconciler) sharedAddressHolder(ctx context.Context, a netip.Addr) (string, error) {
+	c := &sdv1.SubdomainClaim{}
+	err := r.Get(ctx, types.NamespacedName{Name: naming.AddressClaimName(a)}, c, client.UnsafeDisableDeepCopy)
+	if apierrors.IsNotFound(err) || (err == nil && c.Spec.Request == "") {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("SubdomainRequest %q of zone %s (SubdomainClaim %s)", c.Spec.Request, c.Spec.Zone, c.Name), nil
 }
 
 // allocate returns the request's pool address, claiming a free one if it holds none.

@@ -429,12 +429,23 @@ func (s *requestScope) requeueAt(d time.Duration) {
 // address of the pool claimed with a create that fails if it is taken. The address a
 // request holds never changes (a rename keeps it).
 // Sets AddressAssigned for zones that do not announce addresses (announceAddress sets
-// it otherwise). Ends with Invalid (PoolExhausted) when the pool is full.
+// it otherwise). Ends with Invalid (PoolExhausted) when the pool is full, and with a
+// Conflict (AddressConflict) when a request of another zone holds the zone's shared
+// address.
 func (r *SubdomainRequestReconciler) assignAddress(ctx context.Context, s *requestScope) (bool, error) {
 	if shared := s.zone.Spec.SharedAddress; shared != "" {
 		a, err := netip.ParseAddr(shared)
 		if err != nil {
 			return true, reconcileerr.NewInvalid(sdv1.ConditionAddressAssigned, "InvalidZone", "zone sharedAddress %q: %v", shared, err)
+		}
+		// The zone holds the address's claim (SubdomainZoneReconciler), so no pool
+		// gives it to a request; one that got it first keeps it.
+		if holder, err := r.sharedAddressHolder(ctx, a); err != nil || holder != "" {
+			if err == nil {
+				err = reconcileerr.NewConflict(sdv1.ConditionAddressAssigned, "AddressConflict",
+					"the zone's shared address %s is held by %s: no name of zone %s points at it until that request releases it", a, holder, s.zone.Name)
+			}
+			return true, err
 		}
 		s.addr = a
 		s.req.Status.Address = a.String()

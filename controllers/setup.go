@@ -223,8 +223,9 @@ func (r *SubdomainRequestReconciler) requestsOfZone(ctx context.Context, o clien
 
 // waitingForClaim maps a released claim to the requests of its zone that wait for a
 // name or an address (phase Conflict, or Failed because the pool was full), and a
-// released address also to other zones' requests waiting for one (PoolExhausted). A
-// released address resets the allocation hints.
+// released address also to other zones' requests waiting for one (PoolExhausted, or
+// their shared zone's address held: AddressConflict). A released address resets the
+// allocation hints.
 func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o client.Object) []reconcile.Request {
 	c, ok := o.(*sdv1.SubdomainClaim)
 	if !ok {
@@ -244,7 +245,12 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 	r.observed(reservationKey(c.Name))
 	return append(out, r.listRequests(ctx, &client.ListOptions{}, func(req *sdv1.SubdomainRequest) bool {
 		a := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionAddressAssigned)
-		return req.Spec.Zone != c.Spec.Zone && req.Status.Phase == sdv1.PhaseFailed && a != nil && a.Reason == reasonPoolExhausted
+		if req.Spec.Zone == c.Spec.Zone || a == nil {
+			return false
+		}
+		// Waiting for a free address of its pool, or for its zone's shared address.
+		return (req.Status.Phase == sdv1.PhaseFailed && a.Reason == reasonPoolExhausted) ||
+			(req.Status.Phase == sdv1.PhaseConflict && a.Reason == "AddressConflict")
 	})...)
 }
 

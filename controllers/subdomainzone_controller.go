@@ -20,9 +20,11 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -37,41 +39,59 @@ import (
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/ipam"
+	"github.com/kominfo/subdomain-operator/internal/naming"
 )
 
 // SubdomainZoneReconciler reports a zone's pool use and whether its settings are usable.
 type SubdomainZoneReconciler struct {
 	client.Client
-	// claims is the claims informer's indexer, with indexZoneAddresses; set up by
-	// SetupWithManager.
+	// APIReader reads the API server directly: who holds a claim the create of which
+	// failed, when the cache does not show it yet.
+	APIReader client.Reader
+	// claims is the claims informer's indexer, with indexZoneAddresses and
+	// indexSharedAddressOwners; set up by SetupWithManager.
 	claims toolscache.Indexer
 }
 
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=patch
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;patch;delete
 
-// Reconcile counts the zone's address claims and checks what the API server cannot
-// (the change window's time zone). Sets Ready. Writes status only when it changed.
+// Reconcile holds the shared address's claim of a shared zone, counts the zone's
+// address claims and checks what the API server cannot (the change window's time
+// zone). Sets Ready (False, reason AddressConflict, while a request holds the shared
+// address). Writes status only when it changed.
 func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Request) (ctrl.Result, error) {
 	zone := &sdv1.SubdomainZone{}
 	if err := r.Get(ctx, key.NamespacedName, zone); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	base := zone.DeepCopy()
-	// Read in place from the index: no copy of thousands of cached claims.
-	held, err := r.claims.ByIndex(indexZoneAddresses, zone.Name)
+	holder, err := r.holdSharedAddress(ctx, zone)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Read in place from the index: no copy of thousands of cached claims. A shared
+	// address's claim, which no request holds, is not an allocation.
+	indexed, err := r.claims.ByIndex(indexZoneAddresses, zone.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	held := slices.DeleteFunc(slices.Clone(indexed), func(o any) bool { return sharedAddressClaim(o) })
 	zone.Status.Allocated = int64(len(held))
 	zone.Status.Capacity = 0
 	outside := 0
 	ready, reason, msg := true, "Ready", fmt.Sprintf("zone %s is ready", zone.Spec.Domain)
 	if shared := zone.Spec.SharedAddress; shared != "" {
-		// A shared zone claims no address: any held are of a former addressPool.
+		// Any address a request of a shared zone holds is of a former addressPool.
 		zone.Status.Allocated, zone.Status.Capacity = 0, 1
 		msg = fmt.Sprintf("every name of %s points at %s", zone.Spec.Domain, shared)
 		if len(held) > 0 {
 			msg += fmt.Sprintf("; %d addresses of a former addressPool are still held by their requests", len(held))
+		}
+		if holder != "" {
+			ready, reason = false, "AddressConflict"
+			msg = fmt.Sprintf("sharedAddress %s is held by %s: no name of %s points at it until that request releases it; choose another sharedAddress, or delete that request",
+				shared, holder, zone.Spec.Domain)
 		}
 	} else if pool, err := ipam.Parse(zone.Spec.AddressPool); err != nil {
 		ready, reason, msg = false, "InvalidAddressPool", err.Error()
@@ -126,8 +146,29 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// AddAfter keeps one pending item per zone however many claims arrive.
 		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Name: c.Spec.Zone}}, statusCoalesce)
 	}
+	// A released address may be a shared zone's: the zones that share it take it, and
+	// those that held a shared address's claim make it again if it went (GC deletes it
+	// when its last owner zone goes, and might have as one was added).
+	enqueueSharers := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		c, ok := o.(*sdv1.SubdomainClaim)
+		if !ok || c.Spec.Type != sdv1.ClaimTypeAddress {
+			return
+		}
+		zones := &sdv1.SubdomainZoneList{}
+		if err := mgr.GetCache().List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
+			return
+		}
+		for i := range zones.Items {
+			if z := &zones.Items[i]; z.Spec.SharedAddress == c.Spec.Value {
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: z.Name}})
+			}
+		}
+	}
 	var err error
 	if r.claims, err = addZoneAddressIndex(context.Background(), mgr.GetCache()); err != nil {
+		return err
+	}
+	if _, err = addIndex(context.Background(), mgr.GetCache(), &sdv1.SubdomainClaim{}, indexSharedAddressOwners, sharedAddressOwners); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -137,9 +178,112 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				enqueueZone(e.Object, q)
 			},
-			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				enqueueZone(e.Object, q)
+				enqueueSharers(ctx, e.Object, q)
 			},
 		}).
 		Complete(r)
+}
+
+// indexSharedAddressOwners indexes the claims of shared addresses (address claims
+// that no request holds) by the names of the zones that own them.
+const indexSharedAddressOwners = "subdomain.kominfo.go.id/shared-address-owners"
+
+func sharedAddressOwners(o any) ([]string, error) {
+	if !sharedAddressClaim(o) {
+		return nil, nil
+	}
+	var zones []string
+	for _, ref := range o.(*sdv1.SubdomainClaim).OwnerReferences {
+		if ref.Kind == "SubdomainZone" && ref.APIVersion == sdv1.GroupVersion.String() {
+			zones = append(zones, ref.Name)
+		}
+	}
+	return zones, nil
+}
+
+// sharedAddressClaim tells whether o is the claim of a zone's sharedAddress: an
+// address claim that no request holds, owned by the zones pointing at it.
+func sharedAddressClaim(o any) bool {
+	c, ok := o.(*sdv1.SubdomainClaim)
+	return ok && c.Spec.Type == sdv1.ClaimTypeAddress && c.Spec.Request == ""
+}
+
+// holdSharedAddress makes a shared zone an owner of its sharedAddress's claim (an
+// address claim with no request, named as a request's would be), so that no pool -
+// pools may overlap it - gives the address to a request, and gives up the claims of
+// addresses the zone no longer shares: the last zone to leave one deletes it, as
+// garbage collection does when the last owner zone is deleted. Zones sharing one
+// address share its claim. It returns who holds the sharedAddress instead ("" if
+// the zone holds it, or is not shared): then the zone's requests are in Conflict.
+func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *sdv1.SubdomainZone) (holder string, err error) {
+	want := ""
+	if a, err := netip.ParseAddr(zone.Spec.SharedAddress); err == nil {
+		want = naming.AddressClaimName(a)
+	}
+	owned, err := r.claims.ByIndex(indexSharedAddressOwners, zone.Name)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range owned {
+		if c := o.(*sdv1.SubdomainClaim); c.Name != want {
+			if err := r.disownSharedClaim(ctx, zone, c); err != nil {
+				return "", err
+			}
+		}
+	}
+	if want == "" {
+		return "", nil
+	}
+	c := &sdv1.SubdomainClaim{}
+	err = r.Get(ctx, client.ObjectKey{Name: want}, c)
+	if apierrors.IsNotFound(err) {
+		c = &sdv1.SubdomainClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: want, Labels: map[string]string{
+				sdv1.LabelZone: zone.Name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
+			}, OwnerReferences: []metav1.OwnerReference{zoneOwner(zone)}},
+			Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: zone.Spec.SharedAddress, Zone: zone.Name},
+		}
+		if err = r.Create(ctx, c); err == nil || !apierrors.IsAlreadyExists(err) {
+			return "", err
+		}
+		// Taken between our read and our create, or the cache lags: ask the API server.
+		err = r.APIReader.Get(ctx, client.ObjectKey{Name: want}, c)
+	}
+	if err != nil {
+		return "", err
+	}
+	if !sharedAddressClaim(c) {
+		return fmt.Sprintf("SubdomainRequest %q of zone %s (SubdomainClaim %s)", c.Spec.Request, c.Spec.Zone, c.Name), nil
+	}
+	if slices.ContainsFunc(c.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == zone.UID }) {
+		return "", nil
+	}
+	// Another zone's shared address too: own it with them. The optimistic lock keeps
+	// two zones joining at once from dropping each other's reference.
+	base := c.DeepCopy()
+	c.OwnerReferences = append(c.OwnerReferences, zoneOwner(zone))
+	return "", r.Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// disownSharedClaim takes zone off the owners of a shared address's claim, and
+// deletes the claim if no other zone owns it.
+func (r *SubdomainZoneReconciler) disownSharedClaim(ctx context.Context, zone *sdv1.SubdomainZone, c *sdv1.SubdomainClaim) error {
+	others := slices.DeleteFunc(slices.Clone(c.OwnerReferences), func(ref metav1.OwnerReference) bool {
+		return ref.Kind == "SubdomainZone" && ref.Name == zone.Name
+	})
+	if len(others) == 0 {
+		err := r.Delete(ctx, c, client.Preconditions{UID: &c.UID, ResourceVersion: &c.ResourceVersion})
+		return client.IgnoreNotFound(err)
+	}
+	patched := c.DeepCopy()
+	patched.OwnerReferences = others
+	return client.IgnoreNotFound(r.Patch(ctx, patched, client.MergeFromWithOptions(c, client.MergeFromWithOptimisticLock{})))
+}
+
+// zoneOwner is zone as an owner of its shared address's claim: not its controller
+// (zones sharing an address own it together), and not blocking the zone's deletion.
+func zoneOwner(zone *sdv1.SubdomainZone) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: sdv1.GroupVersion.String(), Kind: "SubdomainZone", Name: zone.Name, UID: zone.UID}
 }

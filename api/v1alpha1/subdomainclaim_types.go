@@ -43,7 +43,9 @@ type SubdomainClaimSpec struct {
 	// Zone is the SubdomainZone the value belongs to.
 	// +required
 	Zone string `json:"zone"`
-	// Request is the name of the SubdomainRequest that holds it.
+	// Request is the name of the SubdomainRequest that holds it; empty for the claim
+	// of a zone's sharedAddress, which the zones pointing at it hold (as its owners)
+	// so that no addressPool gives it to a request.
 	// +required
 	Request string `json:"request"`
 }

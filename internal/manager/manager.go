@@ -178,7 +178,7 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 		return nil, fmt.Errorf("setting up the request controller: %w", err)
 	}
 	controllers.RegisterMetrics(mgr.GetCache())
-	if err := (&controllers.SubdomainZoneReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.SubdomainZoneReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the zone controller: %w", err)
 	}
 	return mgr, nil

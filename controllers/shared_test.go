@@ -1,0 +1,140 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+// TestSharedAddress: a shared zone holds its address's claim, so that no pool - pools
+// may overlap it - gives the address to a request; a zone whose shared address a
+// request already holds is not Ready and its requests are in Conflict naming the
+// holder until it releases the address; zones sharing an address own its claim
+// together, and the last to leave it (or, deleted, through garbage collection) takes
+// the claim away.
+func TestSharedAddress(t *testing.T) {
+	ctx := context.Background()
+	shared := func(a string) func(*sdv1.SubdomainZone) {
+		return func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, a }
+	}
+	create(t, newZone("bersama1", "bersama1.go.id", shared("10.161.0.1")))
+	waitOwners(t, "ip-10-161-0-1", "bersama1")
+
+	// The pool's lowest address is bersama1's: the pool gives the next.
+	create(t, newZone("kolam", "kolam.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.161.0.0/30"} }))
+	create(t, newRequest("kolama", "kolam", "a", approved("kadis")))
+	if r := waitPhase(t, "kolama", sdv1.PhaseReady); r.Status.Address != "10.161.0.2" {
+		t.Fatalf("kolama got %s, want 10.161.0.2 (10.161.0.1 is zone bersama1's shared address)", r.Status.Address)
+	}
+	create(t, newRequest("bersamaa", "bersama1", "a", approved("kadis")))
+	if r := waitPhase(t, "bersamaa", sdv1.PhaseReady); r.Status.Address != "10.161.0.1" ||
+		condition(r, sdv1.ConditionAddressAssigned).Reason != "SharedAddress" {
+		t.Fatalf("bersamaa: %s", statusString(r))
+	}
+
+	// A shared address a request holds: the zone is not Ready, its requests wait.
+	create(t, newZone("bersama2", "bersama2.go.id", shared("10.161.0.2")))
+	z, err := zoneWhen("bersama2", func(z *sdv1.SubdomainZone) bool {
+		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
+		return c != nil && c.Reason == "AddressConflict"
+	})
+	if err != nil {
+		t.Fatalf("zone bersama2: %+v: %v", z.Status.Conditions, err)
+	}
+	if c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady); c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, `SubdomainRequest "kolama"`) {
+		t.Errorf("zone bersama2 Ready = %+v", c)
+	}
+	create(t, newRequest("bersamab", "bersama2", "b", approved("kadis")))
+	r := waitPhase(t, "bersamab", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionAddressAssigned); c.Reason != "AddressConflict" || !strings.Contains(c.Message, `SubdomainRequest "kolama"`) {
+		t.Fatalf("bersamab AddressAssigned = %+v", c)
+	}
+	if r.Status.Namespace != "" {
+		t.Errorf("bersamab was provisioned while in Conflict: %s", statusString(r))
+	}
+	// Its holder goes: the zone takes the address, its request is served.
+	if err := k8s.Delete(ctx, getRequest(t, "kolama")); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitPhase(t, "bersamab", sdv1.PhaseReady); r.Status.Address != "10.161.0.2" {
+		t.Fatalf("bersamab: %s", statusString(r))
+	}
+	waitOwners(t, "ip-10-161-0-2", "bersama2")
+	if z, err := zoneWhen("bersama2", func(z *sdv1.SubdomainZone) bool { return meta.IsStatusConditionTrue(z.Status.Conditions, sdv1.ConditionReady) }); err != nil {
+		t.Fatalf("zone bersama2: %+v: %v", z.Status.Conditions, err)
+	}
+	// Both of the pool's addresses are shared ones now.
+	create(t, newRequest("kolamb", "kolam", "b", approved("kadis")))
+	if r := waitPhase(t, "kolamb", sdv1.PhaseFailed); condition(r, sdv1.ConditionAddressAssigned).Reason != "PoolExhausted" {
+		t.Fatalf("kolamb: %s", statusString(r))
+	}
+
+	// Zones sharing an address own its claim together; leaving it takes only the
+	// zone's own reference away, the last to leave deletes the claim, and garbage
+	// collection deletes it when its last owner zone is deleted.
+	create(t, newZone("bersama3", "bersama3.go.id", shared("10.161.0.1")))
+	waitOwners(t, "ip-10-161-0-1", "bersama1", "bersama3")
+	editZone(t, "bersama3", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress = "10.161.0.3" })
+	waitOwners(t, "ip-10-161-0-1", "bersama1")
+	waitOwners(t, "ip-10-161-0-3", "bersama3")
+	editZone(t, "bersama3", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress, z.Spec.AddressPool = "", []string{"10.161.1.0/30"} })
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-161-0-3"}})
+	create(t, newZone("bersama4", "bersama4.go.id", shared("10.161.0.3")))
+	waitOwners(t, "ip-10-161-0-3", "bersama4")
+	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "bersama4"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-161-0-3"}})
+	if r := getRequest(t, "bersamaa"); r.Status.Phase != sdv1.PhaseReady {
+		t.Errorf("bersamaa: %s", statusString(r))
+	}
+}
+
+// waitOwners waits until the claim of a shared address is owned by exactly zones,
+// no request holding it.
+func waitOwners(t *testing.T, claim string, zones ...string) {
+	t.Helper()
+	c := &sdv1.SubdomainClaim{}
+	owners := func() []string {
+		var out []string
+		for _, ref := range c.OwnerReferences {
+			out = append(out, ref.Kind+"/"+ref.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	var want []string
+	for _, z := range zones {
+		want = append(want, "SubdomainZone/"+z)
+	}
+	err := testenv.WaitFor(context.Background(), k8s, types.NamespacedName{Name: claim}, c, timeout, interval, func(*sdv1.SubdomainClaim) bool {
+		return c.Spec.Request == "" && c.Spec.Type == sdv1.ClaimTypeAddress && slices.Equal(owners(), want)
+	})
+	if err != nil {
+		t.Fatalf("claim %s: request %q, owners %v, want %v: %v", claim, c.Spec.Request, owners(), want, err)
+	}
+}
