@@ -651,3 +651,57 @@ func TestFinalizerPolicy(t *testing.T) {
 		t.Errorf("Deleted entries per request %v, want pending 1 and applied none", deleted)
 	}
 }
+
+// TestSharedAddressClaim: under the shipped RBAC alone the operator holds a shared
+// address's claim for each zone pointing at it: it creates the claim, adds a second
+// zone to its owners, and takes a zone off (deleting it after the last).
+func TestSharedAddressClaim(t *testing.T) {
+	env, u := start(t)
+	runOperator(t, env, u)
+	ctx := context.Background()
+	for _, name := range []string{"bersama1", "bersama2"} {
+		z := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: sdv1.SubdomainZoneSpec{Domain: name + ".go.id", SharedAddress: "10.30.0.1"}}
+		if err := u.admin.Create(ctx, z); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owners := func(want ...string) {
+		t.Helper()
+		c := &sdv1.SubdomainClaim{}
+		var got []string
+		err := testenv.WaitFor(ctx, u.admin, types.NamespacedName{Name: "ip-10-30-0-1"}, c, 60*time.Second, 200*time.Millisecond, func(c *sdv1.SubdomainClaim) bool {
+			got = nil
+			for _, ref := range c.OwnerReferences {
+				got = append(got, ref.Name)
+			}
+			slices.Sort(got)
+			return slices.Equal(got, want)
+		})
+		if err != nil {
+			t.Fatalf("claim ip-10-30-0-1 owned by %v, want %v: %v", got, want, err)
+		}
+	}
+	owners("bersama1", "bersama2")
+	for _, name := range []string{"bersama1", "bersama2"} {
+		z := &sdv1.SubdomainZone{}
+		if err := u.admin.Get(ctx, types.NamespacedName{Name: name}, z); err != nil {
+			t.Fatal(err)
+		}
+		moved := z.DeepCopy()
+		moved.Spec.SharedAddress = "10.30.0.2"
+		if err := u.admin.Patch(ctx, moved, client.MergeFrom(z)); err != nil {
+			t.Fatal(err)
+		}
+		if name == "bersama1" {
+			owners("bersama2")
+		}
+	}
+	err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		err := u.admin.Get(ctx, types.NamespacedName{Name: "ip-10-30-0-1"}, &sdv1.SubdomainClaim{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		t.Fatalf("the claim of an address no zone shares any more is still there: %v", err)
+	}
+}
