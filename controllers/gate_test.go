@@ -139,6 +139,7 @@ func TestRenameBeforeReadyIgnoresWindow(t *testing.T) {
 		return condition(r, sdv1.ConditionDNSReady).Reason == "DNSNamespaceMissing" && r.Status.FQDN == "damkar.winbaru.go.id"
 	})
 
+	time.Sleep(1100 * time.Millisecond) // timestamps are to the second
 	renameApproved(t, "damkar", "pemadam")
 	r := waitFor(t, "damkar", "renamed", func(r *sdv1.SubdomainRequest) bool { return r.Status.FQDN == "pemadam.winbaru.go.id" })
 	if r.Status.Phase == sdv1.PhaseScheduled || len(r.Status.PreviousNames) != 0 {
@@ -153,11 +154,31 @@ func TestRenameBeforeReadyIgnoresWindow(t *testing.T) {
 	if r.Status.FQDN != "pemadam.winbaru.go.id" || len(r.Status.PreviousNames) != 0 {
 		t.Errorf("Ready: %s %+v", statusString(r), r.Status.PreviousNames)
 	}
+	// The approval of the name that is served is the one provisioning answers to:
+	// approvedAt (the service level, describe) and the Ready entry agree.
+	if a := r.Status.Approval; a == nil || a.Name != "pemadam" || !r.Status.ApprovedAt.Equal(a.ApprovedAt) {
+		t.Errorf("approvedAt %v, approval %+v: want the approval of pemadam", r.Status.ApprovedAt, a)
+	}
 	for _, e := range ledgerOf(t, "winbaru", "damkar") {
 		if e.Type == sdv1.LedgerReady && e.FQDN != "pemadam.winbaru.go.id" {
 			t.Errorf("the name that never served has a Ready entry: %+v", e)
 		}
+		if e.Type == sdv1.LedgerReady && (e.Seconds == nil || e.ApprovalSeconds == nil ||
+			*e.ApprovalSeconds != int64(r.Status.ApprovedAt.Sub(r.CreationTimestamp.Time).Seconds()) ||
+			*e.Seconds-int64(r.Status.ReadyAt.Sub(r.Status.ApprovedAt.Time).Seconds()) > 1 ||
+			*e.Seconds < int64(r.Status.ReadyAt.Sub(r.Status.ApprovedAt.Time).Seconds())) {
+			// Seconds rounds the operator's clock up, the status keeps whole seconds.
+			t.Errorf("Ready entry %s: seconds %v, approval seconds %v; status created %v approved %v ready %v", e.FQDN,
+				ptrVal(e.Seconds), ptrVal(e.ApprovalSeconds), r.CreationTimestamp, r.Status.ApprovedAt, r.Status.ReadyAt)
+		}
 	}
+}
+
+func ptrVal(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // TestUnusableWindowKeepsRenameUpkeep: a rename that an unusable window holds leaves

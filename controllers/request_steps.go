@@ -162,6 +162,13 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 			if err := r.record(ctx, s, sdv1.LedgerApproved, what, e); err != nil {
 				return true, err
 			}
+			if s.req.Status.ReadyAt == nil {
+				// Never served, approved for another name (the first led to nothing:
+				// a conflict, a refused name): as with an approval given again, this
+				// is the one provisioning answers to, in approvedAt, the service level
+				// and the Ready entry alike.
+				s.req.Status.ApprovedAt = nil
+			}
 		}
 		s.req.Status.Approval = d.Record
 		if s.req.Status.ApprovedAt == nil {

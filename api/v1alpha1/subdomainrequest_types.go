@@ -203,7 +203,9 @@ type SubdomainRequestStatus struct {
 	// RequestedAt is when the request was created.
 	// +optional
 	RequestedAt *metav1.Time `json:"requestedAt,omitempty"`
-	// ApprovedAt is when a valid approval was first seen.
+	// ApprovedAt is when a valid approval was first seen; until the request first
+	// becomes Ready, when the latest was (an approval given again, or of another name,
+	// is the one provisioning answers to).
 	// +optional
 	ApprovedAt *metav1.Time `json:"approvedAt,omitempty"`
 	// ReadyAt is when the request first became Ready (as ApprovedAt is the first
