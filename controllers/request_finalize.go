@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"slices"
 
@@ -166,7 +167,13 @@ func (r *SubdomainRequestReconciler) recordEnd(ctx context.Context, s *requestSc
 	if s.req.Status.FQDN == "" {
 		return nil
 	}
-	return r.record(ctx, s, typ, "", sdv1.LedgerEntry{FQDN: s.req.Status.FQDN, Address: s.req.Status.Address})
+	e := sdv1.LedgerEntry{FQDN: s.req.Status.FQDN, Address: s.req.Status.Address}
+	if s.zone != nil {
+		shared, err1 := netip.ParseAddr(s.zone.Spec.SharedAddress)
+		held, err2 := netip.ParseAddr(s.req.Status.Address)
+		e.SharedAddress = err1 == nil && err2 == nil && shared == held
+	}
+	return r.record(ctx, s, typ, "", e)
 }
 
 // children lists the objects the request created, found by name and label, never by

@@ -84,7 +84,9 @@ func TestSharedAddress(t *testing.T) {
 		t.Fatalf("bersamab: %s", statusString(r))
 	}
 	waitOwners(t, "ip-10-161-0-2", "bersama2")
-	if z, err := zoneWhen("bersama2", func(z *sdv1.SubdomainZone) bool { return meta.IsStatusConditionTrue(z.Status.Conditions, sdv1.ConditionReady) }); err != nil {
+	if z, err := zoneWhen("bersama2", func(z *sdv1.SubdomainZone) bool {
+		return meta.IsStatusConditionTrue(z.Status.Conditions, sdv1.ConditionReady)
+	}); err != nil {
 		t.Fatalf("zone bersama2: %+v: %v", z.Status.Conditions, err)
 	}
 	// Both of the pool's addresses are shared ones now.
@@ -112,6 +114,25 @@ func TestSharedAddress(t *testing.T) {
 	if r := getRequest(t, "bersamaa"); r.Status.Phase != sdv1.PhaseReady {
 		t.Errorf("bersamaa: %s", statusString(r))
 	}
+
+	// A deletion's record says whether the address was released or stays the zone's.
+	if err := k8s.Delete(ctx, getRequest(t, "bersamaa")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []struct {
+		zone, request, address string
+		shared                 bool
+	}{{"bersama1", "bersamaa", "10.161.0.1", true}, {"kolam", "kolama", "10.161.0.2", false}} {
+		err := waitForLedger(t, d.zone, d.request, func(entries []sdv1.LedgerEntry) bool {
+			return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool {
+				return e.Type == sdv1.LedgerDeleted && e.Address == d.address && e.SharedAddress == d.shared
+			})
+		})
+		if err != nil {
+			t.Errorf("no Deleted entry of %s with address %s, sharedAddress %v: %v", d.request, d.address, d.shared, err)
+		}
+	}
+	waitOwners(t, "ip-10-161-0-1", "bersama1")
 }
 
 // waitOwners waits until the claim of a shared address is owned by exactly zones,

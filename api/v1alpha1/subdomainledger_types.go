@@ -62,6 +62,10 @@ type LedgerEntry struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=39
 	Address string `json:"address,omitempty"`
+	// SharedAddress, on Deleted entries, says Address was the zone's sharedAddress:
+	// it stays with the zone, nothing of it is released.
+	// +optional
+	SharedAddress bool `json:"sharedAddress,omitempty"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	Namespace string `json:"namespace,omitempty"`

@@ -168,6 +168,9 @@ func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 	case l.retained():
 		fmt.Fprintf(b, "\nDeleted:     %s, deletionPolicy Retain: the site, DNS records, Secret and claims were left in place; nothing released (%s and %s still held)\n",
 			rfc(l.end.At.Time), dash(l.end.FQDN), dash(l.end.Address))
+	case l.end.SharedAddress:
+		fmt.Fprintf(b, "\nDeleted:     %s, deletionPolicy Delete: the site, DNS records and claims were removed; %s released (address %s kept: it is the zone's shared address)\n",
+			rfc(l.end.At.Time), dash(l.end.FQDN), dash(l.end.Address))
 	default:
 		fmt.Fprintf(b, "\nDeleted:     %s, deletionPolicy Delete: the site, DNS records and claims were removed; %s and address %s released\n",
 			rfc(l.end.At.Time), dash(l.end.FQDN), dash(l.end.Address))

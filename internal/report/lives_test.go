@@ -284,11 +284,13 @@ func TestRetainedDeletion(t *testing.T) {
 		le(sdv1.LedgerReady, "2026-02-01T00:00:00Z", "kept", "kept.z.go.id", addr("10.0.0.3")),
 		le(sdv1.LedgerDeleted, "2026-03-01T00:00:00Z", "gone", "gone.z.go.id", addr("10.0.0.2")),
 		le(sdv1.LedgerRetained, "2026-03-02T00:00:00Z", "kept", "kept.z.go.id", addr("10.0.0.3")),
+		le(sdv1.LedgerReady, "2026-02-01T00:00:00Z", "shr", "shr.z.go.id", addr("10.0.0.9")),
+		le(sdv1.LedgerDeleted, "2026-03-03T00:00:00Z", "shr", "shr.z.go.id", addr("10.0.0.9"), func(e *sdv1.LedgerEntry) { e.SharedAddress = true }),
 	)})
-	if len(rep.Deleted) != 2 || rep.Deleted[0].DeletionPolicy != sdv1.DeletionPolicyDelete || rep.Deleted[1].DeletionPolicy != sdv1.DeletionPolicyRetain {
+	if len(rep.Deleted) != 3 || !rep.Deleted[2].SharedAddress || rep.Deleted[0].DeletionPolicy != sdv1.DeletionPolicyDelete || rep.Deleted[1].DeletionPolicy != sdv1.DeletionPolicyRetain {
 		t.Fatalf("deleted: %+v", rep.Deleted)
 	}
-	if len(rep.Active) != 2 || rep.Active[0].Retained || !rep.Active[1].Retained || rep.Active[1].Deleted == nil {
+	if len(rep.Active) != 3 || rep.Active[0].Retained || !rep.Active[1].Retained || rep.Active[1].Deleted == nil {
 		t.Fatalf("active: %+v", rep.Active)
 	}
 	// The next year only the retained site is still up.
@@ -307,11 +309,12 @@ func TestRetainedDeletion(t *testing.T) {
 		out[f] = buf.String()
 	}
 	for f, want := range map[string][]string{
-		"markdown": {"deleted: 2 (retained: 1)",
+		"markdown": {"deleted: 3 (retained: 1)",
 			"| 2026-03-01 | OPD gone | gone.z.go.id | address 10.0.0.2 released |",
 			"| 2026-03-02 | OPD kept | kept.z.go.id | deleted, retained: site left in place, nothing released (address 10.0.0.3 kept) |",
 			"| deleted 2026-03-02, retained: site left in place, nothing released |"},
 		"csv": {"deleted,2026-03-01,z,OPD gone,gone.z.go.id,,10.0.0.2,,,deletionPolicy=Delete: address 10.0.0.2 released\n",
+			"deleted,2026-03-03,z,OPD shr,shr.z.go.id,,10.0.0.9,,,deletionPolicy=Delete: address 10.0.0.9 kept: it is the zone's shared address\n",
 			"deleted,2026-03-02,z,OPD kept,kept.z.go.id,,10.0.0.3,,,\"deletionPolicy=Retain: deleted, retained: site left in place, nothing released (address 10.0.0.3 kept)\"\n"},
 	} {
 		for _, w := range want {
@@ -320,8 +323,10 @@ func TestRetainedDeletion(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(out["markdown"], "10.0.0.3 released") || strings.Contains(out["csv"], "10.0.0.3 released") {
-		t.Errorf("a retained address is reported released:\n%s\n%s", out["markdown"], out["csv"])
+	for _, a := range []string{"10.0.0.3", "10.0.0.9"} {
+		if strings.Contains(out["markdown"], a+" released") || strings.Contains(out["csv"], a+" released") {
+			t.Errorf("a retained or shared address %s is reported released:\n%s\n%s", a, out["markdown"], out["csv"])
+		}
 	}
 	var back Report
 	if err := json.Unmarshal([]byte(out["json"]), &back); err != nil {
@@ -358,6 +363,11 @@ func TestDescribeFromLedger(t *testing.T) {
 			"ready      after 2s (standard 4h0m0s: met), at 2026-03-02T06:00:02Z",
 			"Deleted:     2026-09-10T01:00:00Z, deletionPolicy Delete: the site, DNS records and claims were removed; a.z.go.id and address 10.0.0.2 released"},
 		not: []string{"Retain"},
+	}, {
+		name: "deleted from a shared zone", query: "a",
+		entries: []sdv1.LedgerEntry{first, le(sdv1.LedgerDeleted, "2026-09-10T01:00:00Z", "a", "a.z.go.id", full, func(e *sdv1.LedgerEntry) { e.SharedAddress = true })},
+		want:    []string{"Deleted:     2026-09-10T01:00:00Z, deletionPolicy Delete: the site, DNS records and claims were removed; a.z.go.id released (address 10.0.0.2 kept: it is the zone's shared address)"},
+		not:     []string{"address 10.0.0.2 released"},
 	}, {
 		name: "retained after a rename", query: "a",
 		entries: []sdv1.LedgerEntry{first, le(sdv1.LedgerApproved, "2026-05-01T00:00:00Z", "a", "b.z.go.id", by("sekda")),

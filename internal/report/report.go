@@ -92,8 +92,11 @@ type Event struct {
 	FQDN         string    `json:"fqdn"`
 	PreviousFQDN string    `json:"previousFQDN,omitempty"`
 	Address      string    `json:"address,omitempty"`
-	ApprovedBy   string    `json:"approvedBy,omitempty"`
-	Reason       string    `json:"reason,omitempty"`
+	// SharedAddress says Address is the zone's shared address: a deletion releases
+	// nothing of it.
+	SharedAddress bool   `json:"sharedAddress,omitempty"`
+	ApprovedBy    string `json:"approvedBy,omitempty"`
+	Reason        string `json:"reason,omitempty"`
 	// DeletionPolicy of a deletion: Delete (the site, DNS records and claims were
 	// removed, the address released) or Retain (all left in place, nothing released).
 	DeletionPolicy sdv1.DeletionPolicy `json:"deletionPolicy,omitempty"`
@@ -166,6 +169,9 @@ func (e Event) timesCSV() string {
 func (e Event) deletionDetail() string {
 	if e.DeletionPolicy == sdv1.DeletionPolicyRetain {
 		return "deleted, retained: site left in place, nothing released (address " + e.Address + " kept)"
+	}
+	if e.SharedAddress {
+		return "address " + e.Address + " kept: it is the zone's shared address"
 	}
 	return "address " + e.Address + " released"
 }
@@ -259,7 +265,7 @@ func Build(in Input) Report {
 			continue
 		}
 		ev := Event{At: e.At.UTC(), Zone: x.zone, Request: e.Request, OPD: e.OPD, FQDN: e.FQDN, PreviousFQDN: e.PreviousFQDN,
-			Address: e.Address, ApprovedBy: e.ApprovedBy, Reason: e.Reason}
+			Address: e.Address, SharedAddress: e.SharedAddress, ApprovedBy: e.ApprovedBy, Reason: e.Reason}
 		zs := stats[x.zone]
 		if zs == nil {
 			zs = &ZoneStats{Zone: x.zone}
