@@ -82,7 +82,11 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 			cond, reason = sdv1.ConditionAddressAssigned, "AddressConflict"
 		}
 		if c.Spec.Request == "" {
-			return reconcileerr.NewConflict(cond, reason, "%s is the shared address of SubdomainZone %q (SubdomainClaim %s)", value, c.Spec.Zone, c.Name)
+			var zones []string
+			for _, ref := range c.OwnerReferences {
+				zones = append(zones, ref.Name)
+			}
+			return reconcileerr.NewConflict(cond, reason, "%s is the shared address of SubdomainZone %s (SubdomainClaim %s)", value, strings.Join(zones, ", "), c.Name)
 		}
 		if c.Spec.Request == s.req.Name {
 			return reconcileerr.NewConflict(cond, reason,
@@ -152,18 +156,30 @@ func (r *SubdomainRequestReconciler) heldAddresses(ctx context.Context, live boo
 	return held, nil
 }
 
-// sharedAddressHolder names the request holding a's claim, as a pool address; "" if
-// none does (a shared zone holds it, or nobody yet). It reads the cache.
-func (r *SubdomainRequestReconciler) sharedAddressHolder(ctx context.Context, a netip.Addr) (string, error) {
+// sharedAddressHolder names the request of another zone holding shared zone z's
+// address a as a pool address; "" if none does: zones hold it, or nobody yet, or a
+// request of z itself from when z had a pool (it points at a with the zone's other
+// names now; z takes the claim when the request releases it). It reads the cache.
+func (r *SubdomainRequestReconciler) sharedAddressHolder(ctx context.Context, z *sdv1.SubdomainZone, a netip.Addr) (string, error) {
 	c := &sdv1.SubdomainClaim{}
 	err := r.Get(ctx, types.NamespacedName{Name: naming.AddressClaimName(a)}, c, client.UnsafeDisableDeepCopy)
-	if apierrors.IsNotFound(err) || (err == nil && c.Spec.Request == "") {
+	if apierrors.IsNotFound(err) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("SubdomainRequest %q of zone %s (SubdomainClaim %s)", c.Spec.Request, c.Spec.Zone, c.Name), nil
+	return sharedAddressTaker(c, z), nil
+}
+
+// sharedAddressTaker names the request of another zone than z that holds claim c
+// (of z's sharedAddress), for messages; "" if c is zones' or a request's of z.
+func sharedAddressTaker(c *sdv1.SubdomainClaim, z *sdv1.SubdomainZone) string {
+	if c.Spec.Request == "" || c.Spec.Zone == z.Name {
+		return ""
+	}
+	return fmt.Sprintf("SubdomainRequest %q of zone %s (SubdomainClaim %s; if that request was deleted with deletionPolicy Retain, deleting the claim releases it)",
+		c.Spec.Request, c.Spec.Zone, c.Name)
 }
 
 // allocate returns the request's pool address, claiming a free one if it holds none.

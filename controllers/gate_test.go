@@ -287,10 +287,21 @@ func TestApprovalGivenAgain(t *testing.T) {
 	if r.Status.ApprovedAt == nil || !r.Status.ApprovedAt.After(firstAt.Time) || !r.Status.ApprovedAt.Equal(r.Status.Approval.ApprovedAt) {
 		t.Errorf("approvedAt %v, first %v, record %+v", r.Status.ApprovedAt, firstAt, r.Status.Approval)
 	}
+	// Another approver's stamp on the same name is a decision on record, not a new
+	// start: approvedAt stays.
+	againAt := r.Status.ApprovedAt
+	time.Sleep(1100 * time.Millisecond)
+	annotate(t, "disnaker", map[string]*string{sdv1.AnnotationApprovedBy: ptr("bupati")})
+	r = waitFor(t, "disnaker", "approved by bupati", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Approval != nil && r.Status.Approval.ApprovedBy == "bupati"
+	})
+	if !r.Status.ApprovedAt.Equal(againAt) {
+		t.Errorf("another approver's stamp moved approvedAt: %v, was %v", r.Status.ApprovedAt, againAt)
+	}
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "setuju2-dns"}})
 	waitPhase(t, "disnaker", sdv1.PhaseReady)
 	err = waitForLedger(t, "setuju2", "disnaker", func(entries []sdv1.LedgerEntry) bool {
-		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool { return e.Type == sdv1.LedgerReady && e.ApprovedBy == "sekda" })
+		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool { return e.Type == sdv1.LedgerReady && e.ApprovedBy == "bupati" })
 	})
 	if err != nil {
 		t.Errorf("the Ready entry credits the approval given again: %v", err)

@@ -154,7 +154,8 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		} else {
 			e := sdv1.LedgerEntry{At: now, FQDN: naming.FQDN(d.Record.Name, s.zone.Spec.Domain), ApprovedBy: d.Record.ApprovedBy}
 			what := d.Record.Name
-			if rec := s.req.Status.Approval; rec != nil && rec.Name == d.Record.Name {
+			rec := s.req.Status.Approval
+			if rec != nil && rec.Name == d.Record.Name {
 				// The same name approved again (after a withdrawal, or by another
 				// approver) at the same generation: the approver tells it apart.
 				what += "/" + textKey(d.Record.ApprovedBy)
@@ -162,11 +163,12 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 			if err := r.record(ctx, s, sdv1.LedgerApproved, what, e); err != nil {
 				return true, err
 			}
-			if s.req.Status.ReadyAt == nil {
+			if s.req.Status.ReadyAt == nil && (rec == nil || rec.Name != d.Record.Name) {
 				// Never served, approved for another name (the first led to nothing:
 				// a conflict, a refused name): as with an approval given again, this
 				// is the one provisioning answers to, in approvedAt, the service level
-				// and the Ready entry alike.
+				// and the Ready entry alike. Another approver's stamp on the same
+				// name is no new start.
 				s.req.Status.ApprovedAt = nil
 			}
 		}
@@ -446,13 +448,25 @@ func (r *SubdomainRequestReconciler) assignAddress(ctx context.Context, s *reque
 			return true, reconcileerr.NewInvalid(sdv1.ConditionAddressAssigned, "InvalidZone", "zone sharedAddress %q: %v", shared, err)
 		}
 		// The zone holds the address's claim (SubdomainZoneReconciler), so no pool
-		// gives it to a request; one that got it first keeps it.
-		if holder, err := r.sharedAddressHolder(ctx, a); err != nil || holder != "" {
-			if err == nil {
-				err = reconcileerr.NewConflict(sdv1.ConditionAddressAssigned, "AddressConflict",
-					"the zone's shared address %s is held by %s: no name of zone %s points at it until that request releases it", a, holder, s.zone.Name)
-			}
+		// gives it to a request; one of another zone that got it first keeps it.
+		holder, err := r.sharedAddressHolder(ctx, s.zone, a)
+		if err != nil {
 			return true, err
+		}
+		if holder != "" {
+			conflict := reconcileerr.NewConflict(sdv1.ConditionAddressAssigned, "AddressConflict",
+				"the zone's shared address %s is held by %s: no name of zone %s points at it until that request releases it", a, holder, s.zone.Name)
+			if served(s) == "" {
+				return true, conflict
+			}
+			// A served site keeps its address and its upkeep (drift repair, old
+			// names released) and ends in Conflict, saying so.
+			s.refuse(conflict)
+			if s.addr, err = netip.ParseAddr(s.req.Status.Address); err != nil {
+				s.addr = a
+				s.req.Status.Address = a.String()
+			}
+			return false, nil
 		}
 		s.addr = a
 		s.req.Status.Address = a.String()

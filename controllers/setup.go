@@ -141,6 +141,18 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 				CreateFunc: func(event.CreateEvent) bool { return false },
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 			})).
+		// A request that took a shared zone's address (in the moment before the zone
+		// claimed it) puts that zone's requests in Conflict.
+		Watches(&sdv1.SubdomainClaim{}, handler.EnqueueRequestsFromMapFunc(r.sharingTaken),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc: func(e event.CreateEvent) bool {
+					c, ok := e.Object.(*sdv1.SubdomainClaim)
+					return ok && c.Spec.Type == sdv1.ClaimTypeAddress && c.Spec.Request != ""
+				},
+				UpdateFunc:  func(event.UpdateEvent) bool { return false },
+				DeleteFunc:  func(event.DeleteEvent) bool { return false },
+				GenericFunc: func(event.GenericEvent) bool { return false },
+			})).
 		// A foreign Ingress or DNSEndpoint that goes, or changes, may free the name a
 		// request in Conflict waits for.
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.waitingForName),
@@ -252,6 +264,22 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 		return (req.Status.Phase == sdv1.PhaseFailed && a.Reason == reasonPoolExhausted) ||
 			(req.Status.Phase == sdv1.PhaseConflict && a.Reason == "AddressConflict")
 	})...)
+}
+
+// sharingTaken maps a request's new address claim to the requests of the other
+// zones whose sharedAddress it is.
+func (r *SubdomainRequestReconciler) sharingTaken(ctx context.Context, o client.Object) []reconcile.Request {
+	c, ok := o.(*sdv1.SubdomainClaim)
+	if !ok {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, z := range zonesAt(ctx, r.Client, c, false) {
+		if z != c.Spec.Zone {
+			out = append(out, r.listRequests(ctx, client.MatchingFields{indexRequestZone: z}, nil)...)
+		}
+	}
+	return out
 }
 
 // listRequests names the cached requests sel selects that keep passes. keep only

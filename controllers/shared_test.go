@@ -22,9 +22,11 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
@@ -94,6 +96,12 @@ func TestSharedAddress(t *testing.T) {
 	if r := waitPhase(t, "kolamb", sdv1.PhaseFailed); condition(r, sdv1.ConditionAddressAssigned).Reason != "PoolExhausted" {
 		t.Fatalf("kolamb: %s", statusString(r))
 	}
+	if z, err := zoneWhen("kolam", func(z *sdv1.SubdomainZone) bool {
+		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
+		return c != nil && strings.Contains(c.Message, "0 of 2 addresses allocated; 2 more are other zones' sharedAddress")
+	}); err != nil {
+		t.Errorf("zone kolam does not say why its pool is full: %+v: %v", z.Status.Conditions, err)
+	}
 
 	// Zones sharing an address own its claim together; leaving it takes only the
 	// zone's own reference away, the last to leave deletes the claim, and garbage
@@ -157,5 +165,100 @@ func waitOwners(t *testing.T, claim string, zones ...string) {
 	})
 	if err != nil {
 		t.Fatalf("claim %s: request %q, owners %v, want %v: %v", claim, c.Spec.Request, owners(), want, err)
+	}
+}
+
+// TestSharedAddressSwitch: a pool zone switched to a sharedAddress that one of its own
+// requests holds is no conflict: the zone is Ready, its requests point at the address,
+// and the zone takes the address's claim when that request releases it.
+func TestSharedAddressSwitch(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("alih", "alih.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.162.0.0/30"} }))
+	create(t, newRequest("alih1", "alih", "satu", approved("kadis")))
+	if r := waitPhase(t, "alih1", sdv1.PhaseReady); r.Status.Address != "10.162.0.1" {
+		t.Fatalf("alih1: %s", statusString(r))
+	}
+	editZone(t, "alih", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.162.0.1" })
+	create(t, newRequest("alih2", "alih", "dua", approved("kadis")))
+	for _, name := range []string{"alih1", "alih2"} {
+		r := waitFor(t, name, "Ready at the shared address", func(r *sdv1.SubdomainRequest) bool {
+			return r.Status.Phase == sdv1.PhaseReady && condition(r, sdv1.ConditionAddressAssigned).Reason == "SharedAddress"
+		})
+		if r.Status.Address != "10.162.0.1" {
+			t.Errorf("%s: %s", name, statusString(r))
+		}
+	}
+	if z, err := zoneWhen("alih", func(z *sdv1.SubdomainZone) bool {
+		return z.Status.ObservedGeneration == z.Generation && meta.IsStatusConditionTrue(z.Status.Conditions, sdv1.ConditionReady)
+	}); err != nil {
+		t.Fatalf("zone alih: %+v: %v", z.Status.Conditions, err)
+	}
+	if err := k8s.Delete(ctx, getRequest(t, "alih1")); err != nil {
+		t.Fatal(err)
+	}
+	waitOwners(t, "ip-10-162-0-1", "alih")
+	if r := getRequest(t, "alih2"); r.Status.Phase != sdv1.PhaseReady {
+		t.Errorf("alih2: %s", statusString(r))
+	}
+}
+
+// TestSharedAddressTaken: a request of another zone that holds a shared zone's address
+// (taken in the moment before the zone claimed it; here made by hand in place of the
+// zone's claim) puts the zone's served requests in Conflict, naming it, while their
+// sites keep their upkeep; when it is released the zone claims the address again and
+// they are Ready.
+func TestSharedAddressTaken(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("ambil", "ambil.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.163.0.1" }))
+	create(t, newRequest("ambil1", "ambil", "satu", approved("kadis")))
+	waitPhase(t, "ambil1", sdv1.PhaseReady)
+	waitOwners(t, "ip-10-163-0-1", "ambil")
+
+	intruder := &sdv1.SubdomainClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "ip-10-163-0-1", Labels: map[string]string{
+			sdv1.LabelRequest: "penyusup", sdv1.LabelZone: "lain", sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress)}},
+		Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: "10.163.0.1", Zone: "lain", Request: "penyusup"},
+	}
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		// The zone makes its claim again at once: take the address between.
+		if err := k8s.Delete(ctx, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: intruder.Name}}); client.IgnoreNotFound(err) != nil {
+			return false, err
+		}
+		err := k8s.Create(ctx, intruder.DeepCopy())
+		return err == nil, client.IgnoreAlreadyExists(err)
+	})
+	if err != nil {
+		t.Fatalf("taking the address: %v", err)
+	}
+	r := waitPhase(t, "ambil1", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionAddressAssigned); c.Reason != "AddressConflict" || !strings.Contains(c.Message, `SubdomainRequest "penyusup"`) || r.Status.Address != "10.163.0.1" {
+		t.Fatalf("ambil1: %s", statusString(r))
+	}
+	// Upkeep goes on: a deleted Secret is made again, with the same password.
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: "opd-ambil1", Name: sdv1.CredentialsSecretName}
+	if err := k8s.Get(ctx, key, secret); err != nil {
+		t.Fatal(err)
+	}
+	uid := secret.UID
+	if err := k8s.Delete(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.WaitFor(ctx, k8s, key, &corev1.Secret{}, timeout, interval, func(s *corev1.Secret) bool { return s.UID != uid }); err != nil {
+		t.Fatalf("a served site in Conflict lost its upkeep: the Secret was not made again: %v", err)
+	}
+	if z, err := zoneWhen("ambil", func(z *sdv1.SubdomainZone) bool {
+		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
+		return c != nil && c.Reason == "AddressConflict"
+	}); err != nil {
+		t.Fatalf("zone ambil: %+v: %v", z.Status.Conditions, err)
+	}
+
+	if err := k8s.Delete(ctx, intruder); err != nil {
+		t.Fatal(err)
+	}
+	waitOwners(t, "ip-10-163-0-1", "ambil")
+	if r := waitPhase(t, "ambil1", sdv1.PhaseReady); r.Status.Address != "10.163.0.1" {
+		t.Errorf("ambil1: %s", statusString(r))
 	}
 }

@@ -90,7 +90,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		}
 		if holder != "" {
 			ready, reason = false, "AddressConflict"
-			msg = fmt.Sprintf("sharedAddress %s is held by %s: no name of %s points at it until that request releases it; choose another sharedAddress, or delete that request",
+			msg = fmt.Sprintf("sharedAddress %s is held by %s: no name of %s points at it until it is released; choose another sharedAddress, or delete that request",
 				shared, holder, zone.Spec.Domain)
 		}
 	} else if pool, err := ipam.Parse(zone.Spec.AddressPool); err != nil {
@@ -111,6 +111,11 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		msg = fmt.Sprintf("%d of %d addresses allocated", zone.Status.Allocated, zone.Status.Capacity)
 		if outside > 0 {
 			msg += fmt.Sprintf("; %d more held outside spec.addressPool (it was narrowed): their requests keep them until released", outside)
+		}
+		if n, err := r.sharedInPool(ctx, pool); err != nil {
+			return ctrl.Result{}, err
+		} else if n > 0 {
+			msg += fmt.Sprintf("; %d more are other zones' sharedAddress, which the pool does not give", n)
 		}
 	}
 	if cw := zone.Spec.ChangeWindow; cw != nil {
@@ -149,19 +154,14 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	// A released address may be a shared zone's: the zones that share it take it, and
 	// those that held a shared address's claim make it again if it went (GC deletes it
 	// when its last owner zone goes, and might have as one was added).
+	// A shared address's claim made or gone changes what the pools covering it can give.
 	enqueueSharers := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		c, ok := o.(*sdv1.SubdomainClaim)
 		if !ok || c.Spec.Type != sdv1.ClaimTypeAddress {
 			return
 		}
-		zones := &sdv1.SubdomainZoneList{}
-		if err := mgr.GetCache().List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
-			return
-		}
-		for i := range zones.Items {
-			if z := &zones.Items[i]; z.Spec.SharedAddress == c.Spec.Value {
-				q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: z.Name}})
-			}
+		for _, z := range zonesAt(ctx, mgr.GetCache(), c, sharedAddressClaim(c)) {
+			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: z}})
 		}
 	}
 	var err error
@@ -175,8 +175,11 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("subdomainzone").
 		For(&sdv1.SubdomainZone{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&sdv1.SubdomainClaim{}, handler.Funcs{
-			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				enqueueZone(e.Object, q)
+				if sharedAddressClaim(e.Object) {
+					enqueueSharers(ctx, e.Object, q)
+				}
 			},
 			DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				enqueueZone(e.Object, q)
@@ -184,6 +187,53 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			},
 		}).
 		Complete(r)
+}
+
+// sharedInPool counts the addresses of pool that zones hold as their sharedAddress.
+func (r *SubdomainZoneReconciler) sharedInPool(ctx context.Context, pool *ipam.Pool) (int, error) {
+	zones := &sdv1.SubdomainZoneList{}
+	if err := r.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	for i := range zones.Items {
+		a, err := netip.ParseAddr(zones.Items[i].Spec.SharedAddress)
+		if err != nil || !pool.Contains(a) || seen[naming.AddressClaimName(a)] {
+			continue
+		}
+		claims, err := r.claims.ByIndex(indexSharedAddressOwners, zones.Items[i].Name)
+		if err != nil {
+			return 0, err
+		}
+		if slices.ContainsFunc(claims, func(o any) bool { return o.(*sdv1.SubdomainClaim).Name == naming.AddressClaimName(a) }) {
+			seen[naming.AddressClaimName(a)] = true
+		}
+	}
+	return len(seen), nil
+}
+
+// zonesAt names the cached zones whose sharedAddress is the address of claim (by
+// the claim's name: one address has one), and, with pools, those whose addressPool
+// covers it.
+func zonesAt(ctx context.Context, c client.Reader, claim *sdv1.SubdomainClaim, pools bool) []string {
+	zones := &sdv1.SubdomainZoneList{}
+	if err := c.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
+		return nil
+	}
+	var out []string
+	for i := range zones.Items {
+		z := &zones.Items[i]
+		if a, err := netip.ParseAddr(z.Spec.SharedAddress); err == nil && naming.AddressClaimName(a) == claim.Name {
+			out = append(out, z.Name)
+		} else if pools && len(z.Spec.AddressPool) > 0 {
+			pool, perr := ipam.Parse(z.Spec.AddressPool)
+			a, aerr := netip.ParseAddr(claim.Spec.Value)
+			if perr == nil && aerr == nil && pool.Contains(a) {
+				out = append(out, z.Name)
+			}
+		}
+	}
+	return out
 }
 
 // indexSharedAddressOwners indexes the claims of shared addresses (address claims
@@ -218,9 +268,9 @@ func sharedAddressClaim(o any) bool {
 // address share its claim. It returns who holds the sharedAddress instead ("" if
 // the zone holds it, or is not shared): then the zone's requests are in Conflict.
 func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *sdv1.SubdomainZone) (holder string, err error) {
-	want := ""
-	if a, err := netip.ParseAddr(zone.Spec.SharedAddress); err == nil {
-		want = naming.AddressClaimName(a)
+	want, value := "", ""
+	if a, err := netip.ParseAddr(zone.Spec.SharedAddress); err == nil && zone.DeletionTimestamp.IsZero() {
+		want, value = naming.AddressClaimName(a), a.String()
 	}
 	owned, err := r.claims.ByIndex(indexSharedAddressOwners, zone.Name)
 	if err != nil {
@@ -243,7 +293,7 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 			ObjectMeta: metav1.ObjectMeta{Name: want, Labels: map[string]string{
 				sdv1.LabelZone: zone.Name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
 			}, OwnerReferences: []metav1.OwnerReference{zoneOwner(zone)}},
-			Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: zone.Spec.SharedAddress, Zone: zone.Name},
+			Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: value, Zone: zone.Name},
 		}
 		if err = r.Create(ctx, c); err == nil || !apierrors.IsAlreadyExists(err) {
 			return "", err
@@ -255,7 +305,10 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 		return "", err
 	}
 	if !sharedAddressClaim(c) {
-		return fmt.Sprintf("SubdomainRequest %q of zone %s (SubdomainClaim %s)", c.Spec.Request, c.Spec.Zone, c.Name), nil
+		// A request of another zone holds it; or one of this zone, from when it had a
+		// pool: its site points at the address with the zone's other names, and the
+		// zone takes the claim when the request releases it.
+		return sharedAddressTaker(c, zone), nil
 	}
 	if slices.ContainsFunc(c.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == zone.UID }) {
 		return "", nil
