@@ -153,8 +153,8 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	// A released address may be a shared zone's: the zones that share it take it, and
 	// those that held a shared address's claim make it again if it went (GC deletes it
-	// when its last owner zone goes, and might have as one was added).
-	// A shared address's claim made or gone changes what the pools covering it can give.
+	// when its last owner zone goes, and might have as one was added). A shared
+	// address's claim made or gone also changes what the pools covering it can give.
 	enqueueSharers := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		c, ok := o.(*sdv1.SubdomainClaim)
 		if !ok || c.Spec.Type != sdv1.ClaimTypeAddress {
