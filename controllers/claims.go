@@ -156,6 +156,21 @@ func (r *SubdomainRequestReconciler) heldAddresses(ctx context.Context, live boo
 	return held, nil
 }
 
+// reservedAddresses are the claim names of the zones' sharedAddresses, from the cache.
+func (r *SubdomainRequestReconciler) reservedAddresses(ctx context.Context) (map[string]bool, error) {
+	zones := &sdv1.SubdomainZoneList{}
+	if err := r.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for i := range zones.Items {
+		if a, err := netip.ParseAddr(zones.Items[i].Spec.SharedAddress); err == nil {
+			out[naming.AddressClaimName(a)] = true
+		}
+	}
+	return out, nil
+}
+
 // sharedAddressHolder names the request of another zone holding shared zone z's
 // address a as a pool address; "" if none does: zones hold it, or nobody yet, or a
 // request of z itself from when z had a pool (it points at a with the zone's other
@@ -220,10 +235,31 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 		}
 	}
 	// taken looks a claim up in the cache by name: no list (a batch of N would copy
-	// N² claims), no copy of the object.
+	// N² claims), no copy of the object. An address with no claim is taken too if a
+	// zone shares it (its claim may lag) or another live request still publishes it
+	// (a site of a zone that moved its sharedAddress, or whose claim was released
+	// moments before its shared zone took it over).
+	reserved, err := r.reservedAddresses(ctx)
+	if err != nil {
+		return netip.Addr{}, err
+	}
 	probe := &sdv1.SubdomainClaim{}
 	taken := func(name string) (bool, error) {
-		err := r.Get(ctx, types.NamespacedName{Name: name}, probe, client.UnsafeDisableDeepCopy)
+		if reserved[name] {
+			return true, nil
+		}
+		users, err := r.published.ByIndex(publishedAddresses, name)
+		if err != nil {
+			return false, err
+		}
+		// A request being deleted releases its claims last, when its site is gone.
+		if slices.ContainsFunc(users, func(o any) bool {
+			u := o.(*sdv1.SubdomainRequest)
+			return u.UID != s.req.UID && u.DeletionTimestamp.IsZero()
+		}) {
+			return true, nil
+		}
+		err = r.Get(ctx, types.NamespacedName{Name: name}, probe, client.UnsafeDisableDeepCopy)
 		if apierrors.IsNotFound(err) {
 			return false, nil
 		}

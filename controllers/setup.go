@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -40,6 +41,7 @@ import (
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/naming"
 	"github.com/kominfo/subdomain-operator/internal/slimcache"
 )
 
@@ -101,6 +103,9 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	if r.dnsNames, err = addIndex(ctx, mgr.GetCache(), &dnsv1.DNSEndpoint{}, servedNames, recordServedNames); err != nil {
 		return err
 	}
+	if r.published, err = addIndex(ctx, mgr.GetCache(), &sdv1.SubdomainRequest{}, publishedAddresses, requestAddress); err != nil {
+		return err
+	}
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &sdv1.SubdomainRequest{}, indexRequestZone, func(o client.Object) []string {
 		return []string{o.(*sdv1.SubdomainRequest).Spec.Zone}
@@ -140,6 +145,19 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 			builder.WithPredicates(predicate.Funcs{
 				CreateFunc: func(event.CreateEvent) bool { return false },
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
+			})).
+		// A site that stopped publishing an address (its zone switched, or moved its
+		// sharedAddress) may have been all that kept a pool from giving it.
+		Watches(&sdv1.SubdomainRequest{}, handler.EnqueueRequestsFromMapFunc(r.waitingForAddress),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc: func(event.CreateEvent) bool { return false },
+				UpdateFunc: func(e event.UpdateEvent) bool {
+					o, okOld := e.ObjectOld.(*sdv1.SubdomainRequest)
+					n, okNew := e.ObjectNew.(*sdv1.SubdomainRequest)
+					return okOld && okNew && o.Status.Address != "" && o.Status.Address != n.Status.Address
+				},
+				DeleteFunc:  func(event.DeleteEvent) bool { return false },
+				GenericFunc: func(event.GenericEvent) bool { return false },
 			})).
 		// A request that took a shared zone's address (in the moment before the zone
 		// claimed it) puts that zone's requests in Conflict.
@@ -199,6 +217,19 @@ func recordServedNames(o any) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// publishedAddresses is the index, in the requests informer, of the addresses the
+// requests report (status.address), by the name of the address's claim.
+const publishedAddresses = "subdomain.kominfo.go.id/published-addresses"
+
+func requestAddress(o any) ([]string, error) {
+	if r, ok := o.(*sdv1.SubdomainRequest); ok {
+		if a, err := netip.ParseAddr(r.Status.Address); err == nil {
+			return []string{naming.AddressClaimName(a)}, nil
+		}
+	}
+	return nil, nil
 }
 
 // foreignChanged passes the deletion, or a change of spec, of an object that no
@@ -264,6 +295,16 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 		return (req.Status.Phase == sdv1.PhaseFailed && a.Reason == reasonPoolExhausted) ||
 			(req.Status.Phase == sdv1.PhaseConflict && a.Reason == "AddressConflict")
 	})...)
+}
+
+// waitingForAddress maps a request that gave up publishing an address to the requests
+// of every zone whose pool was full (PoolExhausted).
+func (r *SubdomainRequestReconciler) waitingForAddress(ctx context.Context, _ client.Object) []reconcile.Request {
+	r.hints.forgetAll()
+	return r.listRequests(ctx, &client.ListOptions{}, func(req *sdv1.SubdomainRequest) bool {
+		a := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionAddressAssigned)
+		return req.Status.Phase == sdv1.PhaseFailed && a != nil && a.Reason == reasonPoolExhausted
+	})
 }
 
 // sharingTaken maps a request's new address claim to the requests of the other

@@ -170,13 +170,21 @@ func waitOwners(t *testing.T, claim string, zones ...string) {
 
 // TestSharedAddressSwitch: a pool zone switched to a sharedAddress that one of its own
 // requests holds is no conflict: the zone is Ready, its requests point at the address,
-// and the zone takes the address's claim when that request releases it.
+// and the zone takes the address's claim when that request releases it - no
+// overlapping pool gets it meanwhile. A zone that moves its sharedAddress to one taken
+// keeps its served sites at the old address, and no pool gives that one away either.
 func TestSharedAddressSwitch(t *testing.T) {
 	ctx := context.Background()
-	create(t, newZone("alih", "alih.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.162.0.0/30"} }))
+	pool := func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.162.0.0/30"} }
+	create(t, newZone("alih", "alih.go.id", pool))
 	create(t, newRequest("alih1", "alih", "satu", approved("kadis")))
 	if r := waitPhase(t, "alih1", sdv1.PhaseReady); r.Status.Address != "10.162.0.1" {
 		t.Fatalf("alih1: %s", statusString(r))
+	}
+	create(t, newZone("alihp", "alihp.go.id", pool))
+	create(t, newRequest("alihp1", "alihp", "satu", approved("kadis")))
+	if r := waitPhase(t, "alihp1", sdv1.PhaseReady); r.Status.Address != "10.162.0.2" {
+		t.Fatalf("alihp1: %s", statusString(r))
 	}
 	editZone(t, "alih", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.162.0.1" })
 	create(t, newRequest("alih2", "alih", "dua", approved("kadis")))
@@ -193,11 +201,40 @@ func TestSharedAddressSwitch(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("zone alih: %+v: %v", z.Status.Conditions, err)
 	}
+	create(t, newRequest("alihp2", "alihp", "dua", approved("kadis")))
+	exhausted := func(when string) {
+		t.Helper()
+		if r := getRequest(t, "alihp2"); r.Status.Phase != sdv1.PhaseFailed || condition(r, sdv1.ConditionAddressAssigned).Reason != "PoolExhausted" {
+			t.Fatalf("alihp2 %s: %s", when, statusString(r))
+		}
+	}
+	waitPhase(t, "alihp2", sdv1.PhaseFailed)
+	exhausted("before")
+	mark := requestReconciles("alihp2")
 	if err := k8s.Delete(ctx, getRequest(t, "alih1")); err != nil {
 		t.Fatal(err)
 	}
 	waitOwners(t, "ip-10-162-0-1", "alih")
+	waitReconciled(t, "alihp2", mark)
+	exhausted("after alih1 released 10.162.0.1, alih's sharedAddress")
 	if r := getRequest(t, "alih2"); r.Status.Phase != sdv1.PhaseReady {
+		t.Errorf("alih2: %s", statusString(r))
+	}
+
+	// alih moves to 10.162.0.2, which alihp1 holds: alih2 keeps serving at .1 (in
+	// Conflict), the zone lets .1's claim go, and alihp2 still does not get .1.
+	mark = requestReconciles("alihp2")
+	editZone(t, "alih", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress = "10.162.0.2" })
+	r := waitPhase(t, "alih2", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionAddressAssigned); c.Reason != "AddressConflict" || r.Status.Address != "10.162.0.1" {
+		t.Fatalf("alih2: %s", statusString(r))
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-162-0-1"}})
+	waitReconciled(t, "alihp2", mark)
+	exhausted("after alih moved its sharedAddress away from .1, where alih2 still serves")
+	editZone(t, "alih", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress = "10.162.0.1" })
+	waitOwners(t, "ip-10-162-0-1", "alih")
+	if r := waitPhase(t, "alih2", sdv1.PhaseReady); r.Status.Address != "10.162.0.1" {
 		t.Errorf("alih2: %s", statusString(r))
 	}
 }

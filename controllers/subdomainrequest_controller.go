@@ -77,6 +77,8 @@ type SubdomainRequestReconciler struct {
 	// ingressHosts and dnsNames are the Ingress and DNSEndpoint informers' indexers,
 	// with the servedNames index; set up by SetupWithManager.
 	ingressHosts, dnsNames toolscache.Indexer
+	// published is the requests informer's indexer, with the publishedAddresses index.
+	published toolscache.Indexer
 }
 
 // requestScope is what one reconcile knows. Steps fill it in order.
