@@ -169,9 +169,17 @@ func (r *SubdomainRequestReconciler) recordEnd(ctx context.Context, s *requestSc
 	}
 	e := sdv1.LedgerEntry{FQDN: s.req.Status.FQDN, Address: s.req.Status.Address}
 	if s.zone != nil {
+		// The zone's shared address, unless the request holds its claim (from when
+		// the zone had a pool): then it is released like any pool address.
 		shared, err1 := netip.ParseAddr(s.zone.Spec.SharedAddress)
-		held, err2 := netip.ParseAddr(s.req.Status.Address)
-		e.SharedAddress = err1 == nil && err2 == nil && shared == held
+		addr, err2 := netip.ParseAddr(s.req.Status.Address)
+		if err1 == nil && err2 == nil && shared == addr {
+			held, err := r.heldAddresses(ctx, false, s.req)
+			if err != nil {
+				return err
+			}
+			e.SharedAddress = !slices.ContainsFunc(held, func(c sdv1.SubdomainClaim) bool { return c.Name == naming.AddressClaimName(addr) })
+		}
 	}
 	return r.record(ctx, s, typ, "", e)
 }

@@ -487,6 +487,36 @@ func (r *SubdomainRequestReconciler) assignAddress(ctx context.Context, s *reque
 	return false, nil
 }
 
+// releaseFormerAddresses gives back, in a zone switched from an addressPool to a
+// sharedAddress, the pool address the request still holds, once its site has moved:
+// the steps before have pointed the DNSEndpoint at the shared address and removed the
+// load balancer Service. A claim of the shared address itself stays (the zone takes it
+// over when it is released), and so does the old address of a served site that keeps
+// it because another request holds the shared one (AddressConflict). Never returns
+// early.
+func (r *SubdomainRequestReconciler) releaseFormerAddresses(ctx context.Context, s *requestScope) (bool, error) {
+	shared, err := netip.ParseAddr(s.zone.Spec.SharedAddress)
+	if err != nil || s.addr != shared {
+		return false, nil
+	}
+	held, err := r.heldAddresses(ctx, false, s.req)
+	if err != nil {
+		return false, err
+	}
+	for i := range held {
+		c := &held[i]
+		if c.Name == naming.AddressClaimName(shared) {
+			continue
+		}
+		if err := r.deleteClaim(ctx, c, s.req); err != nil {
+			return false, err
+		}
+		r.tell(s, corev1.EventTypeNormal, "AddressReleased", "Release",
+			"%s released: the zone points every name at its shared address %s", c.Spec.Value, shared)
+	}
+	return false, nil
+}
+
 // announces reports whether a zone announces each address with a LoadBalancer Service.
 func announces(z *sdv1.SubdomainZone) bool {
 	return z.Spec.SharedAddress == "" && len(z.Spec.Ingress.ControllerSelector) > 0

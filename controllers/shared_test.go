@@ -27,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
@@ -217,6 +218,15 @@ func TestSharedAddressSwitch(t *testing.T) {
 	waitOwners(t, "ip-10-162-0-1", "alih")
 	waitReconciled(t, "alihp2", mark)
 	exhausted("after alih1 released 10.162.0.1, alih's sharedAddress")
+	// alih1 held the address's claim: its deletion released it, and says so.
+	err := waitForLedger(t, "alih", "alih1", func(entries []sdv1.LedgerEntry) bool {
+		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool {
+			return e.Type == sdv1.LedgerDeleted && e.Address == "10.162.0.1" && !e.SharedAddress
+		})
+	})
+	if err != nil {
+		t.Errorf("alih1's Deleted entry: %v", err)
+	}
 	if r := getRequest(t, "alih2"); r.Status.Phase != sdv1.PhaseReady {
 		t.Errorf("alih2: %s", statusString(r))
 	}
@@ -297,5 +307,47 @@ func TestSharedAddressTaken(t *testing.T) {
 	waitOwners(t, "ip-10-163-0-1", "ambil")
 	if r := waitPhase(t, "ambil1", sdv1.PhaseReady); r.Status.Address != "10.163.0.1" {
 		t.Errorf("ambil1: %s", statusString(r))
+	}
+}
+
+// TestSharedAddressReleasesPool: a zone switched from an addressPool to another
+// sharedAddress moves its sites - DNS record, Secret, status - to the shared address,
+// and gives their pool addresses back; a deletion there releases no address.
+func TestSharedAddressReleasesPool(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("lepas", "lepas.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.164.0.0/30"} }))
+	create(t, newRequest("lepas1", "lepas", "satu", approved("kadis")))
+	if r := waitPhase(t, "lepas1", sdv1.PhaseReady); r.Status.Address != "10.164.0.1" {
+		t.Fatalf("lepas1: %s", statusString(r))
+	}
+	editZone(t, "lepas", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.164.1.1" })
+	waitFor(t, "lepas1", "at the shared address", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseReady && r.Status.Address == "10.164.1.1" && condition(r, sdv1.ConditionAddressAssigned).Reason == "SharedAddress"
+	})
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-164-0-1"}})
+	ep := &dnsv1.DNSEndpoint{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "subdomain-system", Name: "lepas1"}, ep); err != nil {
+		t.Fatal(err)
+	}
+	if len(ep.Spec.Endpoints) == 0 || !slices.Equal([]string(ep.Spec.Endpoints[0].Targets), []string{"10.164.1.1"}) {
+		t.Errorf("DNSEndpoint: %+v", ep.Spec.Endpoints)
+	}
+	secret := &corev1.Secret{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "opd-lepas1", Name: sdv1.CredentialsSecretName}, secret); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(secret.Data[sdv1.SecretKeyAddress]); got != "10.164.1.1" {
+		t.Errorf("Secret address %q", got)
+	}
+	if err := k8s.Delete(ctx, getRequest(t, "lepas1")); err != nil {
+		t.Fatal(err)
+	}
+	err := waitForLedger(t, "lepas", "lepas1", func(entries []sdv1.LedgerEntry) bool {
+		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool {
+			return e.Type == sdv1.LedgerDeleted && e.Address == "10.164.1.1" && e.SharedAddress
+		})
+	})
+	if err != nil {
+		t.Errorf("lepas1's Deleted entry: %v", err)
 	}
 }

@@ -178,6 +178,7 @@ func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Req
 		r.ensureIngress,
 		r.ensureDNS,
 		r.announceAddress,
+		r.releaseFormerAddresses,
 		r.releaseRetiredNames,
 	}
 	for _, st := range steps {

@@ -82,11 +82,18 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	outside := 0
 	ready, reason, msg := true, "Ready", fmt.Sprintf("zone %s is ready", zone.Spec.Domain)
 	if shared := zone.Spec.SharedAddress; shared != "" {
-		// Any address a request of a shared zone holds is of a former addressPool.
+		// Any other address a request of a shared zone holds is of a former
+		// addressPool, given back as its site moves (releaseFormerAddresses).
 		zone.Status.Allocated, zone.Status.Capacity = 0, 1
 		msg = fmt.Sprintf("every name of %s points at %s", zone.Spec.Domain, shared)
-		if len(held) > 0 {
-			msg += fmt.Sprintf("; %d addresses of a former addressPool are still held by their requests", len(held))
+		former := 0
+		for _, o := range held {
+			if a, err := netip.ParseAddr(shared); err != nil || o.(*sdv1.SubdomainClaim).Name != naming.AddressClaimName(a) {
+				former++
+			}
+		}
+		if former > 0 {
+			msg += fmt.Sprintf("; addresses of a former addressPool still held by their requests: %d", former)
 		}
 		if holder != "" {
 			ready, reason = false, "AddressConflict"
