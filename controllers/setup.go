@@ -298,13 +298,22 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 }
 
 // waitingForAddress maps a request that gave up publishing an address to the requests
-// of every zone whose pool was full (PoolExhausted).
-func (r *SubdomainRequestReconciler) waitingForAddress(ctx context.Context, _ client.Object) []reconcile.Request {
+// of every zone whose pool was full (PoolExhausted). It reads the informer's own
+// objects in place: a zone switch moves all its requests at once, and a cache List
+// per event would copy every request each time.
+func (r *SubdomainRequestReconciler) waitingForAddress(context.Context, client.Object) []reconcile.Request {
 	r.hints.forgetAll()
-	return r.listRequests(ctx, &client.ListOptions{}, func(req *sdv1.SubdomainRequest) bool {
-		a := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionAddressAssigned)
-		return req.Status.Phase == sdv1.PhaseFailed && a != nil && a.Reason == reasonPoolExhausted
-	})
+	var out []reconcile.Request
+	for _, o := range r.published.List() {
+		req, ok := o.(*sdv1.SubdomainRequest)
+		if !ok || req.Status.Phase != sdv1.PhaseFailed {
+			continue
+		}
+		if a := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionAddressAssigned); a != nil && a.Reason == reasonPoolExhausted {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: req.Name}})
+		}
+	}
+	return out
 }
 
 // sharingTaken maps a request's new address claim to the requests of the other

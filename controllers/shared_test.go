@@ -247,6 +247,16 @@ func TestSharedAddressSwitch(t *testing.T) {
 	if r := waitPhase(t, "alih2", sdv1.PhaseReady); r.Status.Address != "10.162.0.1" {
 		t.Errorf("alih2: %s", statusString(r))
 	}
+
+	// alih moves to a free address outside the pools: once alih2 has moved too, .1 is
+	// free, and alihp2, whose pool was full, gets it.
+	editZone(t, "alih", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress = "10.162.1.1" })
+	waitFor(t, "alih2", "Ready at 10.162.1.1", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseReady && r.Status.Address == "10.162.1.1"
+	})
+	if r := waitPhase(t, "alihp2", sdv1.PhaseReady); r.Status.Address != "10.162.0.1" {
+		t.Errorf("alihp2: %s", statusString(r))
+	}
 }
 
 // TestSharedAddressTaken: a request of another zone that holds a shared zone's address
