@@ -335,6 +335,7 @@ func TestSharedAddressReleasesPool(t *testing.T) {
 		return r.Status.Phase == sdv1.PhaseReady && r.Status.Address == "10.164.1.1" && condition(r, sdv1.ConditionAddressAssigned).Reason == "SharedAddress"
 	})
 	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-164-0-1"}})
+	assertEvent(t, "lepas1", "AddressReleased")
 	ep := &dnsv1.DNSEndpoint{}
 	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "subdomain-system", Name: "lepas1"}, ep); err != nil {
 		t.Fatal(err)
