@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -328,10 +329,17 @@ func (r *SubdomainRequestReconciler) deleteStray(ctx context.Context, s *request
 // LoadBalancer Service that makes the cluster's load balancer announce the address in
 // front of the shared ingress controller. First it deletes the request's Service of
 // any other namespace (the zone's ingress.controllerNamespace changed) or, when the
-// zone no longer announces, every one, so that the old one gives the address up.
+// zone no longer announces, every one, so that the old one gives the address up -
+// except while a served site keeps its pool address in a zone switched to a taken
+// sharedAddress.
 // Sets AddressAssigned from the Service's status. Returns early for zones that do not
 // announce (assignAddress set the condition).
 func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *requestScope) (bool, error) {
+	if shared, err := netip.ParseAddr(s.zone.Spec.SharedAddress); err == nil && s.addr != shared {
+		// A served site that keeps its pool address while another request holds
+		// the zone's new sharedAddress (AddressConflict) keeps what announces it.
+		return false, nil
+	}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{
 		Namespace: s.zone.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + s.req.Name,
 	}}

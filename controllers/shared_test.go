@@ -362,3 +362,57 @@ func TestSharedAddressReleasesPool(t *testing.T) {
 		t.Errorf("lepas1's Deleted entry: %v", err)
 	}
 }
+
+// TestSharedAddressKeepsAnnouncement: an announcing pool zone switched to a
+// sharedAddress that a request of another zone holds keeps its served site at its pool
+// address with the load balancer Service that announces it; once the shared address
+// is free the site moves, the Service goes and the pool address is given back.
+func TestSharedAddressKeepsAnnouncement(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("umum", "umum.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.165.0.0/30"}
+		z.Spec.Ingress.ControllerSelector = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
+	}))
+	create(t, newRequest("umum1", "umum", "satu", approved("kadis")))
+	svcKey := types.NamespacedName{Namespace: "ingress-nginx", Name: "sdr-umum1"}
+	svc := &corev1.Service{}
+	if err := testenv.WaitFor(ctx, k8s, svcKey, svc, timeout, interval, func(*corev1.Service) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "10.165.0.1"}}
+	if err := k8s.Status().Update(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitPhase(t, "umum1", sdv1.PhaseReady); r.Status.Address != "10.165.0.1" {
+		t.Fatalf("umum1: %s", statusString(r))
+	}
+
+	intruder := &sdv1.SubdomainClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "ip-10-165-1-1", Labels: map[string]string{
+			sdv1.LabelRequest: "penyusup", sdv1.LabelZone: "lain", sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress)}},
+		Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: "10.165.1.1", Zone: "lain", Request: "penyusup"},
+	}
+	create(t, intruder)
+	mark := requestReconciles("umum1")
+	editZone(t, "umum", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.165.1.1" })
+	r := waitPhase(t, "umum1", sdv1.PhaseConflict)
+	waitReconciled(t, "umum1", mark)
+	if r.Status.Address != "10.165.0.1" || condition(r, sdv1.ConditionAddressAssigned).Reason != "AddressConflict" {
+		t.Fatalf("umum1: %s", statusString(r))
+	}
+	if err := k8s.Get(ctx, svcKey, &corev1.Service{}); err != nil {
+		t.Errorf("the Service announcing the address umum1 keeps: %v", err)
+	}
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "ip-10-165-0-1"}, &sdv1.SubdomainClaim{}); err != nil {
+		t.Errorf("the pool address umum1 keeps: %v", err)
+	}
+
+	if err := k8s.Delete(ctx, intruder); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "umum1", "Ready at the shared address", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseReady && r.Status.Address == "10.165.1.1"
+	})
+	waitGone(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: svcKey.Namespace, Name: svcKey.Name}})
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-165-0-1"}})
+}
