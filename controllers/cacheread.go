@@ -19,12 +19,14 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/naming"
 )
 
 // indexZoneAddresses indexes address claims by zone in the claims informer itself, so
@@ -51,16 +53,58 @@ func cachedIndexer(ctx context.Context, c cache.Informers, obj client.Object) (t
 // addIndex adds the index name, computed by fn, to the informer of obj's kind and
 // returns that informer's indexer; it must run before the cache starts. Unlike
 // controller-runtime's IndexField it keys each value once, not once per namespace and
-// once across namespaces, and its lookups copy no object.
+// once across namespaces, and its lookups copy no object. An index both controllers
+// use is added by whichever sets up first: name stands for one fn.
 func addIndex(ctx context.Context, c cache.Informers, obj client.Object, name string, fn toolscache.IndexFunc) (toolscache.Indexer, error) {
 	inf, err := c.GetInformer(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
+	idx, err := cachedIndexer(ctx, c, obj)
+	if err != nil {
+		return nil, err
+	}
+	if _, added := idx.GetIndexers()[name]; added {
+		return idx, nil
+	}
 	if err := inf.AddIndexers(toolscache.Indexers{name: fn}); err != nil {
 		return nil, err
 	}
-	return cachedIndexer(ctx, c, obj)
+	return idx, nil
+}
+
+// indexSharedAddress indexes zones by the claim name of their sharedAddress: which
+// zones share an address is a lookup, not a list of every zone.
+const indexSharedAddress = "subdomain.kominfo.go.id/shared-address"
+
+// addSharedAddressIndex adds indexSharedAddress to the zones informer and returns its
+// indexer; it must run before the cache starts.
+func addSharedAddressIndex(ctx context.Context, c cache.Informers) (toolscache.Indexer, error) {
+	return addIndex(ctx, c, &sdv1.SubdomainZone{}, indexSharedAddress, zoneSharedAddress)
+}
+
+func zoneSharedAddress(o any) ([]string, error) {
+	if z, ok := o.(*sdv1.SubdomainZone); ok {
+		if a, err := netip.ParseAddr(z.Spec.SharedAddress); err == nil {
+			return []string{naming.AddressClaimName(a)}, nil
+		}
+	}
+	return nil, nil
+}
+
+// sharers names the zones whose sharedAddress has the address claim named claim.
+func sharers(zones toolscache.Indexer, claim string) ([]string, error) {
+	objs, err := zones.ByIndex(indexSharedAddress, claim)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(objs))
+	for _, o := range objs {
+		if z, ok := o.(*sdv1.SubdomainZone); ok {
+			names = append(names, z.Name)
+		}
+	}
+	return names, nil
 }
 
 // addZoneAddressIndex adds indexZoneAddresses to the claims informer and returns its

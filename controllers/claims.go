@@ -156,21 +156,6 @@ func (r *SubdomainRequestReconciler) heldAddresses(ctx context.Context, live boo
 	return held, nil
 }
 
-// reservedAddresses are the claim names of the zones' sharedAddresses, from the cache.
-func (r *SubdomainRequestReconciler) reservedAddresses(ctx context.Context) (map[string]bool, error) {
-	zones := &sdv1.SubdomainZoneList{}
-	if err := r.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for i := range zones.Items {
-		if a, err := netip.ParseAddr(zones.Items[i].Spec.SharedAddress); err == nil {
-			out[naming.AddressClaimName(a)] = true
-		}
-	}
-	return out, nil
-}
-
 // sharedAddressHolder names the request of another zone holding shared zone z's
 // address a as a pool address; "" if none does: zones hold it, or nobody yet, or a
 // request of z itself from when z had a pool (it points at a with the zone's other
@@ -239,14 +224,10 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 	// zone shares it (its claim may lag) or another live request still publishes it
 	// (a site of a zone that moved its sharedAddress, or whose claim was released
 	// moments before its shared zone took it over).
-	reserved, err := r.reservedAddresses(ctx)
-	if err != nil {
-		return netip.Addr{}, err
-	}
 	probe := &sdv1.SubdomainClaim{}
 	taken := func(name string) (bool, error) {
-		if reserved[name] {
-			return true, nil
+		if zones, err := sharers(r.sharedZones, name); err != nil || len(zones) > 0 {
+			return err == nil, err
 		}
 		users, err := r.published.ByIndex(publishedAddresses, name)
 		if err != nil {

@@ -106,6 +106,9 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	if r.published, err = addIndex(ctx, mgr.GetCache(), &sdv1.SubdomainRequest{}, publishedAddresses, requestAddress); err != nil {
 		return err
 	}
+	if r.sharedZones, err = addSharedAddressIndex(ctx, mgr.GetCache()); err != nil {
+		return err
+	}
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &sdv1.SubdomainRequest{}, indexRequestZone, func(o client.Object) []string {
 		return []string{o.(*sdv1.SubdomainRequest).Spec.Zone}
@@ -323,8 +326,12 @@ func (r *SubdomainRequestReconciler) sharingTaken(ctx context.Context, o client.
 	if !ok {
 		return nil
 	}
+	zones, err := sharers(r.sharedZones, c.Name)
+	if err != nil {
+		return nil
+	}
 	var out []reconcile.Request
-	for _, z := range zonesAt(ctx, r.Client, c, false) {
+	for _, z := range zones {
 		if z != c.Spec.Zone {
 			out = append(out, r.listRequests(ctx, client.MatchingFields{indexRequestZone: z}, nil)...)
 		}

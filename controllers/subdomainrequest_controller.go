@@ -79,6 +79,8 @@ type SubdomainRequestReconciler struct {
 	ingressHosts, dnsNames toolscache.Indexer
 	// published is the requests informer's indexer, with the publishedAddresses index.
 	published toolscache.Indexer
+	// sharedZones is the zones informer's indexer, with indexSharedAddress.
+	sharedZones toolscache.Indexer
 }
 
 // requestScope is what one reconcile knows. Steps fill it in order.

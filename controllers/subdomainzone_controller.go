@@ -51,6 +51,8 @@ type SubdomainZoneReconciler struct {
 	// claims is the claims informer's indexer, with indexZoneAddresses and
 	// indexSharedAddressOwners; set up by SetupWithManager.
 	claims toolscache.Indexer
+	// zones is the zones informer's indexer, with indexSharedAddress.
+	zones toolscache.Indexer
 }
 
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=patch
@@ -167,7 +169,7 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		if !ok || c.Spec.Type != sdv1.ClaimTypeAddress {
 			return
 		}
-		for _, z := range zonesAt(ctx, mgr.GetCache(), c, sharedAddressClaim(c)) {
+		for _, z := range r.zonesAt(ctx, c, sharedAddressClaim(c)) {
 			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: z}})
 		}
 	}
@@ -176,6 +178,9 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	if _, err = addIndex(context.Background(), mgr.GetCache(), &sdv1.SubdomainClaim{}, indexSharedAddressOwners, sharedAddressOwners); err != nil {
+		return err
+	}
+	if r.zones, err = addSharedAddressIndex(context.Background(), mgr.GetCache()); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -222,20 +227,19 @@ func (r *SubdomainZoneReconciler) sharedInPool(ctx context.Context, pool *ipam.P
 // zonesAt names the cached zones whose sharedAddress is the address of claim (by
 // the claim's name: one address has one), and, with pools, those whose addressPool
 // covers it.
-func zonesAt(ctx context.Context, c client.Reader, claim *sdv1.SubdomainClaim, pools bool) []string {
-	zones := &sdv1.SubdomainZoneList{}
-	if err := c.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
-		return nil
+func (r *SubdomainZoneReconciler) zonesAt(ctx context.Context, claim *sdv1.SubdomainClaim, pools bool) []string {
+	out, err := sharers(r.zones, claim.Name)
+	a, aerr := netip.ParseAddr(claim.Spec.Value)
+	if err != nil || !pools || aerr != nil {
+		return out
 	}
-	var out []string
+	zones := &sdv1.SubdomainZoneList{}
+	if err := r.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
+		return out
+	}
 	for i := range zones.Items {
-		z := &zones.Items[i]
-		if a, err := netip.ParseAddr(z.Spec.SharedAddress); err == nil && naming.AddressClaimName(a) == claim.Name {
-			out = append(out, z.Name)
-		} else if pools && len(z.Spec.AddressPool) > 0 {
-			pool, perr := ipam.Parse(z.Spec.AddressPool)
-			a, aerr := netip.ParseAddr(claim.Spec.Value)
-			if perr == nil && aerr == nil && pool.Contains(a) {
+		if z := &zones.Items[i]; len(z.Spec.AddressPool) > 0 {
+			if pool, err := ipam.Parse(z.Spec.AddressPool); err == nil && pool.Contains(a) {
 				out = append(out, z.Name)
 			}
 		}
