@@ -612,12 +612,20 @@ func (r *SubdomainRequestReconciler) stillServed(ctx context.Context, s *request
 // deleteClaim deletes claim c of req, unless it was replaced meanwhile (UID
 // precondition); gone already is done.
 func (r *SubdomainRequestReconciler) deleteClaim(ctx context.Context, c *sdv1.SubdomainClaim, req *sdv1.SubdomainRequest) error {
+	_, err := r.removeClaim(ctx, c, req)
+	return err
+}
+
+// removeClaim is deleteClaim that tells whether this call deleted it (false: gone
+// already).
+func (r *SubdomainRequestReconciler) removeClaim(ctx context.Context, c *sdv1.SubdomainClaim, req *sdv1.SubdomainRequest) (bool, error) {
 	uid := c.UID
-	if err := r.Delete(ctx, c, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
-		return err
+	err := r.Delete(ctx, c, client.Preconditions{UID: &uid})
+	if client.IgnoreNotFound(err) != nil {
+		return false, err
 	}
 	r.observed(claimKey(c.Name, req.Name)) // no longer "made moments ago"
-	return nil
+	return err == nil, nil
 }
 
 // releaseClaims deletes every claim req holds.

@@ -509,17 +509,14 @@ func (r *SubdomainRequestReconciler) releaseFormerAddresses(ctx context.Context,
 			continue
 		}
 		// Told only by the pass that deleted it: the cache may show it a moment longer.
-		uid := c.UID
-		err := r.Delete(ctx, c, client.Preconditions{UID: &uid})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
+		deleted, err := r.removeClaim(ctx, c, s.req)
 		if err != nil {
 			return false, err
 		}
-		r.observed(claimKey(c.Name, s.req.Name))
-		r.tell(s, corev1.EventTypeNormal, "AddressReleased", "Release",
-			"%s released: the zone points every name at its shared address %s", c.Spec.Value, shared)
+		if deleted {
+			r.tell(s, corev1.EventTypeNormal, "AddressReleased", "Release",
+				"%s released: the zone points every name at its shared address %s", c.Spec.Value, shared)
+		}
 	}
 	return false, nil
 }

@@ -287,32 +287,36 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 	// process's reservation of it (kept up to the in-flight TTL otherwise). Address
 	// claims are named by address alone, so another zone whose pool covers it too
 	// (pools may overlap) may have a request waiting for a free one.
-	r.hints.forgetAll()
 	r.observed(reservationKey(c.Name))
-	return append(out, r.listRequests(ctx, &client.ListOptions{}, func(req *sdv1.SubdomainRequest) bool {
-		a := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionAddressAssigned)
-		if req.Spec.Zone == c.Spec.Zone || a == nil {
-			return false
-		}
-		// Waiting for a free address of its pool, or for its zone's shared address.
-		return (req.Status.Phase == sdv1.PhaseFailed && a.Reason == reasonPoolExhausted) ||
-			(req.Status.Phase == sdv1.PhaseConflict && a.Reason == "AddressConflict")
-	})...)
+	return append(out, r.waitingForAnAddress(c.Spec.Zone, true)...)
 }
 
 // waitingForAddress maps a request that gave up publishing an address to the requests
-// of every zone whose pool was full (PoolExhausted). It reads the informer's own
-// objects in place: a zone switch moves all its requests at once, and a cache List
-// per event would copy every request each time.
+// of every zone whose pool was full (PoolExhausted).
 func (r *SubdomainRequestReconciler) waitingForAddress(context.Context, client.Object) []reconcile.Request {
+	return r.waitingForAnAddress("", false)
+}
+
+// waitingForAnAddress resets the allocation hints (an address is free again) and names
+// the requests, of zones other than except, whose pool was full (PoolExhausted) and,
+// with sharing, those whose zone's shared address another request held
+// (AddressConflict). It reads the informer's own objects in place: a zone switch or a
+// deletion moves many requests at once, and a cache List per event would copy every
+// request each time.
+func (r *SubdomainRequestReconciler) waitingForAnAddress(except string, sharing bool) []reconcile.Request {
 	r.hints.forgetAll()
 	var out []reconcile.Request
 	for _, o := range r.published.List() {
 		req, ok := o.(*sdv1.SubdomainRequest)
-		if !ok || req.Status.Phase != sdv1.PhaseFailed {
+		if !ok || req.Spec.Zone == except {
 			continue
 		}
-		if a := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionAddressAssigned); a != nil && a.Reason == reasonPoolExhausted {
+		a := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionAddressAssigned)
+		if a == nil {
+			continue
+		}
+		if (req.Status.Phase == sdv1.PhaseFailed && a.Reason == reasonPoolExhausted) ||
+			(sharing && req.Status.Phase == sdv1.PhaseConflict && a.Reason == "AddressConflict") {
 			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: req.Name}})
 		}
 	}
