@@ -88,10 +88,14 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		// addressPool, given back as its site moves (releaseFormerAddresses).
 		zone.Status.Allocated, zone.Status.Capacity = 0, 1
 		msg = fmt.Sprintf("every name of %s points at %s", zone.Spec.Domain, shared)
-		former := 0
+		own := "" // the claim of the shared address itself, a request's from the pool days
+		if a, err := netip.ParseAddr(shared); err == nil {
+			own = naming.AddressClaimName(a)
+		}
+		former := len(held)
 		for _, o := range held {
-			if a, err := netip.ParseAddr(shared); err != nil || o.(*sdv1.SubdomainClaim).Name != naming.AddressClaimName(a) {
-				former++
+			if o.(*sdv1.SubdomainClaim).Name == own {
+				former--
 			}
 		}
 		if former > 0 {
@@ -121,7 +125,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		if outside > 0 {
 			msg += fmt.Sprintf("; %d more held outside spec.addressPool (it was narrowed): their requests keep them until released", outside)
 		}
-		if n, err := r.sharedInPool(ctx, pool); err != nil {
+		if n, err := r.sharedInPool(pool); err != nil {
 			return ctrl.Result{}, err
 		} else if n > 0 {
 			msg += fmt.Sprintf("; %d more are other zones' sharedAddress, which the pool does not give", n)
@@ -202,26 +206,22 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // sharedInPool counts the addresses of pool that zones hold as their sharedAddress.
-func (r *SubdomainZoneReconciler) sharedInPool(ctx context.Context, pool *ipam.Pool) (int, error) {
-	zones := &sdv1.SubdomainZoneList{}
-	if err := r.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
-		return 0, err
-	}
-	seen := map[string]bool{}
-	for i := range zones.Items {
-		a, err := netip.ParseAddr(zones.Items[i].Spec.SharedAddress)
-		if err != nil || !pool.Contains(a) || seen[naming.AddressClaimName(a)] {
-			continue
-		}
-		claims, err := r.claims.ByIndex(indexSharedAddressOwners, zones.Items[i].Name)
+// The zones index's keys are the shared addresses' claim names, each once; a claim
+// of one that no request holds is the zones'.
+func (r *SubdomainZoneReconciler) sharedInPool(pool *ipam.Pool) (int, error) {
+	n := 0
+	for _, name := range r.zones.ListIndexFuncValues(indexSharedAddress) {
+		o, exists, err := r.claims.GetByKey(name)
 		if err != nil {
 			return 0, err
 		}
-		if slices.ContainsFunc(claims, func(o any) bool { return o.(*sdv1.SubdomainClaim).Name == naming.AddressClaimName(a) }) {
-			seen[naming.AddressClaimName(a)] = true
+		if c, ok := o.(*sdv1.SubdomainClaim); exists && ok && sharedAddressClaim(c) {
+			if a, err := netip.ParseAddr(c.Spec.Value); err == nil && pool.Contains(a) {
+				n++
+			}
 		}
 	}
-	return len(seen), nil
+	return n, nil
 }
 
 // zonesAt names the cached zones whose sharedAddress is the address of claim (by
