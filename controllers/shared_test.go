@@ -71,6 +71,9 @@ func TestSharedAddress(t *testing.T) {
 	if c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady); c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, `SubdomainRequest "kolama"`) {
 		t.Errorf("zone bersama2 Ready = %+v", c)
 	}
+	if z.Status.Allocated != 0 || z.Status.Capacity != 1 {
+		t.Errorf("zone bersama2 while another zone's request holds its address: allocated %d capacity %d, want 0 of 1", z.Status.Allocated, z.Status.Capacity)
+	}
 	create(t, newRequest("bersamab", "bersama2", "b", approved("kadis")))
 	r := waitPhase(t, "bersamab", sdv1.PhaseConflict)
 	if c := condition(r, sdv1.ConditionAddressAssigned); c.Reason != "AddressConflict" || !strings.Contains(c.Message, `SubdomainRequest "kolama"`) {
@@ -87,10 +90,11 @@ func TestSharedAddress(t *testing.T) {
 		t.Fatalf("bersamab: %s", statusString(r))
 	}
 	waitOwners(t, "ip-10-161-0-2", "bersama2")
+	// Holding its address, the zone has its one address allocated.
 	if z, err := zoneWhen("bersama2", func(z *sdv1.SubdomainZone) bool {
-		return meta.IsStatusConditionTrue(z.Status.Conditions, sdv1.ConditionReady)
+		return meta.IsStatusConditionTrue(z.Status.Conditions, sdv1.ConditionReady) && z.Status.Allocated == 1 && z.Status.Capacity == 1
 	}); err != nil {
-		t.Fatalf("zone bersama2: %+v: %v", z.Status.Conditions, err)
+		t.Fatalf("zone bersama2, want Ready with 1 of 1 allocated: allocated %d capacity %d %+v: %v", z.Status.Allocated, z.Status.Capacity, z.Status.Conditions, err)
 	}
 	// Both of the pool's addresses are shared ones now.
 	create(t, newRequest("kolamb", "kolam", "b", approved("kadis")))

@@ -85,8 +85,12 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	ready, reason, msg := true, "Ready", fmt.Sprintf("zone %s is ready", zone.Spec.Domain)
 	if shared := zone.Spec.SharedAddress; shared != "" {
 		// Any other address a request of a shared zone holds is of a former
-		// addressPool, given back as its site moves (releaseFormerAddresses).
+		// addressPool, given back as its site moves (releaseFormerAddresses). The
+		// zone's one address counts as allocated once the zone holds it.
 		zone.Status.Allocated, zone.Status.Capacity = 0, 1
+		if holder == "" && zone.DeletionTimestamp.IsZero() {
+			zone.Status.Allocated = 1
+		}
 		msg = fmt.Sprintf("every name of %s points at %s", zone.Spec.Domain, shared)
 		own := "" // the claim of the shared address itself, a request's from the pool days
 		if a, err := netip.ParseAddr(shared); err == nil {

@@ -223,10 +223,13 @@ type SubdomainZoneStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
-	// Allocated is the number of addresses claimed from the pool.
+	// Allocated is the number of addresses claimed from the pool; in a zone with a
+	// sharedAddress, 1 once the zone holds that address (0 while a request of another
+	// zone holds it).
 	// +optional
 	Allocated int64 `json:"allocated"`
-	// Capacity is the number of usable addresses in the pool.
+	// Capacity is the number of usable addresses in the pool; 1 in a zone with a
+	// sharedAddress.
 	// +optional
 	Capacity int64 `json:"capacity"`
 }
