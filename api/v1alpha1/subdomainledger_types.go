@@ -45,7 +45,14 @@ type LedgerEntry struct {
 	ID string `json:"id"`
 	// +required
 	Type LedgerEntryType `json:"type"`
-	// At is when it happened.
+	// At is when it happened, an RFC 3339 date-time as Go writes and reads it
+	// (2026-01-05T08:00:00Z, 2026-01-05T16:00:00+08:00). The API server's date-time
+	// format alone also takes a lowercase t or z, which no typed client decodes: one
+	// such entry would stop every reader of the page, the operator's ledger writer and
+	// the annual report among them.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=date-time
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`
 	At metav1.Time `json:"at"`
 	// +kubebuilder:validation:MaxLength=253
 	Request string `json:"request"`

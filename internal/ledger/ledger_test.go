@@ -27,6 +27,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -325,5 +326,49 @@ func TestOpenPageFound(t *testing.T) {
 	}
 	if n, err := entries(ctx, c, "sanggau"); err != nil || n != 12*sdv1.LedgerPageSize+3+10 {
 		t.Errorf("sanggau ledgers have %d entries: %v", n, err)
+	}
+}
+
+// TestEntryTime: the API server refuses an entry whose time a typed client could not
+// decode (its date-time format alone takes a lowercase t or z; hour 24 and second 60
+// it refuses itself), so that no hand-written page stops the writer and the report;
+// the forms Go writes and reads pass, and such a page is read and appended to.
+func TestEntryTime(t *testing.T) {
+	ctx := context.Background()
+	c := env.Client
+	page := func(name, at string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": sdv1.GroupVersion.String(), "kind": "SubdomainLedger",
+			"metadata": map[string]any{"name": name},
+			"spec": map[string]any{"zone": "waktu", "year": int64(2026), "month": int64(1), "entries": []any{
+				map[string]any{"id": "hand/Ready/x@1", "type": "Ready", "at": at, "request": "r", "fqdn": "r.waktu.go.id"},
+			}},
+		}}
+		return u
+	}
+	for _, bad := range []string{"2026-01-05t08:00:00z", "2026-01-05T08:00:00z", "2026-01-05T24:00:00Z", "2026-01-05T23:59:60Z"} {
+		err := c.Create(ctx, page("waktu-2026-01", bad))
+		if err == nil {
+			t.Errorf("a page with an entry at %q was stored", bad)
+			continue
+		}
+		if !strings.Contains(err.Error(), "spec.entries[0].at") || !strings.Contains(err.Error(), "should match") {
+			t.Errorf("entry at %q refused with %q, want the field and its pattern named", bad, err)
+		}
+	}
+	// An offset and a fraction of a second, as Go writes and reads them.
+	if err := c.Create(ctx, page("waktu-2026-01", "2026-01-05T16:00:00.5+08:00")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ledger.Append(ctx, c, "waktu", sdv1.LedgerEntry{ID: "uid/Ready/y@1", Type: sdv1.LedgerReady,
+		At: metav1.NewTime(time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC)), Request: "s", FQDN: "s.waktu.go.id"}); err != nil {
+		t.Fatal(err)
+	}
+	l := &sdv1.SubdomainLedger{}
+	if err := c.Get(ctx, types.NamespacedName{Name: "waktu-2026-01"}, l); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Spec.Entries) != 2 || !l.Spec.Entries[0].At.Equal(&metav1.Time{Time: time.Date(2026, 1, 5, 8, 0, 0, 5e8, time.UTC)}) {
+		t.Errorf("page read back: %+v", l.Spec.Entries)
 	}
 }
