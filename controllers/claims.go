@@ -59,6 +59,12 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 	if apierrors.IsNotFound(err) && r.pending(s, mine) {
 		return nil // made by this request moments ago; the cache lags
 	}
+	if err == nil && !claimOf(c, s.req) {
+		// Someone else's, by the cache: it may have been released a moment ago (the
+		// cache lags the deletion, and the release's wake-up may have come before
+		// this request's Conflict was cached). Ask the API server before reporting one.
+		err = r.APIReader.Get(ctx, types.NamespacedName{Name: name}, c)
+	}
 	if apierrors.IsNotFound(err) {
 		c = newClaim(s, typ, value, name)
 		err = r.Create(ctx, c)
