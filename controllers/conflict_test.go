@@ -314,6 +314,9 @@ func TestConflicts(t *testing.T) {
 	// A host served by a foreign Ingress, or a name in a foreign DNSEndpoint.
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy"}})
 	create(t, foreignIngress("legacy", "old-site", "dispar.kalbarprov.go.id", nil))
+	// The request's conflict check reads the operator's cache: the holder must be in
+	// it first, or the request would be the earlier of the two.
+	waitCached(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "old-site"}})
 	create(t, newRequest("dispar", "kalbar", "dispar", approved("kadis")))
 	r = waitPhase(t, "dispar", sdv1.PhaseConflict)
 	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, "Ingress legacy/old-site") {
@@ -321,6 +324,7 @@ func TestConflicts(t *testing.T) {
 	}
 	create(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "manual"},
 		Spec: dnsv1.DNSEndpointSpec{Endpoints: []*endpoint.Endpoint{endpoint.NewEndpoint("disbud.kalbarprov.go.id", "A", "192.0.2.10")}}})
+	waitCached(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy", Name: "manual"}})
 	create(t, newRequest("disbud", "kalbar", "disbud", approved("kadis")))
 	if c := condition(waitPhase(t, "disbud", sdv1.PhaseConflict), sdv1.ConditionNameAvailable); !strings.Contains(c.Message, "DNSEndpoint legacy/manual") {
 		t.Errorf("DNS name conflict: %+v", c)
@@ -589,6 +593,7 @@ func TestLabelIsNotOwnership(t *testing.T) {
 	create(t, newZone("klaim", "klaim.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.42.0.0/24"} }))
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-x"}})
 	create(t, foreignIngress("team-x", "impostor", "barenlitbang.klaim.go.id", map[string]string{sdv1.LabelRequest: "barenlitbang"}))
+	waitCached(t, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "team-x", Name: "impostor"}})
 	create(t, newRequest("barenlitbang", "klaim", "barenlitbang", approved("kadis")))
 	r := waitPhase(t, "barenlitbang", sdv1.PhaseConflict)
 	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameConflict" || !strings.Contains(c.Message, "Ingress team-x/impostor") ||

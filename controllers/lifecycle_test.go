@@ -173,7 +173,9 @@ func TestDeletion(t *testing.T) {
 		t.Errorf("Retain released claims: %d left, want 2 (%v)", len(claims.Items), err)
 	}
 
-	// The released name can be requested again and gets the freed address back first.
+	// The released name can be requested again and gets the freed address back first,
+	// once the operator's cache no longer shows its claim (allocation reads the cache).
+	waitCached(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.AddressClaimName(netip.MustParseAddr(gone.Status.Address))}})
 	create(t, newRequest("dishub2", "del", "dishub", approved("kadis")))
 	again := waitPhase(t, "dishub2", sdv1.PhaseReady)
 	if again.Status.FQDN != "dishub.del.go.id" {
@@ -224,6 +226,8 @@ func TestDeletion(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitGone(t, o)
+		// The conflict check reads the operator's cache: it must not see them either.
+		waitCached(t, o)
 	}
 	create(t, newRequest("disdik", "del", "disdik", approved("kadis"), func(r *sdv1.SubdomainRequest) {
 		r.Spec.Hosting.Namespace = "opd-disdik-dua"

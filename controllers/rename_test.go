@@ -89,7 +89,7 @@ func TestRename(t *testing.T) {
 	ctx := context.Background()
 	create(t, newZone("ren", "ren.go.id", func(z *sdv1.SubdomainZone) {
 		z.Spec.AddressPool = []string{"10.120.0.0/24"}
-		z.Spec.RenameGracePeriod = &metav1.Duration{Duration: 6 * time.Second}
+		z.Spec.RenameGracePeriod = &metav1.Duration{Duration: 15 * time.Second}
 	}))
 	create(t, newRequest("dpmptsp", "ren", "dpmptsp", approved("kadis")))
 	before := waitPhase(t, "dpmptsp", sdv1.PhaseReady)
@@ -169,6 +169,8 @@ func TestRenameBackAndConflict(t *testing.T) {
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ren2-legacy"}},
 		&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "ren2-legacy", Name: "late"},
 			Spec: dnsv1.DNSEndpointSpec{Endpoints: []*endpoint.Endpoint{endpoint.NewEndpoint("dispora.ren2.go.id", "A", "192.0.2.20")}}})
+	// The message names holders the operator's cache shows: it must have this one.
+	waitCached(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "ren2-legacy", Name: "late"}})
 	renameApproved(t, "dispora", "dispora")
 	r = waitServing(t, "dispora", "dispora.ren2.go.id")
 	if c := condition(r, sdv1.ConditionNameAvailable); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "DNSEndpoint ren2-legacy/late") {

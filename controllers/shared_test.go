@@ -397,6 +397,8 @@ func TestSharedAddressKeepsAnnouncement(t *testing.T) {
 		Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: "10.165.1.1", Zone: "lain", Request: "penyusup"},
 	}
 	create(t, intruder)
+	// The zone's holder check reads the operator's cache: it must see the intruder.
+	waitCached(t, intruder)
 	mark := requestReconciles("umum1")
 	editZone(t, "umum", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.165.1.1" })
 	r := waitPhase(t, "umum1", sdv1.PhaseConflict)

@@ -49,6 +49,8 @@ var (
 	reconciles = &testenv.Reconciles{}
 	// stopManager stops the running manager; restartManager replaces it.
 	stopManager func()
+	// operatorCache is the running manager's cache: waitCached reads it.
+	operatorCache client.Reader
 )
 
 const (
@@ -99,13 +101,13 @@ func TestMain(m *testing.M) {
 // startManager runs the operator as main.go does, with a write counter on its client,
 // 8 concurrent reconciles and a short resync so that steady-state tests see resyncs.
 func startManager() error {
-	stop, err := env.StartOperator(context.Background(), writes.Wrap(env.Config), manager.Config{
+	stop, cache, err := env.StartOperatorWithCache(context.Background(), writes.Wrap(env.Config), manager.Config{
 		MaxConcurrentReconciles: 8, QPS: 200, Burst: 400, SyncPeriod: 5 * time.Second,
 	})
 	if err != nil {
 		return err
 	}
-	stopManager = stop
+	stopManager, operatorCache = stop, cache
 	return nil
 }
 
@@ -227,6 +229,17 @@ func zoneWhen(name string, cond func(*sdv1.SubdomainZone) bool) (*sdv1.Subdomain
 	z := &sdv1.SubdomainZone{}
 	err := testenv.WaitFor(context.Background(), k8s, types.NamespacedName{Name: name}, z, timeout, interval, cond)
 	return z, err
+}
+
+// waitCached waits until the operator's cache shows obj (by name) as the API server
+// has it now, or shows it gone when the API server has none: a test that changed an
+// object the operator reads from its cache (a zone, a foreign Ingress, a claim) then
+// knows the operator's next look sees the change.
+func waitCached(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := testenv.WaitCached(context.Background(), operatorCache, k8s, obj, timeout, interval); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // requestReconciles marks how many reconciles of request name the operator has started.

@@ -52,16 +52,19 @@ func setWindow(t *testing.T, zone string, cw *sdv1.ChangeWindow) {
 // in the message, and go ahead when the window opens; creation is not held.
 func TestChangeWindow(t *testing.T) {
 	ctx := context.Background()
+	// One closed window for the whole test: computed again, a run across UTC midnight
+	// would expect another day than the zone's.
+	closed := closedWindow()
 	create(t, newZone("win", "win.go.id", func(z *sdv1.SubdomainZone) {
 		z.Spec.AddressPool = []string{"10.140.0.0/24"}
-		z.Spec.ChangeWindow = closedWindow()
+		z.Spec.ChangeWindow = closed
 	}))
 	create(t, newRequest("bpbd", "win", "bpbd", approved("kadis")))
 	waitPhase(t, "bpbd", sdv1.PhaseReady)
 
 	renameApproved(t, "bpbd", "bencana")
 	r := waitPhase(t, "bpbd", sdv1.PhaseScheduled)
-	day := closedWindow().Windows[0].Days[0]
+	day := closed.Windows[0].Days[0]
 	if c := condition(r, sdv1.ConditionReconciling); c.Reason != "WaitingForChangeWindow" ||
 		!strings.Contains(c.Message, "the rename to bencana.win.go.id waits") || !strings.Contains(c.Message, "next opening "+string(day)) {
 		t.Errorf("scheduled rename: %+v", c)
@@ -69,7 +72,10 @@ func TestChangeWindow(t *testing.T) {
 	if r.Status.FQDN != "bpbd.win.go.id" || condition(r, sdv1.ConditionReady).Status != metav1.ConditionTrue {
 		t.Errorf("the current name must keep serving: %s", statusString(r))
 	}
-	// While it waits, a reconcile writes nothing: no new readyAt, no ledger entry.
+	// While it waits, a reconcile writes nothing: no new readyAt, no ledger entry. The
+	// phase's Event is posted in the background after the status write: count from
+	// after it.
+	assertEvent(t, "bpbd", string(sdv1.PhaseScheduled))
 	readyAt := r.Status.ReadyAt
 	mark, start := requestReconciles("bpbd"), writes.Count()
 	editRequest(t, "bpbd", func(r *sdv1.SubdomainRequest) { r.Labels = map[string]string{"touched": "1"} })

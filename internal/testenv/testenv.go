@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,6 +42,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -496,6 +498,14 @@ func (e *Env) RunOperator(t testing.TB, ctx context.Context, cfg *rest.Config, m
 // StartOperator runs the operator in this process against cfg (the env's admin config
 // when nil) and returns a function that stops it and waits.
 func (e *Env) StartOperator(ctx context.Context, cfg *rest.Config, mc manager.Config) (stop func(), err error) {
+	stop, _, err = e.StartOperatorWithCache(ctx, cfg, mc)
+	return stop, err
+}
+
+// StartOperatorWithCache is StartOperator that also returns the operator's cache, for
+// tests that must wait until the operator sees a change (WaitCached) before the step
+// that depends on it.
+func (e *Env) StartOperatorWithCache(ctx context.Context, cfg *rest.Config, mc manager.Config) (stop func(), cache client.Reader, err error) {
 	if cfg == nil {
 		cfg = e.Config
 	}
@@ -510,7 +520,7 @@ func (e *Env) StartOperator(ctx context.Context, cfg *rest.Config, mc manager.Co
 	mgr, err := manager.New(ctx, cfg, mc)
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, nil, err
 	}
 	done := make(chan struct{})
 	go func() {
@@ -519,5 +529,52 @@ func (e *Env) StartOperator(ctx context.Context, cfg *rest.Config, mc manager.Co
 			fmt.Fprintln(os.Stderr, "operator:", err)
 		}
 	}()
-	return func() { cancel(); <-done }, nil
+	return func() { cancel(); <-done }, mgr.GetCache(), nil
+}
+
+// WaitCached waits until cache (an operator's, StartOperatorWithCache) shows obj as
+// the API server (api) has it now: at its resourceVersion or a later one, or gone
+// when the API server has no such object (or one with another UID). A test that
+// changed an object with api then knows the operator's next look sees the change.
+// obj needs its name (and namespace); its kind's objects must be ones the operator
+// caches.
+func WaitCached(ctx context.Context, cache, api client.Reader, obj client.Object, timeout, interval time.Duration) error {
+	key := client.ObjectKeyFromObject(obj)
+	now := obj.DeepCopyObject().(client.Object)
+	err := api.Get(ctx, key, now)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	gone := apierrors.IsNotFound(err)
+	seen := obj.DeepCopyObject().(client.Object)
+	err = Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := cache.Get(ctx, key, seen)
+		switch {
+		case apierrors.IsNotFound(err):
+			return gone, nil
+		case err != nil:
+			return false, err
+		case gone:
+			return false, nil
+		}
+		return seen.GetUID() == now.GetUID() && resourceVersionAtLeast(seen.GetResourceVersion(), now.GetResourceVersion()), nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case gone:
+		return fmt.Errorf("the operator's cache still has %T %s, which the API server no longer has: %w", obj, key, err)
+	}
+	return fmt.Errorf("the operator's cache does not show %T %s at resourceVersion %s (it has %q): %w", obj, key, now.GetResourceVersion(), seen.GetResourceVersion(), err)
+}
+
+// resourceVersionAtLeast compares two resourceVersions as the etcd revisions they are
+// on this API server (opaque to clients in general; a test knows its server).
+func resourceVersionAtLeast(have, want string) bool {
+	h, err1 := strconv.ParseUint(have, 10, 64)
+	w, err2 := strconv.ParseUint(want, 10, 64)
+	if err1 != nil || err2 != nil {
+		return have == want
+	}
+	return h >= w
 }
