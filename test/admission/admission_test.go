@@ -346,7 +346,14 @@ func TestTenantIsolation(t *testing.T) {
 	}
 
 	ing := func(name, host string) *networkingv1.Ingress { return testenv.Ingress("opd-dinkes", name, host) }
-	// The OPD admin got admin in its namespace through its group: it may serve its own name.
+	// The OPD admin got admin in its namespace through its group: it may serve its own
+	// name. The API server learns of the RoleBinding through its watch: wait until a
+	// dry run of the create passes before the real one.
+	if err := testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+		return u.opdAdmin.Create(ctx, ing("own", "dinkes.pontianak.go.id"), client.DryRunAll) == nil, nil
+	}); err != nil {
+		t.Fatalf("the OPD admin never got admin in opd-dinkes: %v", err)
+	}
 	if err := u.opdAdmin.Create(ctx, ing("own", "dinkes.pontianak.go.id")); err != nil {
 		t.Fatalf("an OPD admin may serve its own name: %v", err)
 	}

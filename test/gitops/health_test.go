@@ -66,7 +66,13 @@ func TestHealth(t *testing.T) {
 	mk("pending", "pending", nil)
 	mk("rejected", "rejected", map[string]string{sdv1.AnnotationRejected: "no"})
 	mk("reserved", "www", ok("www"))
-	mk("zlate", "ready", ok("ready")) // loses the name to "ready": Conflict
+	// zlate asks for the name "ready" serves and loses it (Conflict): made only once
+	// "ready" holds it, or the order the operator takes the two in would decide.
+	if err := testenv.WaitFor(ctx, c, types.NamespacedName{Name: "ready"}, &sdv1.SubdomainRequest{}, time.Minute, 100*time.Millisecond,
+		func(r *sdv1.SubdomainRequest) bool { return r.Status.Phase == sdv1.PhaseReady }); err != nil {
+		t.Fatalf("request ready: %v", err)
+	}
+	mk("zlate", "ready", ok("ready"))
 
 	script, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs", "argocd-health.lua"))
 	if err != nil {

@@ -299,6 +299,17 @@ func TestPlugin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The API server learns of the binding through its watch: wait until it lets
+		// the user read the records.
+		uc, err := client.New(u.Config(), client.Options{Scheme: manager.Scheme()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+			return uc.List(ctx, &sdv1.SubdomainLedgerList{}) == nil, nil
+		}); err != nil {
+			t.Fatalf("user %s never got %s: %v", user, role, err)
+		}
 		out, err := runAs(kc, "report", "--year", year, "-o", "json")
 		var theirs report.Report
 		if err != nil || json.Unmarshal([]byte(out), &theirs) != nil || len(theirs.Active) != 3 || len(theirs.Deleted) != 2 {
