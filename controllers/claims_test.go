@@ -33,6 +33,7 @@ import (
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
 )
 
 // countingReader counts the lists that reach "the API server".
@@ -289,6 +290,62 @@ func TestReleaseStrayNames(t *testing.T) {
 				if !slices.Equal(left, p.want) {
 					t.Errorf("pass %d: claims left %v, want %v", i, left, p.want)
 				}
+			}
+		})
+	}
+}
+
+// TestClaimConfirmsConflict is a table test of claim alone, with fake clients standing
+// for a cache that still shows a claim another request has just released and for the
+// API server: the conflict is confirmed against the API server before it is reported,
+// so the request takes the name at once instead of waiting for the Conflict retry.
+func TestClaimConfirmsConflict(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := sdv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"},
+		Spec: sdv1.SubdomainZoneSpec{Domain: "z.go.id", AddressPool: []string{"10.0.0.0/29"}}}
+	other := &requestScope{zone: zone, req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "lama", UID: "uid-lama"}}}
+	held := newClaim(other, sdv1.ClaimTypeFQDN, "dinkes.z.go.id", "dinkes.z.go.id")
+	for _, tc := range []struct {
+		name         string
+		serverHasIt  bool // the other request still holds it on the API server
+		wantConflict bool
+	}{
+		{"released: the cache lags its deletion", false, false},
+		{"still held", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(held.DeepCopy()).Build()
+			server := fake.NewClientBuilder().WithScheme(scheme).Build()
+			if tc.serverHasIt {
+				if err := server.Create(ctx, held.DeepCopy()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Writes go to the API server; the cache keeps showing what it had.
+			c := interceptor.NewClient(cache, interceptor.Funcs{
+				Create: func(ctx context.Context, _ client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+					return server.Create(ctx, obj, opts...)
+				},
+			})
+			r := &SubdomainRequestReconciler{Client: c, APIReader: server}
+			s := &requestScope{zone: zone, req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", UID: "uid-dinkes"}}}
+			err := r.claim(ctx, s, sdv1.ClaimTypeFQDN, "dinkes.z.go.id", "dinkes.z.go.id")
+			got := &sdv1.SubdomainClaim{}
+			if gerr := server.Get(ctx, client.ObjectKey{Name: "dinkes.z.go.id"}, got); gerr != nil {
+				t.Fatal(gerr)
+			}
+			if tc.wantConflict {
+				if e := reconcileerr.As(err); e == nil || e.Kind != reconcileerr.Conflict || got.Spec.Request != "lama" {
+					t.Errorf("err %v, claim held by %q: want a Conflict naming lama's claim", err, got.Spec.Request)
+				}
+				return
+			}
+			if err != nil || !claimOf(got, s.req) {
+				t.Errorf("err %v, claim held by %q: want dinkes to take the released name", err, got.Spec.Request)
 			}
 		})
 	}
