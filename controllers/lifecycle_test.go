@@ -130,6 +130,7 @@ func TestDeletion(t *testing.T) {
 	gone := waitPhase(t, "dishub", sdv1.PhaseReady)
 	kept := waitPhase(t, "disdik", sdv1.PhaseReady)
 	keptPassword := password(t, "opd-disdik")
+	collected := gcSentinel(t, "disdik")
 
 	for _, n := range []string{"dishub", "disdik"} {
 		if err := k8s.Delete(ctx, getRequest(t, n)); err != nil {
@@ -149,7 +150,7 @@ func TestDeletion(t *testing.T) {
 
 	// Retain: the site, records, Secret and claims stay, no longer owned, and survive
 	// garbage collection.
-	time.Sleep(3 * time.Second) // let the garbage collector act on anything still owned
+	collected()
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-disdik"}},
 		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-disdik", Name: "disdik"}},
@@ -295,6 +296,7 @@ func TestLoadBalancerAnnounce(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPhase(t, "rsia", sdv1.PhaseReady)
+	collected := gcSentinel(t, "rsia")
 	for _, n := range []string{"rsud", "rsia"} {
 		if err := k8s.Delete(ctx, getRequest(t, n)); err != nil {
 			t.Fatal(err)
@@ -302,7 +304,7 @@ func TestLoadBalancerAnnounce(t *testing.T) {
 		waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: n}})
 	}
 	waitGone(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-nginx", Name: "sdr-rsud"}})
-	time.Sleep(3 * time.Second) // let the garbage collector act on anything still owned
+	collected()
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(kept), kept); err != nil {
 		t.Fatalf("Retain removed the load balancer Service: %v", err)
 	}
@@ -533,11 +535,12 @@ func TestRetainKeepsRelabelledChildren(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	collected := gcSentinel(t, "arsiprtn")
 	if err := k8s.Delete(ctx, getRequest(t, "arsiprtn")); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "arsiprtn"}})
-	time.Sleep(3 * time.Second) // let the garbage collector act on anything still owned
+	collected()
 	for _, o := range objs {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
 			t.Errorf("Retain lost %T %s: %v", o, o.GetName(), err)

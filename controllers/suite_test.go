@@ -302,6 +302,23 @@ func waitGone(t *testing.T, obj client.Object) {
 	}
 }
 
+// gcSentinel makes a ConfigMap owned by request name (which must exist) and returns a
+// wait for its deletion by kube-controller-manager's garbage collector. Called after
+// the request is gone, the wait returns once the collector has acted on its absence:
+// anything the request still owned would be deleted then too. A barrier for checks
+// that garbage collection left something alone, instead of a guess at how long it takes.
+func gcSentinel(t *testing.T, name string) (wait func()) {
+	t.Helper()
+	r := getRequest(t, name)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "gc-sentinel-" + name,
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: sdv1.GroupVersion.String(), Kind: "SubdomainRequest", Name: r.Name, UID: r.UID}}}}
+	create(t, cm)
+	return func() {
+		t.Helper()
+		waitGone(t, cm)
+	}
+}
+
 // logTail is the end of the operator's log, for failure messages.
 func logTail() string {
 	s := logs.String()
