@@ -571,6 +571,7 @@ func TestUnservedApprovalEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.FQDNClaimName("dinsos.tolak.go.id")}})
+	waitCached(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.FQDNClaimName("dinsos.tolak.go.id")}})
 	for _, n := range []string{"dinsos-tolak", "dinsos-tarik"} {
 		mark := requestReconciles(n)
 		poke := time.Now().String()

@@ -215,12 +215,13 @@ func TestSharedAddressSwitch(t *testing.T) {
 	}
 	waitPhase(t, "alihp2", sdv1.PhaseFailed)
 	exhausted("before")
-	mark := requestReconciles("alihp2")
 	if err := k8s.Delete(ctx, getRequest(t, "alih1")); err != nil {
 		t.Fatal(err)
 	}
 	waitOwners(t, "ip-10-162-0-1", "alih")
-	waitReconciled(t, "alihp2", mark)
+	// A pass of alihp2 that sees the claim as the zone's.
+	waitCached(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-162-0-1"}})
+	poke(t, "alihp2")
 	exhausted("after alih1 released 10.162.0.1, alih's sharedAddress")
 	// alih1 held the address's claim: its deletion released it, and says so.
 	err := waitForLedger(t, "alih", "alih1", func(entries []sdv1.LedgerEntry) bool {
@@ -237,14 +238,15 @@ func TestSharedAddressSwitch(t *testing.T) {
 
 	// alih moves to 10.162.0.2, which alihp1 holds: alih2 keeps serving at .1 (in
 	// Conflict), the zone lets .1's claim go, and alihp2 still does not get .1.
-	mark = requestReconciles("alihp2")
 	editZone(t, "alih", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress = "10.162.0.2" })
 	r := waitPhase(t, "alih2", sdv1.PhaseConflict)
 	if c := condition(r, sdv1.ConditionAddressAssigned); c.Reason != "AddressConflict" || r.Status.Address != "10.162.0.1" {
 		t.Fatalf("alih2: %s", statusString(r))
 	}
 	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-162-0-1"}})
-	waitReconciled(t, "alihp2", mark)
+	waitCached(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-162-0-1"}})
+	waitCached(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "alih"}})
+	poke(t, "alihp2")
 	exhausted("after alih moved its sharedAddress away from .1, where alih2 still serves")
 	editZone(t, "alih", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress = "10.162.0.1" })
 	waitOwners(t, "ip-10-162-0-1", "alih")

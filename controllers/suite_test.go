@@ -302,6 +302,16 @@ func waitGone(t *testing.T, obj client.Object) {
 	}
 }
 
+// poke changes an annotation of request name and waits for the reconcile that brings:
+// a pass that started after everything the test made sure the cache shows.
+func poke(t *testing.T, name string) {
+	t.Helper()
+	mark := requestReconciles(name)
+	v := time.Now().Format(time.RFC3339Nano)
+	annotate(t, name, map[string]*string{"test.example/poke": &v})
+	waitReconciled(t, name, mark)
+}
+
 // gcSentinel makes a ConfigMap owned by request name (which must exist) and returns a
 // wait for its deletion by kube-controller-manager's garbage collector. Called after
 // the request is gone, the wait returns once the collector has acted on its absence:

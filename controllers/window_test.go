@@ -170,6 +170,7 @@ func TestDeletionBegunIsNotHeld(t *testing.T) {
 		return r.Status.Phase == sdv1.PhaseTerminating && condition(r, sdv1.ConditionReady).Reason == "DeletingNamespace"
 	})
 	setWindow(t, "winhapus", closedWindow())
+	waitCached(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "winhapus"}})
 	mark := requestReconciles("hapus")
 	waitReconciled(t, "hapus", mark)
 	waitReconciled(t, "hapus", requestReconciles("hapus"))
