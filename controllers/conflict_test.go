@@ -33,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 	"sigs.k8s.io/external-dns/endpoint"
 
@@ -668,9 +669,10 @@ func foreignIngress(namespace, name, host string, labels map[string]string) *net
 	return ing
 }
 
-// TestZoneRecreatedWithAnotherDomain: a zone deleted and made again with another
-// domain does not turn its requests' names into labels of the new one (the whole old
-// name under the new domain): the request is Failed, saying so, and serves as before.
+// TestZoneRecreatedWithAnotherDomain: a zone deleted (its finalizer removed by hand,
+// which the zone's message offers) and made again with another domain does not turn
+// its requests' names into labels of the new one (the whole old name under the new
+// domain): the request is Failed, saying so, and serves as before.
 func TestZoneRecreatedWithAnotherDomain(t *testing.T) {
 	ctx := context.Background()
 	zone := newZone("zdom", "zdom.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.142.0.0/24"} })
@@ -678,6 +680,14 @@ func TestZoneRecreatedWithAnotherDomain(t *testing.T) {
 	create(t, newRequest("pindahdomain", "zdom", "pindahdomain", approved("kadis")))
 	waitPhase(t, "pindahdomain", sdv1.PhaseReady)
 	if err := k8s.Delete(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zoneWhen("zdom", func(z *sdv1.SubdomainZone) bool { return zoneReason(z) == "DeletionWaitsForRequests" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.Edit(ctx, k8s, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "zdom"}}, func(z *sdv1.SubdomainZone) {
+		controllerutil.RemoveFinalizer(z, sdv1.ZoneFinalizer)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "zdom"}})
@@ -745,4 +755,83 @@ func TestNarrowedPool(t *testing.T) {
 	if r := getRequest(t, "sempit1"); r.Status.Address != before.Status.Address || r.Status.Phase != sdv1.PhaseReady {
 		t.Errorf("the request after narrowing: %s", statusString(r))
 	}
+}
+
+// zoneReason is the reason of zone z's Ready condition, or "".
+func zoneReason(z *sdv1.SubdomainZone) string {
+	if c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady); c != nil && c.ObservedGeneration == z.Generation {
+		return c.Reason
+	}
+	return ""
+}
+
+// TestZoneDeletionWaitsForRequests: a zone being deleted stays while requests name
+// it, saying which; its served sites keep their upkeep, a request that serves nothing
+// yet gets nothing (ZoneDeleting), and the zone goes with its last request.
+func TestZoneDeletionWaitsForRequests(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("tutup", "tutup.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.166.0.0/24"} }))
+	create(t, newRequest("tutupa", "tutup", "a", approved("kadis")))
+	waitPhase(t, "tutupa", sdv1.PhaseReady)
+	if z, err := zoneWhen("tutup", func(z *sdv1.SubdomainZone) bool { return controllerutil.ContainsFinalizer(z, sdv1.ZoneFinalizer) }); err != nil {
+		t.Fatalf("zone tutup has no finalizer %s: %v (%v)", sdv1.ZoneFinalizer, err, z.Finalizers)
+	}
+	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tutup"}}); err != nil {
+		t.Fatal(err)
+	}
+	z, err := zoneWhen("tutup", func(z *sdv1.SubdomainZone) bool { return zoneReason(z) == "DeletionWaitsForRequests" })
+	if err != nil {
+		t.Fatalf("zone tutup being deleted: %+v: %v", z.Status.Conditions, err)
+	}
+	if c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady); c.Status != metav1.ConditionFalse ||
+		!strings.Contains(c.Message, "deletion waits for 1 SubdomainRequest naming the zone: tutupa;") {
+		t.Errorf("zone tutup Ready = %+v", c)
+	}
+
+	// Nothing new is provisioned in it.
+	create(t, newRequest("tutupb", "tutup", "b", approved("kadis")))
+	r := waitFor(t, "tutupb", "ZoneDeleting", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionReady).Reason == "ZoneDeleting"
+	})
+	if r.Status.Phase != sdv1.PhaseFailed || r.Status.FQDN != "" || r.Status.Namespace != "" {
+		t.Errorf("tutupb in a zone being deleted, want Failed and nothing provisioned: %s", statusString(r))
+	}
+	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-tutupb"}})
+	if _, err := zoneWhen("tutup", func(z *sdv1.SubdomainZone) bool {
+		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
+		return c != nil && strings.Contains(c.Message, "2 SubdomainRequests naming the zone: tutupa, tutupb;")
+	}); err != nil {
+		t.Errorf("zone tutup does not name both requests: %v", err)
+	}
+
+	// The served site is kept up: its deleted DNSEndpoint comes back.
+	ep := &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "tutupa"}}
+	if err := k8s.Delete(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.WaitFor(ctx, k8s, client.ObjectKeyFromObject(ep), &dnsv1.DNSEndpoint{}, timeout, interval,
+		func(*dnsv1.DNSEndpoint) bool { return true }); err != nil {
+		t.Errorf("the served site's DNSEndpoint was not made again while its zone is being deleted: %v", err)
+	}
+	if r := getRequest(t, "tutupa"); r.Status.Phase != sdv1.PhaseReady {
+		t.Errorf("tutupa: %s", statusString(r))
+	}
+
+	// The zone goes with its last request, not before.
+	if err := k8s.Delete(ctx, getRequest(t, "tutupb")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "tutupb"}})
+	if _, err := zoneWhen("tutup", func(z *sdv1.SubdomainZone) bool {
+		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
+		return c != nil && strings.Contains(c.Message, "1 SubdomainRequest naming the zone: tutupa;")
+	}); err != nil {
+		t.Errorf("zone tutup after tutupb went: %v", err)
+	}
+	if err := k8s.Delete(ctx, getRequest(t, "tutupa")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "tutupa"}})
+	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tutup"}})
+	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-tutupa"}})
 }

@@ -143,7 +143,7 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 		// address claimed, and reconciling every request of the zone on each would make
 		// a batch of N cost N² reconciles.
 		Watches(&sdv1.SubdomainZone{}, handler.EnqueueRequestsFromMapFunc(r.requestsOfZone),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletionPredicate()))).
 		Watches(&sdv1.SubdomainClaim{}, handler.EnqueueRequestsFromMapFunc(r.waitingForClaim),
 			builder.WithPredicates(predicate.Funcs{
 				CreateFunc: func(event.CreateEvent) bool { return false },

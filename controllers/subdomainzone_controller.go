@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -32,6 +33,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -55,17 +57,24 @@ type SubdomainZoneReconciler struct {
 	zones toolscache.Indexer
 }
 
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/status,verbs=patch
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/finalizers,verbs=update
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;patch;delete
 
-// Reconcile holds the shared address's claim of a shared zone, counts the zone's
-// address claims and checks what the API server cannot (the change window's time
-// zone). Sets Ready (False, reason AddressConflict, while a request holds the shared
-// address). Writes status only when it changed.
+// Reconcile keeps a zone while requests use it, holds the shared address's claim of
+// a shared zone, counts the zone's address claims and checks what the API server
+// cannot (the change window's time zone). Sets Ready (False, reason AddressConflict,
+// while a request holds the shared address; DeletionWaitsForRequests while a zone
+// being deleted has requests). Writes status only when it changed.
 func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Request) (ctrl.Result, error) {
 	zone := &sdv1.SubdomainZone{}
 	if err := r.Get(ctx, key.NamespacedName, zone); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	users, gone, err := r.protect(ctx, zone)
+	if err != nil || gone {
+		return ctrl.Result{}, err
 	}
 	base := zone.DeepCopy()
 	holder, err := r.holdSharedAddress(ctx, zone)
@@ -88,7 +97,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		// addressPool, given back as its site moves (releaseFormerAddresses). The
 		// zone's one address counts as allocated once the zone holds it.
 		zone.Status.Allocated, zone.Status.Capacity = 0, 1
-		if holder == "" && zone.DeletionTimestamp.IsZero() {
+		if holder == "" {
 			zone.Status.Allocated = 1
 		}
 		msg = fmt.Sprintf("every name of %s points at %s", zone.Spec.Domain, shared)
@@ -139,6 +148,11 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		if _, err := time.LoadLocation(cw.TimeZone); err != nil {
 			ready, reason, msg = false, "InvalidTimeZone", fmt.Sprintf("changeWindow.timeZone %q is not an IANA time zone", cw.TimeZone)
 		}
+	}
+	if len(users) > 0 {
+		ready, reason = false, "DeletionWaitsForRequests"
+		msg = fmt.Sprintf("deletion waits for %s naming the zone: %s; their sites stay served and kept up meanwhile, and no new one is provisioned; delete them first (or remove the finalizer %s to leave them without a zone)",
+			plural(len(users), "SubdomainRequest"), listNames(users, 10), sdv1.ZoneFinalizer)
 	}
 	st := metav1.ConditionTrue
 	if !ready {
@@ -193,7 +207,26 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("subdomainzone").
-		For(&sdv1.SubdomainZone{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&sdv1.SubdomainZone{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		// A zone being deleted names its requests, and goes when its last one does.
+		Watches(&sdv1.SubdomainRequest{}, handler.Funcs{
+			CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				if req, ok := e.Object.(*sdv1.SubdomainRequest); ok {
+					r.enqueueIfDeleting(ctx, req.Spec.Zone, q)
+				}
+			},
+			UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				if old, ok := e.ObjectOld.(*sdv1.SubdomainRequest); ok && old.Spec.Zone != e.ObjectNew.(*sdv1.SubdomainRequest).Spec.Zone {
+					r.enqueueIfDeleting(ctx, old.Spec.Zone, q)
+					r.enqueueIfDeleting(ctx, e.ObjectNew.(*sdv1.SubdomainRequest).Spec.Zone, q)
+				}
+			},
+			DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				if req, ok := e.Object.(*sdv1.SubdomainRequest); ok {
+					r.enqueueIfDeleting(ctx, req.Spec.Zone, q)
+				}
+			},
+		}).
 		Watches(&sdv1.SubdomainClaim{}, handler.Funcs{
 			CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				enqueueZone(e.Object, q)
@@ -207,6 +240,16 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			},
 		}).
 		Complete(r)
+}
+
+// enqueueIfDeleting enqueues zone name when the cache shows it being deleted: a
+// request that stopped naming it may have been the last one holding it, and one that
+// started to is one more its message names.
+func (r *SubdomainZoneReconciler) enqueueIfDeleting(ctx context.Context, name string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	z := &sdv1.SubdomainZone{}
+	if err := r.Get(ctx, client.ObjectKey{Name: name}, z); err == nil && !z.DeletionTimestamp.IsZero() {
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+	}
 }
 
 // sharedInPool counts the addresses of pool that zones hold as their sharedAddress.
@@ -275,6 +318,56 @@ func sharedAddressClaim(o any) bool {
 	return ok && c.Spec.Type == sdv1.ClaimTypeAddress && c.Spec.Request == ""
 }
 
+// protect keeps a zone while requests use it. A live zone gets ZoneFinalizer. A
+// zone being deleted returns the requests (by the cache) that still name it; with
+// none, its finalizer is removed and gone says the zone goes (nothing more to do).
+// A request created in the moment before that removal may miss it: it then finds no
+// zone (ZoneNotFound), as after a forced removal.
+func (r *SubdomainZoneReconciler) protect(ctx context.Context, zone *sdv1.SubdomainZone) (users []string, gone bool, err error) {
+	has := controllerutil.ContainsFinalizer(zone, sdv1.ZoneFinalizer)
+	if zone.DeletionTimestamp.IsZero() {
+		if has {
+			return nil, false, nil
+		}
+		base := zone.DeepCopy()
+		controllerutil.AddFinalizer(zone, sdv1.ZoneFinalizer)
+		return nil, false, r.Patch(ctx, zone, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	}
+	if !has {
+		return nil, true, nil // removed by someone else: nothing holds the zone
+	}
+	reqs := &sdv1.SubdomainRequestList{}
+	if err := r.List(ctx, reqs, client.MatchingFields{indexRequestZone: zone.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, false, err
+	}
+	for i := range reqs.Items {
+		users = append(users, reqs.Items[i].Name)
+	}
+	if len(users) > 0 {
+		slices.Sort(users)
+		return users, false, nil
+	}
+	base := zone.DeepCopy()
+	controllerutil.RemoveFinalizer(zone, sdv1.ZoneFinalizer)
+	return nil, true, client.IgnoreNotFound(r.Patch(ctx, zone, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+}
+
+// listNames joins the first n names, with how many more there are.
+func listNames(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
 // holdSharedAddress makes a shared zone an owner of its sharedAddress's claim (an
 // address claim with no request, named as a request's would be), so that no pool -
 // pools may overlap it - gives the address to a request, and gives up the claims of
@@ -284,7 +377,9 @@ func sharedAddressClaim(o any) bool {
 // the zone holds it, or is not shared): then the zone's requests are in Conflict.
 func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *sdv1.SubdomainZone) (holder string, err error) {
 	want, value := "", ""
-	if a, err := netip.ParseAddr(zone.Spec.SharedAddress); err == nil && zone.DeletionTimestamp.IsZero() {
+	// A zone being deleted keeps holding it: its sites still point at it until their
+	// requests go, and then the zone goes, and garbage collection with it the claim.
+	if a, err := netip.ParseAddr(zone.Spec.SharedAddress); err == nil {
 		want, value = naming.AddressClaimName(a), a.String()
 	}
 	owned, err := r.claims.ByIndex(indexSharedAddressOwners, zone.Name)

@@ -47,6 +47,9 @@ const (
 
 	// Finalizer holds a request until its children and claims are released or retained.
 	Finalizer = "subdomain.kominfo.go.id/finalizer"
+	// ZoneFinalizer holds a zone being deleted until no request names it: its sites
+	// keep their upkeep, change window and records meanwhile.
+	ZoneFinalizer = "subdomain.kominfo.go.id/zone-protection"
 
 	// CredentialsSecretName is the credentials Secret in the hosting namespace.
 	CredentialsSecretName = "subdomain-credentials"
