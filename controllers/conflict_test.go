@@ -776,6 +776,27 @@ func TestZoneDeletionWaitsForRequests(t *testing.T) {
 	if z, err := zoneWhen("tutup", func(z *sdv1.SubdomainZone) bool { return controllerutil.ContainsFinalizer(z, sdv1.ZoneFinalizer) }); err != nil {
 		t.Fatalf("zone tutup has no finalizer %s: %v (%v)", sdv1.ZoneFinalizer, err, z.Finalizers)
 	}
+	// Taken off a live zone (a replace without it, say), it is put back. (A zone with
+	// no requests and no claims: nothing else brings it a reconcile.)
+	create(t, newZone("tutupkosong", "tutupkosong.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.167.0.0/24"} }))
+	if _, err := zoneWhen("tutupkosong", func(z *sdv1.SubdomainZone) bool {
+		return controllerutil.ContainsFinalizer(z, sdv1.ZoneFinalizer) && z.Status.ObservedGeneration == z.Generation
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.Edit(ctx, k8s, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tutupkosong"}}, func(z *sdv1.SubdomainZone) {
+		controllerutil.RemoveFinalizer(z, sdv1.ZoneFinalizer)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if z, err := zoneWhen("tutupkosong", func(z *sdv1.SubdomainZone) bool { return controllerutil.ContainsFinalizer(z, sdv1.ZoneFinalizer) }); err != nil {
+		t.Fatalf("the finalizer taken off zone tutupkosong was not put back: %v (%v)", err, z.Finalizers)
+	}
+	// A zone no request names goes at once.
+	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tutupkosong"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tutupkosong"}})
 	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tutup"}}); err != nil {
 		t.Fatal(err)
 	}

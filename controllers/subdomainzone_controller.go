@@ -207,7 +207,11 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("subdomainzone").
-		For(&sdv1.SubdomainZone{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		// The finalizer taken off a live zone (a replace without it) is put back.
+		For(&sdv1.SubdomainZone{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletionPredicate(),
+			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+				return controllerutil.ContainsFinalizer(e.ObjectOld, sdv1.ZoneFinalizer) && !controllerutil.ContainsFinalizer(e.ObjectNew, sdv1.ZoneFinalizer)
+			}}))).
 		// A zone being deleted names its requests, and goes when its last one does.
 		Watches(&sdv1.SubdomainRequest{}, handler.Funcs{
 			CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
