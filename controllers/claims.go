@@ -62,7 +62,9 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 	if err == nil && !claimOf(c, s.req) {
 		// Someone else's, by the cache: it may have been released a moment ago (the
 		// cache lags the deletion, and the release's wake-up may have come before
-		// this request's Conflict was cached). Ask the API server before reporting one.
+		// this request's Conflict was cached). Ask the API server before reporting
+		// one, into an empty object: a decode keeps what the answer lacks.
+		c = &sdv1.SubdomainClaim{}
 		err = r.APIReader.Get(ctx, types.NamespacedName{Name: name}, c)
 	}
 	if apierrors.IsNotFound(err) {
@@ -75,7 +77,11 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 		if !apierrors.IsAlreadyExists(err) {
 			return err
 		}
-		// Taken between our read and our create, or the cache lags: ask the API server.
+		// Taken between our read and our create, or the cache lags: ask the API server,
+		// into an empty object (a decode into the claim we made would keep its labels
+		// where the answer has none: an older claim without the request-UID label
+		// would pass for ours).
+		c = &sdv1.SubdomainClaim{}
 		err = r.APIReader.Get(ctx, types.NamespacedName{Name: name}, c)
 	}
 	if err != nil {

@@ -54,7 +54,7 @@ func (s *requestScope) setCondition(typ string, ok bool, reason, msg string) {
 // loadZone reads the request's zone.
 // Ends with an Invalid error (Ready=False, reason ZoneNotFound) when the zone does not
 // exist; the zone watch retries when it appears. Ends with an Invalid error (reason
-// ZoneDeleting) when the zone is being deleted and the request serves no name yet. Ends with an Invalid error (reason
+// ZoneDeleting) when the zone is being deleted and the request never served. Ends with an Invalid error (reason
 // ZoneDomainChanged) when the request's name is not under the zone's domain: the zone
 // was deleted and made again with another one (an edit cannot change it). Read
 // against the new domain, the whole old name would pass for a label.
@@ -72,9 +72,10 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 			"%s is not under the domain of SubdomainZone %q, now %s (the zone was made again with another domain): the request's objects are left as they are; give the zone its domain back, or delete the request and request the name anew",
 			fqdn, zone.Name, zone.Spec.Domain)
 	}
-	if !zone.DeletionTimestamp.IsZero() && s.req.Status.FQDN == "" {
-		// A zone being deleted waits for its requests; one that serves nothing yet
-		// gets nothing new, or it would hold the zone up.
+	if !zone.DeletionTimestamp.IsZero() && s.req.Status.ReadyAt == nil {
+		// A zone being deleted waits for its requests; one that never served (even
+		// if it has claimed something) gets nothing new, or it would hold the zone
+		// up; its deletion gives back what it holds.
 		return true, reconcileerr.NewInvalid("", "ZoneDeleting",
 			"SubdomainZone %q is being deleted: nothing new is provisioned in it; delete this request, or request the name in another zone", zone.Name)
 	}

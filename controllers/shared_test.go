@@ -424,3 +424,52 @@ func TestSharedAddressKeepsAnnouncement(t *testing.T) {
 	waitGone(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: svcKey.Namespace, Name: svcKey.Name}})
 	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-165-0-1"}})
 }
+
+// TestSharedZoneDeletion: a shared zone's address is given back when the zone goes,
+// however it is deleted. Orphaning (its claim would keep no owner, held for good):
+// the zone deletes the claim itself. Foreground (garbage collection takes the claim
+// at once, while the zone waits for its requests): the zone does not make it again
+// meanwhile, its site keeps serving, and the zone goes with the request.
+func TestSharedZoneDeletion(t *testing.T) {
+	ctx := context.Background()
+	shared := func(a string) func(*sdv1.SubdomainZone) {
+		return func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, a }
+	}
+	create(t, newZone("tinggal", "tinggal.go.id", shared("10.168.0.1")))
+	waitOwners(t, "ip-10-168-0-1", "tinggal")
+	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tinggal"}}, client.PropagationPolicy(metav1.DeletePropagationOrphan)); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tinggal"}})
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-168-0-1"}})
+
+	create(t, newZone("depan", "depan.go.id", shared("10.168.0.2")))
+	create(t, newRequest("depana", "depan", "a", approved("kadis")))
+	if r := waitPhase(t, "depana", sdv1.PhaseReady); r.Status.Address != "10.168.0.2" {
+		t.Fatalf("depana: %s", statusString(r))
+	}
+	waitOwners(t, "ip-10-168-0-2", "depan")
+	start := writes.Count()
+	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "depan"}}, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zoneWhen("depan", func(z *sdv1.SubdomainZone) bool { return zoneReason(z) == "DeletionWaitsForRequests" }); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-168-0-2"}})
+	waitCached(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-168-0-2"}})
+	poke(t, "depana")
+	if r := getRequest(t, "depana"); r.Status.Phase != sdv1.PhaseReady || r.Status.Address != "10.168.0.2" {
+		t.Errorf("depana while its zone is being deleted: %s", statusString(r))
+	}
+	for _, w := range writes.Since(start) {
+		if strings.HasPrefix(w, "POST") && strings.Contains(w, "/subdomainclaims") {
+			t.Errorf("a claim was made while the zone was being deleted: %s", w)
+		}
+	}
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-168-0-2"}})
+	if err := k8s.Delete(ctx, getRequest(t, "depana")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "depan"}})
+}

@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -72,9 +73,11 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	if err := r.Get(ctx, key.NamespacedName, zone); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	users, gone, err := r.protect(ctx, zone)
-	if err != nil || gone {
-		return ctrl.Result{}, err
+	// A finalizer that could not be added (the role not yet updated, say) must not
+	// stop the rest: its error is returned at the end.
+	users, gone, protectErr := r.protect(ctx, zone)
+	if gone || protectErr != nil && !zone.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, protectErr
 	}
 	base := zone.DeepCopy()
 	holder, err := r.holdSharedAddress(ctx, zone)
@@ -150,9 +153,12 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		}
 	}
 	if len(users) > 0 {
-		ready, reason = false, "DeletionWaitsForRequests"
-		msg = fmt.Sprintf("deletion waits for %s naming the zone: %s; their sites stay served and kept up meanwhile, and no new one is provisioned; delete them first (or remove the finalizer %s to leave them without a zone)",
+		wait := fmt.Sprintf("deletion waits for %s naming the zone: %s; their sites stay served and kept up meanwhile, and no new one is provisioned; delete them first - their deletions follow the zone's change window - or remove the finalizer %s to leave them without a zone",
 			plural(len(users), "SubdomainRequest"), listNames(users, 10), sdv1.ZoneFinalizer)
+		if !ready {
+			wait += fmt.Sprintf("; besides, %s: %s", reason, msg)
+		}
+		ready, reason, msg = false, "DeletionWaitsForRequests", wait
 	}
 	st := metav1.ConditionTrue
 	if !ready {
@@ -163,9 +169,9 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	})
 	zone.Status.ObservedGeneration = zone.Generation
 	if equality.Semantic.DeepEqual(base.Status, zone.Status) {
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, protectErr
 	}
-	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base)))
+	return ctrl.Result{}, errors.Join(protectErr, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base))))
 }
 
 // statusCoalesce is how long claim events wait before the zone counts them: a batch
@@ -351,9 +357,32 @@ func (r *SubdomainZoneReconciler) protect(ctx context.Context, zone *sdv1.Subdom
 		slices.Sort(users)
 		return users, false, nil
 	}
+	// Give the shared address back first, whatever garbage collection will do: an
+	// orphaning deletion would leave its claim with no owner, held for good.
+	if err := r.releaseSharedAddress(ctx, zone); err != nil {
+		return nil, false, err
+	}
 	base := zone.DeepCopy()
 	controllerutil.RemoveFinalizer(zone, sdv1.ZoneFinalizer)
 	return nil, true, client.IgnoreNotFound(r.Patch(ctx, zone, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+}
+
+// releaseSharedAddress takes a zone off the owners of its sharedAddress's claim, and
+// deletes the claim if no other zone owns it (also when an orphaning deletion has
+// already taken the zone's reference off).
+func (r *SubdomainZoneReconciler) releaseSharedAddress(ctx context.Context, zone *sdv1.SubdomainZone) error {
+	a, err := netip.ParseAddr(zone.Spec.SharedAddress)
+	if err != nil {
+		return nil
+	}
+	c := &sdv1.SubdomainClaim{}
+	if err := r.Get(ctx, client.ObjectKey{Name: naming.AddressClaimName(a)}, c); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !sharedAddressClaim(c) {
+		return nil // a request's
+	}
+	return r.disownSharedClaim(ctx, zone, c)
 }
 
 // listNames joins the first n names, with how many more there are.
@@ -400,8 +429,16 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 	if want == "" {
 		return "", nil
 	}
+	deleting := !zone.DeletionTimestamp.IsZero()
 	c := &sdv1.SubdomainClaim{}
 	err = r.Get(ctx, client.ObjectKey{Name: want}, c)
+	if apierrors.IsNotFound(err) && deleting {
+		// Being deleted: it keeps the claim it holds and makes none (a foreground
+		// deletion's garbage collection takes it at once; made again, it would be
+		// taken again). Its sites keep the address in their status, which no pool
+		// gives, and so does its sharedAddress while the zone is cached.
+		return "", nil
+	}
 	if apierrors.IsNotFound(err) {
 		c = &sdv1.SubdomainClaim{
 			ObjectMeta: metav1.ObjectMeta{Name: want, Labels: map[string]string{
@@ -412,7 +449,9 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 		if err = r.Create(ctx, c); err == nil || !apierrors.IsAlreadyExists(err) {
 			return "", err
 		}
-		// Taken between our read and our create, or the cache lags: ask the API server.
+		// Taken between our read and our create, or the cache lags: ask the API server
+		// (into an empty object: a decode keeps what the answer lacks).
+		c = &sdv1.SubdomainClaim{}
 		err = r.APIReader.Get(ctx, client.ObjectKey{Name: want}, c)
 	}
 	if err != nil {
@@ -424,8 +463,8 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 		// zone takes the claim when the request releases it.
 		return sharedAddressTaker(c, zone), nil
 	}
-	if slices.ContainsFunc(c.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == zone.UID }) {
-		return "", nil
+	if deleting || slices.ContainsFunc(c.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == zone.UID }) {
+		return "", nil // held; or another zone's too, which a zone being deleted does not join
 	}
 	// Another zone's shared address too: own it with them. The optimistic lock keeps
 	// two zones joining at once from dropping each other's reference.
