@@ -222,22 +222,11 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 	if len(held) > 0 {
 		return keptAddress(held, s.req.Status.Address)
 	}
-	// Keep a previously reported address if it is still free.
-	if prev, err := netip.ParseAddr(s.req.Status.Address); err == nil && pool.Contains(prev) {
-		r.unsure.add(s.req.Name)
-		if err := r.claim(ctx, s, sdv1.ClaimTypeAddress, prev.String(), naming.AddressClaimName(prev)); err == nil {
-			return prev, nil
-		} else if reconcileerr.As(err) == nil {
-			return netip.Addr{}, err
-		}
-	}
-	// taken looks a claim up in the cache by name: no list (a batch of N would copy
-	// N² claims), no copy of the object. An address with no claim is taken too if a
-	// zone shares it (its claim may lag) or another live request still publishes it
-	// (a site of a zone that moved its sharedAddress, or whose claim was released
-	// moments before its shared zone took it over).
-	probe := &sdv1.SubdomainClaim{}
-	taken := func(name string) (bool, error) {
+	// usedElsewhere tells whether an address is in use without a claim: a zone shares
+	// it (its claim may lag, or be gone while the zone is being deleted) or another
+	// live request still publishes it (a site of a zone that moved its sharedAddress,
+	// or whose claim was released moments before its shared zone took it over).
+	usedElsewhere := func(name string) (bool, error) {
 		if zones, err := sharers(r.sharedZones, name); err != nil || len(zones) > 0 {
 			return err == nil, err
 		}
@@ -246,13 +235,33 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 			return false, err
 		}
 		// A request being deleted releases its claims last, when its site is gone.
-		if slices.ContainsFunc(users, func(o any) bool {
+		return slices.ContainsFunc(users, func(o any) bool {
 			u := o.(*sdv1.SubdomainRequest)
 			return u.UID != s.req.UID && u.DeletionTimestamp.IsZero()
-		}) {
-			return true, nil
+		}), nil
+	}
+	// Keep a previously reported address if it is still free.
+	if prev, err := netip.ParseAddr(s.req.Status.Address); err == nil && pool.Contains(prev) {
+		if busy, err := usedElsewhere(naming.AddressClaimName(prev)); err != nil {
+			return netip.Addr{}, err
+		} else if !busy {
+			r.unsure.add(s.req.Name)
+			if err := r.claim(ctx, s, sdv1.ClaimTypeAddress, prev.String(), naming.AddressClaimName(prev)); err == nil {
+				return prev, nil
+			} else if reconcileerr.As(err) == nil {
+				return netip.Addr{}, err
+			}
 		}
-		err = r.Get(ctx, types.NamespacedName{Name: name}, probe, client.UnsafeDisableDeepCopy)
+	}
+	// taken looks a claim up in the cache by name: no list (a batch of N would copy
+	// N² claims), no copy of the object; an address with no claim may be used
+	// elsewhere all the same.
+	probe := &sdv1.SubdomainClaim{}
+	taken := func(name string) (bool, error) {
+		if busy, err := usedElsewhere(name); err != nil || busy {
+			return busy, err
+		}
+		err := r.Get(ctx, types.NamespacedName{Name: name}, probe, client.UnsafeDisableDeepCopy)
 		if apierrors.IsNotFound(err) {
 			return false, nil
 		}

@@ -350,3 +350,45 @@ func TestClaimConfirmsConflict(t *testing.T) {
 		})
 	}
 }
+
+// TestAllocateSkipsSharedPrevious is a table test of allocate alone: a request whose
+// address claim is gone takes its previous address back only if nothing else uses
+// it; one that a zone now shares (its claim gone, as while a foreground deletion of
+// that zone waits) goes to the next free address instead.
+func TestAllocateSkipsSharedPrevious(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := sdv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"},
+		Spec: sdv1.SubdomainZoneSpec{Domain: "z.go.id", AddressPool: []string{"10.0.0.0/29"}}}
+	for _, tc := range []struct {
+		name   string
+		shared bool // zone s shares 10.0.0.3
+		want   string
+	}{
+		{"its previous address, free", false, "10.0.0.3"},
+		{"its previous address, another zone's sharedAddress", true, "10.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(zone.DeepCopy()).
+				WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest).Build()
+			sharedZones := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{indexSharedAddress: zoneSharedAddress})
+			if tc.shared {
+				if err := sharedZones.Add(&sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "s"},
+					Spec: sdv1.SubdomainZoneSpec{Domain: "s.go.id", SharedAddress: "10.0.0.3"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := &SubdomainRequestReconciler{Client: c, APIReader: c, sharedZones: sharedZones,
+				published: toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{publishedAddresses: requestAddress})}
+			req := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", UID: "uid-dinkes"}}
+			req.Status.Address = "10.0.0.3"
+			a, err := r.allocate(ctx, &requestScope{zone: zone, req: req})
+			if err != nil || a.String() != tc.want {
+				t.Errorf("allocated %s (%v), want %s", a, err, tc.want)
+			}
+		})
+	}
+}
