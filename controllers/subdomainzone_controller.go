@@ -91,61 +91,12 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		return ctrl.Result{}, err
 	}
 	held := slices.DeleteFunc(slices.Clone(indexed), func(o any) bool { return sharedAddressClaim(o) })
-	zone.Status.Allocated = int64(len(held))
-	zone.Status.Capacity = 0
-	outside := 0
-	ready, reason, msg := true, "Ready", fmt.Sprintf("zone %s is ready", zone.Spec.Domain)
-	if shared := zone.Spec.SharedAddress; shared != "" {
-		// Any other address a request of a shared zone holds is of a former
-		// addressPool, given back as its site moves (releaseFormerAddresses). The
-		// zone's one address counts as allocated once the zone holds it.
-		zone.Status.Allocated, zone.Status.Capacity = 0, 1
-		if holder == "" {
-			zone.Status.Allocated = 1
-		}
-		msg = fmt.Sprintf("every name of %s points at %s", zone.Spec.Domain, shared)
-		own := "" // the claim of the shared address itself, a request's from the pool days
-		if a, err := netip.ParseAddr(shared); err == nil {
-			own = naming.AddressClaimName(a)
-		}
-		former := len(held)
-		for _, o := range held {
-			if o.(*sdv1.SubdomainClaim).Name == own {
-				former--
-			}
-		}
-		if former > 0 {
-			msg += fmt.Sprintf("; addresses of a former addressPool still held by their requests: %d", former)
-		}
-		if holder != "" {
-			ready, reason = false, "AddressConflict"
-			msg = fmt.Sprintf("sharedAddress %s is held by %s: no name of %s points at it until it is released; choose another sharedAddress, or delete that request",
-				shared, holder, zone.Spec.Domain)
-		}
-	} else if pool, err := ipam.Parse(zone.Spec.AddressPool); err != nil {
-		ready, reason, msg = false, "InvalidAddressPool", err.Error()
-	} else {
-		// Allocated counts the pool's addresses in use. A pool narrowed under its
-		// requests leaves some holding addresses outside it: they keep them (a site's
-		// address does not change under it) and the message says how many.
-		for _, o := range held {
-			if c, ok := o.(*sdv1.SubdomainClaim); ok {
-				if a, err := netip.ParseAddr(c.Spec.Value); err != nil || !pool.Contains(a) {
-					outside++
-				}
-			}
-		}
-		zone.Status.Allocated -= int64(outside)
-		zone.Status.Capacity = pool.Capacity()
-		msg = fmt.Sprintf("%d of %d addresses allocated", zone.Status.Allocated, zone.Status.Capacity)
-		if outside > 0 {
-			msg += fmt.Sprintf("; %d more held outside spec.addressPool (it was narrowed): their requests keep them until released", outside)
-		}
-		if n, err := r.sharedInPool(pool); err != nil {
-			return ctrl.Result{}, err
-		} else if n > 0 {
-			msg += fmt.Sprintf("; %d more are other zones' sharedAddress, which the pool does not give", n)
-		}
+	var ready bool
+	var reason, msg string
+	if zone.Spec.SharedAddress != "" {
+		ready, reason, msg = sharedStatus(zone, held, holder)
+	} else if ready, reason, msg, err = r.poolStatus(zone, held); err != nil {
+		return ctrl.Result{}, err
 	}
 	if cw := zone.Spec.ChangeWindow; cw != nil {
 		if _, err := time.LoadLocation(cw.TimeZone); err != nil {
@@ -172,6 +123,75 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		return ctrl.Result{}, protectErr
 	}
 	return ctrl.Result{}, errors.Join(protectErr, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base))))
+}
+
+// sharedStatus sets the allocation figures of a zone with a sharedAddress and says
+// whether it is ready: not while holder (a request of another zone) holds the
+// address. held are the address claims of the zone's requests.
+func sharedStatus(zone *sdv1.SubdomainZone, held []any, holder string) (ready bool, reason, msg string) {
+	shared := zone.Spec.SharedAddress
+	// Any other address a request of a shared zone holds is of a former addressPool,
+	// given back as its site moves (releaseFormerAddresses). The zone's one address
+	// counts as allocated once the zone holds it.
+	zone.Status.Allocated, zone.Status.Capacity = 0, 1
+	if holder == "" {
+		zone.Status.Allocated = 1
+	}
+	if holder != "" {
+		return false, "AddressConflict", fmt.Sprintf("sharedAddress %s is held by %s: no name of %s points at it until it is released; choose another sharedAddress, or delete that request",
+			shared, holder, zone.Spec.Domain)
+	}
+	msg = fmt.Sprintf("every name of %s points at %s", zone.Spec.Domain, shared)
+	own := "" // the claim of the shared address itself, a request's from the pool days
+	if a, err := netip.ParseAddr(shared); err == nil {
+		own = naming.AddressClaimName(a)
+	}
+	former := len(held)
+	for _, o := range held {
+		if o.(*sdv1.SubdomainClaim).Name == own {
+			former--
+		}
+	}
+	if former > 0 {
+		msg += fmt.Sprintf("; addresses of a former addressPool still held by their requests: %d", former)
+	}
+	return true, "Ready", msg
+}
+
+// poolStatus sets the allocation figures of a zone with an addressPool and says
+// whether it is ready: not when the pool cannot be parsed. held are the address
+// claims of the zone's requests.
+func (r *SubdomainZoneReconciler) poolStatus(zone *sdv1.SubdomainZone, held []any) (ready bool, reason, msg string, err error) {
+	zone.Status.Allocated, zone.Status.Capacity = int64(len(held)), 0
+	pool, err := ipam.Parse(zone.Spec.AddressPool)
+	if err != nil {
+		return false, "InvalidAddressPool", err.Error(), nil
+	}
+	// Allocated counts the pool's addresses in use. A pool narrowed under its requests
+	// leaves some holding addresses outside it: they keep them (a site's address does
+	// not change under it) and the message says how many.
+	outside := 0
+	for _, o := range held {
+		if c, ok := o.(*sdv1.SubdomainClaim); ok {
+			if a, err := netip.ParseAddr(c.Spec.Value); err != nil || !pool.Contains(a) {
+				outside++
+			}
+		}
+	}
+	zone.Status.Allocated = int64(len(held) - outside)
+	zone.Status.Capacity = pool.Capacity()
+	msg = fmt.Sprintf("%d of %d addresses allocated", zone.Status.Allocated, zone.Status.Capacity)
+	if outside > 0 {
+		msg += fmt.Sprintf("; %d more held outside spec.addressPool (it was narrowed): their requests keep them until released", outside)
+	}
+	n, err := r.sharedInPool(pool)
+	if err != nil {
+		return false, "", "", err
+	}
+	if n > 0 {
+		msg += fmt.Sprintf("; %d more are other zones' sharedAddress, which the pool does not give", n)
+	}
+	return true, "Ready", msg, nil
 }
 
 // statusCoalesce is how long claim events wait before the zone counts them: a batch
@@ -411,7 +431,7 @@ func plural(n int, thing string) string {
 func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *sdv1.SubdomainZone) (holder string, err error) {
 	want, value := "", ""
 	// A zone being deleted keeps holding it: its sites still point at it until their
-	// requests go, and then the zone goes, and garbage collection with it the claim.
+	// requests go; then the zone gives it back (releaseSharedAddress) and goes.
 	if a, err := netip.ParseAddr(zone.Spec.SharedAddress); err == nil {
 		want, value = naming.AddressClaimName(a), a.String()
 	}
