@@ -65,8 +65,8 @@ func RegisterMetrics(c cache.Informers) {
 
 var (
 	requestsDesc = prometheus.NewDesc("subdomain_requests", "Requests per zone and phase.", []string{"zone", "phase"}, nil)
-	allocDesc    = prometheus.NewDesc("subdomain_pool_allocated", "Addresses allocated from the zone's pool (a zone with a sharedAddress: 1 once it holds it).", []string{"zone"}, nil)
-	capDesc      = prometheus.NewDesc("subdomain_pool_capacity", "Usable addresses in the zone's pool.", []string{"zone"}, nil)
+	allocDesc    = prometheus.NewDesc("subdomain_pool_allocated", "Addresses allocated from the zone's pool (a zone with a sharedAddress: 1 while it holds that address).", []string{"zone"}, nil)
+	capDesc      = prometheus.NewDesc("subdomain_pool_capacity", "Usable addresses in the zone's pool (a zone with a sharedAddress: 1).", []string{"zone"}, nil)
 )
 
 type stateCollector struct{ c cache.Informers }

@@ -54,10 +54,11 @@ func (s *requestScope) setCondition(typ string, ok bool, reason, msg string) {
 // loadZone reads the request's zone.
 // Ends with an Invalid error (Ready=False, reason ZoneNotFound) when the zone does not
 // exist; the zone watch retries when it appears. Ends with an Invalid error (reason
-// ZoneDeleting) when the zone is being deleted and the request never served. Ends with an Invalid error (reason
 // ZoneDomainChanged) when the request's name is not under the zone's domain: the zone
 // was deleted and made again with another one (an edit cannot change it). Read
-// against the new domain, the whole old name would pass for a label.
+// against the new domain, the whole old name would pass for a label. Ends with an
+// Invalid error (reason ZoneDeleting) when the zone is being deleted and the request
+// never served.
 func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestScope) (bool, error) {
 	zone := &sdv1.SubdomainZone{}
 	if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err != nil {

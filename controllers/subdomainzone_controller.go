@@ -45,7 +45,8 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/naming"
 )
 
-// SubdomainZoneReconciler reports a zone's pool use and whether its settings are usable.
+// SubdomainZoneReconciler keeps a zone while requests use it, holds a shared zone's
+// address, and reports a zone's pool use and whether its settings are usable.
 type SubdomainZoneReconciler struct {
 	client.Client
 	// APIReader reads the API server directly: who holds a claim the create of which
@@ -80,7 +81,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		return ctrl.Result{}, protectErr
 	}
 	base := zone.DeepCopy()
-	holder, err := r.holdSharedAddress(ctx, zone)
+	holder, holds, err := r.holdSharedAddress(ctx, zone)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -94,7 +95,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	var ready bool
 	var reason, msg string
 	if zone.Spec.SharedAddress != "" {
-		ready, reason, msg = sharedStatus(zone, held, holder)
+		ready, reason, msg = sharedStatus(zone, held, holder, holds)
 	} else if ready, reason, msg, err = r.poolStatus(zone, held); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -127,14 +128,15 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 
 // sharedStatus sets the allocation figures of a zone with a sharedAddress and says
 // whether it is ready: not while holder (a request of another zone) holds the
-// address. held are the address claims of the zone's requests.
-func sharedStatus(zone *sdv1.SubdomainZone, held []any, holder string) (ready bool, reason, msg string) {
+// address. held are the address claims of the zone's requests; holds says the zone
+// holds the address's claim.
+func sharedStatus(zone *sdv1.SubdomainZone, held []any, holder string, holds bool) (ready bool, reason, msg string) {
 	shared := zone.Spec.SharedAddress
 	// Any other address a request of a shared zone holds is of a former addressPool,
 	// given back as its site moves (releaseFormerAddresses). The zone's one address
-	// counts as allocated once the zone holds it.
+	// counts as allocated while the zone holds its claim.
 	zone.Status.Allocated, zone.Status.Capacity = 0, 1
-	if holder == "" {
+	if holds {
 		zone.Status.Allocated = 1
 	}
 	if holder != "" {
@@ -198,7 +200,7 @@ func (r *SubdomainZoneReconciler) poolStatus(zone *sdv1.SubdomainZone, held []an
 // of N allocations then costs about one zone status write per interval, not N.
 const statusCoalesce = time.Second
 
-// SetupWithManager watches zones and address claims.
+// SetupWithManager watches zones, address claims, and requests (for zones being deleted).
 func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	enqueueZone := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		c, ok := o.(*sdv1.SubdomainClaim)
@@ -427,8 +429,9 @@ func plural(n int, thing string) string {
 // addresses the zone no longer shares: the last zone to leave one deletes it, as
 // garbage collection does when the last owner zone is deleted. Zones sharing one
 // address share its claim. It returns who holds the sharedAddress instead ("" if
-// the zone holds it, or is not shared): then the zone's requests are in Conflict.
-func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *sdv1.SubdomainZone) (holder string, err error) {
+// the zone holds it, or is not shared): then the zone's requests are in Conflict;
+// and whether the zone holds the claim now (an owner of it).
+func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *sdv1.SubdomainZone) (holder string, holds bool, err error) {
 	want, value := "", ""
 	// A zone being deleted keeps holding it: its sites still point at it until their
 	// requests go; then the zone gives it back (releaseSharedAddress) and goes.
@@ -437,17 +440,17 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 	}
 	owned, err := r.claims.ByIndex(indexSharedAddressOwners, zone.Name)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	for _, o := range owned {
 		if c := o.(*sdv1.SubdomainClaim); c.Name != want {
 			if err := r.disownSharedClaim(ctx, zone, c); err != nil {
-				return "", err
+				return "", false, err
 			}
 		}
 	}
 	if want == "" {
-		return "", nil
+		return "", false, nil
 	}
 	deleting := !zone.DeletionTimestamp.IsZero()
 	c := &sdv1.SubdomainClaim{}
@@ -457,7 +460,7 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 		// deletion's garbage collection takes it at once; made again, it would be
 		// taken again). Its sites keep the address in their status, which no pool
 		// gives, and so does its sharedAddress while the zone is cached.
-		return "", nil
+		return "", false, nil
 	}
 	if apierrors.IsNotFound(err) {
 		c = &sdv1.SubdomainClaim{
@@ -467,7 +470,7 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 			Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: value, Zone: zone.Name},
 		}
 		if err = r.Create(ctx, c); err == nil || !apierrors.IsAlreadyExists(err) {
-			return "", err
+			return "", err == nil, err
 		}
 		// Taken between our read and our create, or the cache lags: ask the API server
 		// (into an empty object: a decode keeps what the answer lacks).
@@ -475,22 +478,26 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 		err = r.APIReader.Get(ctx, client.ObjectKey{Name: want}, c)
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if !sharedAddressClaim(c) {
 		// A request of another zone holds it; or one of this zone, from when it had a
 		// pool: its site points at the address with the zone's other names, and the
 		// zone takes the claim when the request releases it.
-		return sharedAddressTaker(c, zone), nil
+		return sharedAddressTaker(c, zone), false, nil
 	}
-	if deleting || slices.ContainsFunc(c.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == zone.UID }) {
-		return "", nil // held; or another zone's too, which a zone being deleted does not join
+	if slices.ContainsFunc(c.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == zone.UID }) {
+		return "", true, nil
+	}
+	if deleting {
+		return "", false, nil // another zone's too, which a zone being deleted does not join
 	}
 	// Another zone's shared address too: own it with them. The optimistic lock keeps
 	// two zones joining at once from dropping each other's reference.
 	base := c.DeepCopy()
 	c.OwnerReferences = append(c.OwnerReferences, zoneOwner(zone))
-	return "", r.Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	err = r.Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	return "", err == nil, err
 }
 
 // disownSharedClaim takes zone off the owners of a shared address's claim, and

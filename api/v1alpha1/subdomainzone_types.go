@@ -224,8 +224,8 @@ type SubdomainZoneStatus struct {
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// Allocated is the number of addresses claimed from the pool; in a zone with a
-	// sharedAddress, 1 once the zone holds that address (0 while a request of another
-	// zone holds it).
+	// sharedAddress, 1 while the zone holds that address's claim (0 while a request
+	// holds it, or while the zone is being deleted and the claim is gone).
 	// +optional
 	Allocated int64 `json:"allocated"`
 	// Capacity is the number of usable addresses in the pool; 1 in a zone with a
