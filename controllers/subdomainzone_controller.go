@@ -457,8 +457,8 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 	err = r.Get(ctx, client.ObjectKey{Name: want}, c)
 	if apierrors.IsNotFound(err) && deleting {
 		// Being deleted: it keeps the claim it holds and makes none (a foreground
-		// deletion's garbage collection takes it at once; made again, it would be
-		// taken again). Its sites keep the address in their status, which no pool
+		// deletion's garbage collection may take it; made again, it would be taken
+		// again). Its sites keep the address in their status, which no pool
 		// gives, and so does its sharedAddress while the zone is cached.
 		return "", false, nil
 	}
