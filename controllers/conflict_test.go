@@ -574,10 +574,7 @@ func TestUnservedApprovalEnds(t *testing.T) {
 	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.FQDNClaimName("dinsos.tolak.go.id")}})
 	waitCached(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.FQDNClaimName("dinsos.tolak.go.id")}})
 	for _, n := range []string{"dinsos-tolak", "dinsos-tarik"} {
-		mark := requestReconciles(n)
-		poke := time.Now().String()
-		annotate(t, n, map[string]*string{"test.example/poke": &poke})
-		waitReconciled(t, n, mark)
+		poke(t, n)
 	}
 	for n, phase := range map[string]sdv1.Phase{"dinsos-tolak": sdv1.PhaseRejected, "dinsos-tarik": sdv1.PhasePending} {
 		if r := getRequest(t, n); r.Status.Phase != phase || r.Status.FQDN != "" {

@@ -17,6 +17,7 @@ limitations under the License.
 package controllers_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestServiceLevel(t *testing.T) {
 	breach := false
 	for deadline := time.Now().Add(timeout); ; time.Sleep(interval) {
 		got, seen, breach = slaGauges(t)
-		if equalFigures(got, want) || time.Now().After(deadline) {
+		if maps.Equal(got, want) || time.Now().After(deadline) {
 			break
 		}
 	}
@@ -129,13 +130,4 @@ func slaGauges(t *testing.T) (got map[string]float64, seen map[string]bool, brea
 		}
 	}
 	return got, seen, breach
-}
-
-func equalFigures(got, want map[string]float64) bool {
-	for k, v := range want {
-		if got[k] != v {
-			return false
-		}
-	}
-	return true
 }

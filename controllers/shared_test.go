@@ -33,6 +33,11 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
+// sharedAt makes a zone (or turns one) into one whose every name points at address a.
+func sharedAt(a string) func(*sdv1.SubdomainZone) {
+	return func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, a }
+}
+
 // TestSharedAddress: a shared zone holds its address's claim, so that no pool - pools
 // may overlap it - gives the address to a request; a zone whose shared address a
 // request already holds is not Ready and its requests are in Conflict naming the
@@ -41,10 +46,7 @@ import (
 // the claim away.
 func TestSharedAddress(t *testing.T) {
 	ctx := context.Background()
-	shared := func(a string) func(*sdv1.SubdomainZone) {
-		return func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, a }
-	}
-	create(t, newZone("bersama1", "bersama1.go.id", shared("10.161.0.1")))
+	create(t, newZone("bersama1", "bersama1.go.id", sharedAt("10.161.0.1")))
 	waitOwners(t, "ip-10-161-0-1", "bersama1")
 
 	// The pool's lowest address is bersama1's: the pool gives the next.
@@ -60,7 +62,7 @@ func TestSharedAddress(t *testing.T) {
 	}
 
 	// A shared address a request holds: the zone is not Ready, its requests wait.
-	create(t, newZone("bersama2", "bersama2.go.id", shared("10.161.0.2")))
+	create(t, newZone("bersama2", "bersama2.go.id", sharedAt("10.161.0.2")))
 	z, err := zoneWhen("bersama2", func(z *sdv1.SubdomainZone) bool {
 		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
 		return c != nil && c.Reason == "AddressConflict"
@@ -111,14 +113,14 @@ func TestSharedAddress(t *testing.T) {
 	// Zones sharing an address own its claim together; leaving it takes only the
 	// zone's own reference away, the last to leave deletes the claim, and garbage
 	// collection deletes it when its last owner zone is deleted.
-	create(t, newZone("bersama3", "bersama3.go.id", shared("10.161.0.1")))
+	create(t, newZone("bersama3", "bersama3.go.id", sharedAt("10.161.0.1")))
 	waitOwners(t, "ip-10-161-0-1", "bersama1", "bersama3")
 	editZone(t, "bersama3", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress = "10.161.0.3" })
 	waitOwners(t, "ip-10-161-0-1", "bersama1")
 	waitOwners(t, "ip-10-161-0-3", "bersama3")
 	editZone(t, "bersama3", func(z *sdv1.SubdomainZone) { z.Spec.SharedAddress, z.Spec.AddressPool = "", []string{"10.161.1.0/30"} })
 	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-161-0-3"}})
-	create(t, newZone("bersama4", "bersama4.go.id", shared("10.161.0.3")))
+	create(t, newZone("bersama4", "bersama4.go.id", sharedAt("10.161.0.3")))
 	waitOwners(t, "ip-10-161-0-3", "bersama4")
 	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "bersama4"}}); err != nil {
 		t.Fatal(err)
@@ -191,7 +193,7 @@ func TestSharedAddressSwitch(t *testing.T) {
 	if r := waitPhase(t, "alihp1", sdv1.PhaseReady); r.Status.Address != "10.162.0.2" {
 		t.Fatalf("alihp1: %s", statusString(r))
 	}
-	editZone(t, "alih", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.162.0.1" })
+	editZone(t, "alih", sharedAt("10.162.0.1"))
 	create(t, newRequest("alih2", "alih", "dua", approved("kadis")))
 	for _, name := range []string{"alih1", "alih2"} {
 		r := waitFor(t, name, "Ready at the shared address", func(r *sdv1.SubdomainRequest) bool {
@@ -272,7 +274,7 @@ func TestSharedAddressSwitch(t *testing.T) {
 // they are Ready.
 func TestSharedAddressTaken(t *testing.T) {
 	ctx := context.Background()
-	create(t, newZone("ambil", "ambil.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.163.0.1" }))
+	create(t, newZone("ambil", "ambil.go.id", sharedAt("10.163.0.1")))
 	create(t, newRequest("ambil1", "ambil", "satu", approved("kadis")))
 	waitPhase(t, "ambil1", sdv1.PhaseReady)
 	waitOwners(t, "ip-10-163-0-1", "ambil")
@@ -336,7 +338,7 @@ func TestSharedAddressReleasesPool(t *testing.T) {
 	if r := waitPhase(t, "lepas1", sdv1.PhaseReady); r.Status.Address != "10.164.0.1" {
 		t.Fatalf("lepas1: %s", statusString(r))
 	}
-	editZone(t, "lepas", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.164.1.1" })
+	editZone(t, "lepas", sharedAt("10.164.1.1"))
 	waitFor(t, "lepas1", "at the shared address", func(r *sdv1.SubdomainRequest) bool {
 		return r.Status.Phase == sdv1.PhaseReady && r.Status.Address == "10.164.1.1" && condition(r, sdv1.ConditionAddressAssigned).Reason == "SharedAddress"
 	})
@@ -402,7 +404,7 @@ func TestSharedAddressKeepsAnnouncement(t *testing.T) {
 	// The zone's holder check reads the operator's cache: it must see the intruder.
 	waitCached(t, intruder)
 	mark := requestReconciles("umum1")
-	editZone(t, "umum", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, "10.165.1.1" })
+	editZone(t, "umum", sharedAt("10.165.1.1"))
 	r := waitPhase(t, "umum1", sdv1.PhaseConflict)
 	waitReconciled(t, "umum1", mark)
 	if r.Status.Address != "10.165.0.1" || condition(r, sdv1.ConditionAddressAssigned).Reason != "AddressConflict" {
@@ -432,10 +434,7 @@ func TestSharedAddressKeepsAnnouncement(t *testing.T) {
 // meanwhile, its site keeps serving, and the zone goes with the request.
 func TestSharedZoneDeletion(t *testing.T) {
 	ctx := context.Background()
-	shared := func(a string) func(*sdv1.SubdomainZone) {
-		return func(z *sdv1.SubdomainZone) { z.Spec.AddressPool, z.Spec.SharedAddress = nil, a }
-	}
-	create(t, newZone("tinggal", "tinggal.go.id", shared("10.168.0.1")))
+	create(t, newZone("tinggal", "tinggal.go.id", sharedAt("10.168.0.1")))
 	waitOwners(t, "ip-10-168-0-1", "tinggal")
 	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tinggal"}}, client.PropagationPolicy(metav1.DeletePropagationOrphan)); err != nil {
 		t.Fatal(err)
@@ -443,7 +442,7 @@ func TestSharedZoneDeletion(t *testing.T) {
 	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tinggal"}})
 	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-168-0-1"}})
 
-	create(t, newZone("depan", "depan.go.id", shared("10.168.0.2")))
+	create(t, newZone("depan", "depan.go.id", sharedAt("10.168.0.2")))
 	create(t, newRequest("depana", "depan", "a", approved("kadis")))
 	if r := waitPhase(t, "depana", sdv1.PhaseReady); r.Status.Address != "10.168.0.2" {
 		t.Fatalf("depana: %s", statusString(r))
