@@ -94,10 +94,7 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 			cond, reason = sdv1.ConditionAddressAssigned, "AddressConflict"
 		}
 		if c.Spec.Request == "" {
-			var zones []string
-			for _, ref := range c.OwnerReferences {
-				zones = append(zones, ref.Name)
-			}
+			zones, _ := sharedAddressOwners(c)
 			return reconcileerr.NewConflict(cond, reason, "%s is the shared address of SubdomainZone %s (SubdomainClaim %s)", value, strings.Join(zones, ", "), c.Name)
 		}
 		if c.Spec.Request == s.req.Name {

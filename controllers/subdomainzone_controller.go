@@ -242,20 +242,20 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}}))).
 		// A zone being deleted names its requests, and goes when its last one does.
 		Watches(&sdv1.SubdomainRequest{}, handler.Funcs{
-			CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				if req, ok := e.Object.(*sdv1.SubdomainRequest); ok {
-					r.enqueueIfDeleting(ctx, req.Spec.Zone, q)
+					r.enqueueIfDeleting(req.Spec.Zone, q)
 				}
 			},
-			UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				if old, ok := e.ObjectOld.(*sdv1.SubdomainRequest); ok && old.Spec.Zone != e.ObjectNew.(*sdv1.SubdomainRequest).Spec.Zone {
-					r.enqueueIfDeleting(ctx, old.Spec.Zone, q)
-					r.enqueueIfDeleting(ctx, e.ObjectNew.(*sdv1.SubdomainRequest).Spec.Zone, q)
+					r.enqueueIfDeleting(old.Spec.Zone, q)
+					r.enqueueIfDeleting(e.ObjectNew.(*sdv1.SubdomainRequest).Spec.Zone, q)
 				}
 			},
-			DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				if req, ok := e.Object.(*sdv1.SubdomainRequest); ok {
-					r.enqueueIfDeleting(ctx, req.Spec.Zone, q)
+					r.enqueueIfDeleting(req.Spec.Zone, q)
 				}
 			},
 		}).
@@ -276,10 +276,11 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // enqueueIfDeleting enqueues zone name when the cache shows it being deleted: a
 // request that stopped naming it may have been the last one holding it, and one that
-// started to is one more its message names.
-func (r *SubdomainZoneReconciler) enqueueIfDeleting(ctx context.Context, name string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	z := &sdv1.SubdomainZone{}
-	if err := r.Get(ctx, client.ObjectKey{Name: name}, z); err == nil && !z.DeletionTimestamp.IsZero() {
+// started to is one more its message names. It reads the zones informer in place:
+// it runs for every request created.
+func (r *SubdomainZoneReconciler) enqueueIfDeleting(name string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	o, exists, err := r.zones.GetByKey(name)
+	if z, ok := o.(*sdv1.SubdomainZone); err == nil && exists && ok && !z.DeletionTimestamp.IsZero() {
 		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
 	}
 }
