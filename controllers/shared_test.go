@@ -448,13 +448,17 @@ func TestSharedZoneDeletion(t *testing.T) {
 		t.Fatalf("depana: %s", statusString(r))
 	}
 	waitOwners(t, "ip-10-168-0-2", "depan")
-	start := writes.Count()
 	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "depan"}}, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := zoneWhen("depan", func(z *sdv1.SubdomainZone) bool { return zoneReason(z) == "DeletionWaitsForRequests" }); err != nil {
 		t.Fatal(err)
 	}
+	// Counted from here: the zone controller has seen the deletion (it wrote that
+	// status). Before, a claim the collector deleted may reach the claims informer
+	// ahead of the zone's deletion in the zones informer, and the zone, live in its
+	// cache, makes the claim once more (a CI run saw one such POST).
+	start := writes.Count()
 	// The garbage collector may take the claim now (a dependent of an owner in
 	// foreground deletion) or not (once the owner's foregroundDeletion finalizer is
 	// gone, which it drops at once as nothing blocks it, the zone is a solid owner
@@ -473,7 +477,7 @@ func TestSharedZoneDeletion(t *testing.T) {
 	}
 	for _, w := range writes.Since(start) {
 		if strings.HasPrefix(w, "POST") && strings.Contains(w, "/subdomainclaims") {
-			t.Errorf("a claim was made while the zone was being deleted: %s", w)
+			t.Errorf("a claim was made while the zone was being deleted (the operator's cache showing it so): %s", w)
 		}
 	}
 	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-168-0-2"}})
