@@ -39,6 +39,7 @@ import (
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/naming"
+	"github.com/kominfo/subdomain-operator/internal/report"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
@@ -583,6 +584,66 @@ func TestUnservedApprovalEnds(t *testing.T) {
 		mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-" + n}})
 	}
 	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.FQDNClaimName("dinsos.tolak.go.id")}})
+}
+
+// TestUnservedApprovalRecorded: the approval of a request deleted before it ever
+// served (here one in Conflict, holding no name) is a decision on record: its deletion
+// writes an Approved entry dated at the approval, with the approver and the
+// time-to-approval, and no Deleted entry (it released nothing). A request that served
+// gets no such entry: its Ready entry holds its approval.
+func TestUnservedApprovalRecorded(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("catat", "catat.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.169.0.0/24"} }))
+	create(t, newRequest("catat-a", "catat", "dinas", approved("kadis")))
+	waitPhase(t, "catat-a", sdv1.PhaseReady)
+	create(t, newRequest("catat-b", "catat", "dinas", approved("sekda")))
+	b := waitPhase(t, "catat-b", sdv1.PhaseConflict)
+	if b.Status.ApprovedAt == nil || b.Status.Approval == nil || b.Status.Approval.ApprovedBy != "sekda" || b.Status.FQDN != "" {
+		t.Fatalf("catat-b: want an approval on record and no name held: %s approval %+v", statusString(b), b.Status.Approval)
+	}
+	if err := k8s.Delete(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "catat-b"}})
+	entries := ledgerOf(t, "catat", "catat-b")
+	var approvals []sdv1.LedgerEntry
+	for _, e := range entries {
+		switch e.Type {
+		case sdv1.LedgerApproved:
+			approvals = append(approvals, e)
+		default:
+			t.Errorf("catat-b never served, yet its ledger has %+v", e)
+		}
+	}
+	if len(approvals) != 1 {
+		t.Fatalf("want one Approved entry for catat-b, got %+v", entries)
+	}
+	e := approvals[0]
+	took := b.Status.ApprovedAt.Sub(b.CreationTimestamp.Time)
+	want := int64((took + time.Second - 1) / time.Second)
+	if e.ApprovedBy != "sekda" || e.FQDN != "dinas.catat.go.id" || !e.At.Equal(b.Status.ApprovedAt) || e.Seconds == nil || *e.Seconds != want {
+		t.Errorf("Approved entry %+v (seconds %v), want by sekda for dinas.catat.go.id at %s, %d s after the request", e, e.Seconds, b.Status.ApprovedAt, want)
+	}
+	// The gone request's change report shows the approval.
+	ledgers := &sdv1.SubdomainLedgerList{}
+	if err := k8s.List(ctx, ledgers); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if found, err := report.Describe(&out, "catat-b", ledgers.Items, nil); !found || err != nil ||
+		!strings.Contains(out.String(), "Approved:    by sekda at "+b.Status.ApprovedAt.UTC().Format(time.RFC3339)) {
+		t.Errorf("describe catat-b (found %v, %v):\n%s", found, err, out.String())
+	}
+
+	if err := k8s.Delete(ctx, getRequest(t, "catat-a")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "catat-a"}})
+	for _, e := range ledgerOf(t, "catat", "catat-a") {
+		if e.Type == sdv1.LedgerApproved {
+			t.Errorf("catat-a served: its approval is on its Ready entry, yet %+v", e)
+		}
+	}
 }
 
 // TestLabelIsNotOwnership: an object that carries a request's label but is not

@@ -44,7 +44,9 @@ import (
 // the owner references, so that garbage collection leaves the site, records, Secret
 // and claims in place. Then it removes the finalizer. The ledger records the deletion
 // only of a request that held a name: one approved and deleted before it got one (the
-// finalizer policy adds the finalizer on approval) is no event for the register.
+// finalizer policy adds the finalizer on approval) is no event for the register. The
+// approval of a request that never served is recorded all the same
+// (recordUnservedApproval).
 // A request that never became Ready is not held to the change window. A deletion that
 // asked to orphan the request's objects is carried out as Retain (orphaned). Returns
 // Waiting while the namespace is being deleted.
@@ -76,6 +78,9 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 			s.scheduled, s.scheduledWhat = next, "the deletion of "+s.req.Status.FQDN
 			return nil
 		}
+	}
+	if err := r.recordUnservedApproval(ctx, s); err != nil {
+		return err
 	}
 	orphan := r.orphaned(s.req, left)
 	if s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain || orphan != "" {
@@ -160,6 +165,37 @@ func (r *SubdomainRequestReconciler) orphaned(req *sdv1.SubdomainRequest, left [
 		return fmt.Sprintf("%s has lost its owner reference", describe(r, left[0]))
 	}
 	return ""
+}
+
+// recordUnservedApproval writes the Approved entry of a request deleted before it ever
+// served, for its approval on record: a first approval is otherwise recorded only with
+// the Ready entry it leads to, and a decision on record must not vanish with the
+// request (the annual report's time-to-approval, describe of the gone request). The
+// entry is dated when the approval that provisioning answered to was given
+// (status.approvedAt) and carries its time-to-approval in seconds, as the Ready entry
+// would have; nothing is written for a request never approved, or one that served
+// (its Ready entry holds its approval).
+func (r *SubdomainRequestReconciler) recordUnservedApproval(ctx context.Context, s *requestScope) error {
+	st := s.req.Status
+	a := st.Approval
+	if st.ReadyAt != nil || a == nil {
+		return nil
+	}
+	at := st.ApprovedAt
+	if at == nil {
+		at = a.ApprovedAt
+	}
+	if at == nil {
+		return nil
+	}
+	fqdn := a.Name
+	if s.zone != nil {
+		fqdn = naming.FQDN(a.Name, s.zone.Spec.Domain)
+	}
+	e := sdv1.LedgerEntry{At: *at, FQDN: fqdn, ApprovedBy: a.ApprovedBy, Seconds: seconds(at.Sub(s.req.CreationTimestamp.Time))}
+	// Its own id: an approval given again before the deletion (an Approved entry of
+	// that name) is a record of its own.
+	return r.record(ctx, s, sdv1.LedgerApproved, "unserved/"+a.Name, e)
 }
 
 // recordEnd writes the ledger's Deleted or Retained entry of a request that held a name.

@@ -87,14 +87,16 @@ type LedgerEntry struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	Reason string `json:"reason,omitempty"`
-	// Seconds is approval-to-ready on Ready entries, and time-to-approval on Approved
-	// entries written by earlier versions.
+	// Seconds is approval-to-ready on Ready entries, and time-to-approval on the
+	// Approved entry of a request deleted before it served (and on Approved entries
+	// written by earlier versions).
 	// +optional
 	Seconds *int64 `json:"seconds,omitempty"`
 	// ApprovalSeconds is time-to-approval (request to first approval) on the first
 	// Ready entry of a request, which stands for its approval too: one entry per new
 	// subdomain keeps the ledger small. Approved entries are written for later
-	// approvals (renames) only.
+	// approvals (renames), and for the approval of a request deleted before it
+	// served (it has no Ready entry).
 	// +optional
 	ApprovalSeconds *int64 `json:"approvalSeconds,omitempty"`
 }

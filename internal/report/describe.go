@@ -19,6 +19,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,12 +110,15 @@ func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 			requested = &r
 		}
 	}
-	if len(l.approvals) > 0 && l.approvals[0].Seconds != nil && (l.ready == nil || !l.approvals[0].At.Time.After(*l.ready)) {
-		// Written by earlier versions: the first approval with its time-to-approval.
-		a := l.approvals[0].At.UTC()
+	// An Approved entry with its time-to-approval: the approval of a request deleted
+	// before it served (after any Approved entry of an approval given again, which
+	// carries none), or the first approval as earlier versions wrote it.
+	if i := slices.IndexFunc(l.approvals, func(e sdv1.LedgerEntry) bool { return e.Seconds != nil }); i >= 0 &&
+		(l.ready == nil || !l.approvals[i].At.Time.After(*l.ready)) {
+		a := l.approvals[i].At.UTC()
 		approved = &a
 		if requested == nil {
-			r := a.Add(-time.Duration(*l.approvals[0].Seconds) * time.Second)
+			r := a.Add(-time.Duration(*l.approvals[i].Seconds) * time.Second)
 			requested = &r
 		}
 	}

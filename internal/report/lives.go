@@ -124,6 +124,11 @@ func fold(entries []entry) []*life {
 		case sdv1.LedgerApproved:
 			l.approvals = append(l.approvals, e)
 			set(&l.approvedBy, e.ApprovedBy)
+			if l.fqdn == "" {
+				// The name approved, until one serves: all a request deleted
+				// before it served has to show.
+				l.fqdn = e.FQDN
+			}
 			if l.firstApprover == "" {
 				l.firstApprover = e.ApprovedBy
 			}

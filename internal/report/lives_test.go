@@ -382,6 +382,28 @@ func TestDescribeFromLedger(t *testing.T) {
 		entries: []sdv1.LedgerEntry{le(sdv1.LedgerRejected, "2026-03-02T00:00:00Z", "r", "r.z.go.id", func(e *sdv1.LedgerEntry) { e.Reason = "duplicate" })},
 		want:    []string{"Approved:    no", "Rejected:    2026-03-02T00:00:00Z: duplicate", "no Deleted or Retained entry"},
 	}, {
+		// The operator's entry for the approval of a request deleted before it
+		// served: dated at the approval, with its time-to-approval.
+		name: "approved, deleted before it served", query: "u",
+		entries: []sdv1.LedgerEntry{le(sdv1.LedgerApproved, "2026-03-02T06:00:00Z", "u", "u.z.go.id", by("kadis"), func(e *sdv1.LedgerEntry) {
+			e.ID, e.Seconds = "u/Approved/unserved/u@1", secs(30*3600)
+		})},
+		want: []string{"FQDN:        u.z.go.id", "Approved:    by kadis at 2026-03-02T06:00:00Z", "requested  2026-03-01T00:00:00Z",
+			"approved   after 30h0m0s (standard 24h0m0s: BREACHED), at 2026-03-02T06:00:00Z", "ready      -\n",
+			"no Deleted or Retained entry (the request never held a name"},
+	}, {
+		// Approved for another name before it served (an Approved entry without
+		// seconds), then deleted: the time is on the deletion's entry.
+		name: "approved again, deleted before it served", query: "u",
+		entries: []sdv1.LedgerEntry{
+			le(sdv1.LedgerApproved, "2026-03-02T06:00:00Z", "u", "v.z.go.id", by("sekda")),
+			le(sdv1.LedgerApproved, "2026-03-02T06:00:00Z", "u", "v.z.go.id", by("sekda"), func(e *sdv1.LedgerEntry) {
+				e.ID, e.Seconds = "u/Approved/unserved/v@2", secs(3600)
+			}),
+			le(sdv1.LedgerDeleted, "2026-03-03T00:00:00Z", "u", "v.z.go.id", func(e *sdv1.LedgerEntry) { e.Address = "10.0.0.9" })},
+		want: []string{"Approved:    by sekda at 2026-03-02T06:00:00Z", "requested  2026-03-02T05:00:00Z",
+			"approved   after 1h0m0s (standard 24h0m0s: met)", "ready      -\n", "v.z.go.id and address 10.0.0.9 released"},
+	}, {
 		name: "a name used twice", query: "a",
 		entries: []sdv1.LedgerEntry{le(sdv1.LedgerReady, "2025-03-02T00:00:00Z", "uid1", "a.z.go.id", named("a"), by("old")),
 			le(sdv1.LedgerDeleted, "2025-04-02T00:00:00Z", "uid1", "a.z.go.id", named("a")),
@@ -479,5 +501,27 @@ func TestRenamedNameReadyAgain(t *testing.T) {
 	rep = Build(Input{Year: 2026, Zones: []sdv1.SubdomainZone{zone}, Ledgers: ledgers, Now: at("2026-06-01T00:00:00Z").Time})
 	if p := rep.ServiceLevel[0].Provisioning; p.Count != 3 || p.Breaches != 0 {
 		t.Errorf("after a rename back: %d samples, %d breaches; want 3 and none", p.Count, p.Breaches)
+	}
+}
+
+// TestUnservedApprovalCounts: the approval of a request deleted before it served (the
+// operator's Approved entry with its time-to-approval) counts in the year's
+// time-to-approval against the standard, and makes no subdomain: none created, none
+// active.
+func TestUnservedApprovalCounts(t *testing.T) {
+	zone := sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"}, Spec: sdv1.SubdomainZoneSpec{ServiceLevel: sdv1.ServiceLevel{
+		Approval: &metav1.Duration{Duration: 24 * time.Hour}}}}
+	unserved := le(sdv1.LedgerApproved, "2026-03-02T06:00:00Z", "u", "u.z.go.id", by("kadis"), func(e *sdv1.LedgerEntry) {
+		e.ID, e.Seconds = "u/Approved/unserved/u@1", secs(30*3600)
+	})
+	rep := Build(Input{Year: 2026, Zones: []sdv1.SubdomainZone{zone}, Ledgers: pages("z", unserved), Now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
+	if len(rep.Created) != 0 || len(rep.Active) != 0 || len(rep.Deleted) != 0 {
+		t.Errorf("an approval that served nothing made a subdomain: created %+v, active %+v, deleted %+v", rep.Created, rep.Active, rep.Deleted)
+	}
+	if len(rep.ServiceLevel) != 1 {
+		t.Fatalf("service level: %+v", rep.ServiceLevel)
+	}
+	if a := rep.ServiceLevel[0].Approval; a.Count != 1 || a.MedianSeconds != 30*3600 || a.Breaches != 1 {
+		t.Errorf("time to approval: %+v, want 1 sample of 30h, 1 breach", a)
 	}
 }
