@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
@@ -75,6 +76,16 @@ func TestSharedAddress(t *testing.T) {
 	}
 	if z.Status.Allocated != 0 || z.Status.Capacity != 1 {
 		t.Errorf("zone bersama2 while another zone's request holds its address: allocated %d capacity %d, want 0 of 1", z.Status.Allocated, z.Status.Capacity)
+	}
+	// As kubectl reads it: a 0 is stored (the schema's default), not left out for an
+	// empty column - the status patch sends only what changed, never a 0.
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(sdv1.GroupVersion.WithKind("SubdomainZone"))
+	if err := k8s.Get(context.Background(), types.NamespacedName{Name: "bersama2"}, u); err != nil {
+		t.Fatal(err)
+	}
+	if v, found, err := unstructured.NestedInt64(u.Object, "status", "allocated"); !found || err != nil || v != 0 {
+		t.Errorf("zone bersama2 status.allocated as stored: %v (found %v, %v), want 0", v, found, err)
 	}
 	create(t, newRequest("bersamab", "bersama2", "b", approved("kadis")))
 	r := waitPhase(t, "bersamab", sdv1.PhaseConflict)

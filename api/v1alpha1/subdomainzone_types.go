@@ -225,12 +225,17 @@ type SubdomainZoneStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// Allocated is the number of addresses claimed from the pool; in a zone with a
 	// sharedAddress, 1 while the zone holds that address's claim (0 while a request
-	// holds it, or while the zone is being deleted and the claim is gone).
+	// holds it, or while the zone is being deleted and the claim is gone). Defaulted
+	// to 0 by the API server: the status write is a merge patch of what changed, so a
+	// 0 is never sent, and kubectl would show an empty column for a zone with no
+	// address given.
 	// +optional
+	// +kubebuilder:default=0
 	Allocated int64 `json:"allocated"`
 	// Capacity is the number of usable addresses in the pool; 1 in a zone with a
-	// sharedAddress.
+	// sharedAddress. Defaulted to 0 as allocated is.
 	// +optional
+	// +kubebuilder:default=0
 	Capacity int64 `json:"capacity"`
 }
 

@@ -140,6 +140,12 @@ func (d *demo) run(ctx context.Context, kubeconfig string, once bool) error {
 	if err := d.waitPhase(ctx, "dinkes", sdv1.PhaseReady); err != nil {
 		return err
 	}
+	// The zone counts its addresses in a status write of its own, coalesced: show
+	// it once it counts dinkes's.
+	zone := &sdv1.SubdomainZone{}
+	_ = testenv.WaitFor(ctx, d.c, types.NamespacedName{Name: "pontianak"}, zone, 10*time.Second, 100*time.Millisecond, func(z *sdv1.SubdomainZone) bool {
+		return z.Status.Allocated > 0
+	})
 	step("kubectl get sdr,sdz")
 	_ = d.kubectl(d.kubeconfig, "get", "sdr,sdz")
 	r := &sdv1.SubdomainRequest{}
