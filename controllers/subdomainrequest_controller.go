@@ -40,6 +40,10 @@ import (
 )
 
 // Retry intervals. Conflicts are also retried at once when a claim is released.
+// StaleCopyMessage is logged (V(1)) by a reconcile that looked at nothing: the
+// cached request predates this process's own write. Tests tell such passes apart by it.
+const StaleCopyMessage = "cached copy predates our own write; looking again shortly"
+
 const (
 	conflictRetry = 5 * time.Minute
 	cacheLagRetry = 2 * time.Second
@@ -156,6 +160,7 @@ func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Req
 	if r.staleCopy(req) {
 		// Our own status write is on its way to the cache; its event is filtered out,
 		// so look again shortly rather than reconcile an outdated copy.
+		log.FromContext(ctx).V(1).Info(StaleCopyMessage, "resourceVersion", req.ResourceVersion)
 		return ctrl.Result{RequeueAfter: staleCopyRetry}, nil
 	}
 	s := &requestScope{req: req, now: r.Clock.Now()}

@@ -35,12 +35,22 @@ import (
 //
 // Mark before the change, Wait after it: Wait returns once a reconcile that started
 // after the mark has finished (a reconcile already running at the mark may not have
-// seen the change; one object is never reconciled twice at once).
+// seen the change; one object is never reconciled twice at once), not counting one
+// that logged Skip: it returned without looking (a stale cached copy, say), so it
+// proves nothing.
 type Reconciles struct {
+	// Skip, when set, is the message a reconcile logs (through the logger it was
+	// given) when it returns without looking at the object.
+	Skip string
+
 	mu       sync.Mutex
 	started  map[string]int // controller + "/" + name -> reconciles started
 	finished map[string]int // ... and finished
-	ch       chan struct{}  // closed and replaced on every count
+	// looked is the number (1-based, in start order) of the last finished reconcile
+	// that did not log Skip; skipping marks the running one that did.
+	looked   map[string]int
+	skipping map[string]bool
+	ch       chan struct{} // closed and replaced on every count
 }
 
 // Sink wraps delegate (the logger tests write to) so that r counts reconciles. The
@@ -49,7 +59,7 @@ func (r *Reconciles) Sink(delegate logr.LogSink) logr.LogSink {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ch == nil {
-		r.started, r.finished = map[string]int{}, map[string]int{}
+		r.started, r.finished, r.looked, r.skipping = map[string]int{}, map[string]int{}, map[string]int{}, map[string]bool{}
 		r.ch = make(chan struct{})
 	}
 	if d, ok := delegate.(logr.CallDepthLogSink); ok {
@@ -73,31 +83,60 @@ func (r *Reconciles) Finished(controller, name string) int {
 }
 
 // Wait waits until a reconcile of name by controller that started after mark (a
-// Mark reading) has finished.
+// Mark reading) has finished, having looked at the object (no Skip logged).
 func (r *Reconciles) Wait(ctx context.Context, timeout time.Duration, controller, name string, mark int) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
 		r.mu.Lock()
-		n, ch := r.finished[controller+"/"+name], r.ch
+		key := controller + "/" + name
+		n, looked, ch := r.finished[key], r.looked[key], r.ch
 		r.mu.Unlock()
-		if n > mark {
+		if looked > mark {
 			return nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not reconcile %s within %s (%d reconciles finished, waiting for the %d.)", controller, name, timeout, n, mark+1)
+			return fmt.Errorf("%s did not reconcile %s within %s (%d reconciles finished, the last that looked the %d., waiting for one after the %d.)",
+				controller, name, timeout, n, looked, mark)
 		}
 	}
 }
 
-func (r *Reconciles) add(m map[string]int, controller, name string) {
+// start counts a reconcile of name by controller begun.
+func (r *Reconciles) start(controller, name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m[controller+"/"+name]++
+	r.started[controller+"/"+name]++
+	r.notify()
+}
+
+// finish counts a reconcile of name by controller ended. Reconciles of one object
+// never overlap: the k-th to finish is the k-th to start.
+func (r *Reconciles) finish(controller, name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := controller + "/" + name
+	r.finished[key]++
+	if !r.skipping[key] {
+		r.looked[key] = r.finished[key]
+	}
+	delete(r.skipping, key)
+	r.notify()
+}
+
+// notify wakes the waiters; r.mu is held.
+func (r *Reconciles) notify() {
 	close(r.ch)
 	r.ch = make(chan struct{})
+}
+
+// skipped records that the running reconcile of name logged Skip.
+func (r *Reconciles) skipped(controller, name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.skipping[controller+"/"+name] = true
 }
 
 // countingSink is a logr.LogSink that counts finished reconciles and passes the rest
@@ -114,17 +153,22 @@ const reconcileLevel = 5
 func (s *countingSink) Init(info logr.RuntimeInfo) { s.delegate.Init(info) }
 
 func (s *countingSink) Enabled(level int) bool {
-	return level == reconcileLevel || s.delegate.Enabled(level)
+	// With Skip set every line comes to Info, which passes on only what the delegate
+	// wants: the Skip line's level is the operator's to choose.
+	return level == reconcileLevel || s.r.Skip != "" || s.delegate.Enabled(level)
 }
 
 func (s *countingSink) Info(level int, msg string, kv ...any) {
 	if level == reconcileLevel && s.name != "" {
 		switch {
 		case msg == "Reconciling":
-			s.r.add(s.r.started, s.controller, s.name)
+			s.r.start(s.controller, s.name)
 		case msg == "Reconcile successful" || strings.HasPrefix(msg, "Reconcile done"):
-			s.r.add(s.r.finished, s.controller, s.name)
+			s.r.finish(s.controller, s.name)
 		}
+	}
+	if s.r.Skip != "" && msg == s.r.Skip && s.name != "" {
+		s.r.skipped(s.controller, s.name)
 	}
 	if s.delegate.Enabled(level) {
 		s.delegate.Info(level, msg, kv...)
@@ -133,7 +177,7 @@ func (s *countingSink) Info(level int, msg string, kv ...any) {
 
 func (s *countingSink) Error(err error, msg string, kv ...any) {
 	if msg == "Reconciler error" && s.name != "" {
-		s.r.add(s.r.finished, s.controller, s.name)
+		s.r.finish(s.controller, s.name)
 	}
 	s.delegate.Error(err, msg, kv...)
 }

@@ -85,3 +85,40 @@ func TestReconciles(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestReconcilesSkip: a reconcile that logs Skip (it returned without looking, at any
+// V level the delegate may not even show) does not end a Wait; the next one does, and
+// the Skip line is passed on only as the delegate's verbosity allows.
+func TestReconcilesSkip(t *testing.T) {
+	var out []string
+	r := &Reconciles{Skip: "stale copy"}
+	log := logr.New(r.Sink(funcr.New(func(prefix, args string) { out = append(out, args) }, funcr.Options{Verbosity: 0}).GetSink()))
+	req := log.WithValues("controller", "subdomainrequest", "namespace", "", "name", "s").WithValues("reconcileID", "x")
+
+	mark := r.Mark("subdomainrequest", "s")
+	done := make(chan error, 1)
+	go func() { done <- r.Wait(context.Background(), 10*time.Second, "subdomainrequest", "s", mark) }()
+	req.V(5).Info("Reconciling")
+	req.V(1).Info("stale copy", "resourceVersion", "7")
+	req.V(5).Info("Reconcile done, requeueing after 250ms")
+	select {
+	case err := <-done:
+		t.Fatalf("Wait returned at the end of a skipped reconcile: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if got := r.Finished("subdomainrequest", "s"); got != 1 {
+		t.Errorf("Finished = %d, want 1 (a skipped reconcile still finished)", got)
+	}
+	req.V(5).Info("Reconciling")
+	req.V(5).Info("Reconcile successful")
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+	// The Skip mark is the skipped reconcile's only: the one after it counted.
+	if err := r.Wait(context.Background(), time.Second, "subdomainrequest", "s", mark+1); err != nil {
+		t.Error(err)
+	}
+	if len(out) != 0 {
+		t.Errorf("passed on %q, want nothing at verbosity 0", out)
+	}
+}
