@@ -177,15 +177,8 @@ func (r *SubdomainRequestReconciler) orphaned(req *sdv1.SubdomainRequest, left [
 // (its Ready entry holds its approval).
 func (r *SubdomainRequestReconciler) recordUnservedApproval(ctx context.Context, s *requestScope) error {
 	st := s.req.Status
-	a := st.Approval
-	if st.ReadyAt != nil || a == nil {
-		return nil
-	}
-	at := st.ApprovedAt
-	if at == nil {
-		at = a.ApprovedAt
-	}
-	if at == nil {
+	a, at := st.Approval, st.ApprovedAt // set together (gateApproval)
+	if st.ReadyAt != nil || a == nil || at == nil {
 		return nil
 	}
 	fqdn := a.Name

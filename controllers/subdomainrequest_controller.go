@@ -39,11 +39,11 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
 )
 
-// Retry intervals. Conflicts are also retried at once when a claim is released.
 // StaleCopyMessage is logged (V(1)) by a reconcile that looked at nothing: the
 // cached request predates this process's own write. Tests tell such passes apart by it.
 const StaleCopyMessage = "cached copy predates our own write; looking again shortly"
 
+// Retry intervals. Conflicts are also retried at once when a claim is released.
 const (
 	conflictRetry = 5 * time.Minute
 	cacheLagRetry = 2 * time.Second
