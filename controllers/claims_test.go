@@ -24,13 +24,11 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/reconcileerr"
@@ -54,10 +52,7 @@ func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts 
 // allocates for one request several times; the cache never shows the claims the
 // reconciler creates unless the case copies them there.
 func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := sdv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testScheme(t)
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"},
 		Spec: sdv1.SubdomainZoneSpec{Domain: "z.go.id", AddressPool: []string{"10.0.0.0/29"}}}
 	lost := errors.New("http2: client connection lost")
@@ -192,12 +187,7 @@ func TestForeignHolderStable(t *testing.T) {
 // TestRenameBeforeReady tests the behaviour against a real one). The cache never shows
 // the claims; only what the step remembers, or is told was dropped, finds them.
 func TestReleaseStrayNames(t *testing.T) {
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{sdv1.AddToScheme, networkingv1.AddToScheme, dnsv1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			t.Fatal(err)
-		}
-	}
+	scheme := testScheme(t)
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"}, Spec: sdv1.SubdomainZoneSpec{Domain: "z.go.id",
 		DNS: sdv1.ZoneDNS{Namespace: "subdomain-system"}}}
 	req := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dlh", UID: "uid-now"}}
@@ -300,10 +290,7 @@ func TestReleaseStrayNames(t *testing.T) {
 // API server: the conflict is confirmed against the API server before it is reported,
 // so the request takes the name at once instead of waiting for the Conflict retry.
 func TestClaimConfirmsConflict(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := sdv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testScheme(t)
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"},
 		Spec: sdv1.SubdomainZoneSpec{Domain: "z.go.id", AddressPool: []string{"10.0.0.0/29"}}}
 	other := &requestScope{zone: zone, req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "lama", UID: "uid-lama"}}}
@@ -356,10 +343,7 @@ func TestClaimConfirmsConflict(t *testing.T) {
 // it; one that a zone now shares (its claim gone, as while a foreground deletion of
 // that zone waits) goes to the next free address instead.
 func TestAllocateSkipsSharedPrevious(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := sdv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testScheme(t)
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "z"},
 		Spec: sdv1.SubdomainZoneSpec{Domain: "z.go.id", AddressPool: []string{"10.0.0.0/29"}}}
 	for _, tc := range []struct {
