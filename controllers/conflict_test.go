@@ -876,9 +876,8 @@ func TestZoneDeletionWaitsForRequests(t *testing.T) {
 		t.Errorf("tutupb in a zone being deleted, want Failed and nothing provisioned: %s", statusString(r))
 	}
 	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-tutupb"}})
-	if _, err := zoneWhen("tutup", func(z *sdv1.SubdomainZone) bool {
-		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
-		return c != nil && strings.Contains(c.Message, "2 SubdomainRequests naming the zone: tutupa, tutupb;")
+	if _, err := zoneReadyWhen("tutup", func(c metav1.Condition) bool {
+		return strings.Contains(c.Message, "2 SubdomainRequests naming the zone: tutupa, tutupb;")
 	}); err != nil {
 		t.Errorf("zone tutup does not name both requests: %v", err)
 	}
@@ -901,9 +900,8 @@ func TestZoneDeletionWaitsForRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "tutupb"}})
-	if _, err := zoneWhen("tutup", func(z *sdv1.SubdomainZone) bool {
-		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
-		return c != nil && strings.Contains(c.Message, "1 SubdomainRequest naming the zone: tutupa;")
+	if _, err := zoneReadyWhen("tutup", func(c metav1.Condition) bool {
+		return strings.Contains(c.Message, "1 SubdomainRequest naming the zone: tutupa;")
 	}); err != nil {
 		t.Errorf("zone tutup after tutupb went: %v", err)
 	}

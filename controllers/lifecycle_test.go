@@ -239,14 +239,20 @@ func TestDeletion(t *testing.T) {
 	}
 }
 
+// announcing gives a zone the pool cidr and the ingress controller selector that
+// makes it announce each address with a LoadBalancer Service.
+func announcing(cidr string) func(*sdv1.SubdomainZone) {
+	return func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{cidr}
+		z.Spec.Ingress.ControllerSelector = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
+	}
+}
+
 // TestLoadBalancerAnnounce: with a controllerSelector the address is requested from the
 // cluster's load balancer; AddressAssigned waits until it reports the address.
 func TestLoadBalancerAnnounce(t *testing.T) {
 	ctx := context.Background()
-	create(t, newZone("lb", "lb.go.id", func(z *sdv1.SubdomainZone) {
-		z.Spec.AddressPool = []string{"10.100.0.0/24"}
-		z.Spec.Ingress.ControllerSelector = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
-	}))
+	create(t, newZone("lb", "lb.go.id", announcing("10.100.0.0/24")))
 	create(t, newRequest("rsud", "lb", "rsud", approved("kadis")))
 	r := waitFor(t, "rsud", "waiting for the load balancer", func(r *sdv1.SubdomainRequest) bool {
 		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
@@ -323,10 +329,7 @@ func TestZoneMoves(t *testing.T) {
 	for _, ns := range []string{"ingress-baru", "dns-baru"} {
 		create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
-	create(t, newZone("pindah", "pindah.go.id", func(z *sdv1.SubdomainZone) {
-		z.Spec.AddressPool = []string{"10.101.0.0/24"}
-		z.Spec.Ingress.ControllerSelector = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
-	}))
+	create(t, newZone("pindah", "pindah.go.id", announcing("10.101.0.0/24")))
 	create(t, newRequest("rsjiwa", "pindah", "rsjiwa", approved("kadis")))
 	announce := func(ns string) {
 		t.Helper()

@@ -64,9 +64,8 @@ func TestSharedAddress(t *testing.T) {
 
 	// A shared address a request holds: the zone is not Ready, its requests wait.
 	create(t, newZone("bersama2", "bersama2.go.id", sharedAt("10.161.0.2")))
-	z, err := zoneWhen("bersama2", func(z *sdv1.SubdomainZone) bool {
-		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
-		return c != nil && c.Reason == "AddressConflict"
+	z, err := zoneReadyWhen("bersama2", func(c metav1.Condition) bool {
+		return c.Reason == "AddressConflict"
 	})
 	if err != nil {
 		t.Fatalf("zone bersama2: %+v: %v", z.Status.Conditions, err)
@@ -114,9 +113,8 @@ func TestSharedAddress(t *testing.T) {
 	if r := waitPhase(t, "kolamb", sdv1.PhaseFailed); condition(r, sdv1.ConditionAddressAssigned).Reason != "PoolExhausted" {
 		t.Fatalf("kolamb: %s", statusString(r))
 	}
-	if z, err := zoneWhen("kolam", func(z *sdv1.SubdomainZone) bool {
-		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
-		return c != nil && strings.Contains(c.Message, "0 of 2 addresses allocated; 2 more are other zones' sharedAddress")
+	if z, err := zoneReadyWhen("kolam", func(c metav1.Condition) bool {
+		return strings.Contains(c.Message, "0 of 2 addresses allocated; 2 more are other zones' sharedAddress")
 	}); err != nil {
 		t.Errorf("zone kolam does not say why its pool is full: %+v: %v", z.Status.Conditions, err)
 	}
@@ -323,9 +321,8 @@ func TestSharedAddressTaken(t *testing.T) {
 	if err := testenv.WaitFor(ctx, k8s, key, &corev1.Secret{}, timeout, interval, func(s *corev1.Secret) bool { return s.UID != uid }); err != nil {
 		t.Fatalf("a served site in Conflict lost its upkeep: the Secret was not made again: %v", err)
 	}
-	if z, err := zoneWhen("ambil", func(z *sdv1.SubdomainZone) bool {
-		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
-		return c != nil && c.Reason == "AddressConflict"
+	if z, err := zoneReadyWhen("ambil", func(c metav1.Condition) bool {
+		return c.Reason == "AddressConflict"
 	}); err != nil {
 		t.Fatalf("zone ambil: %+v: %v", z.Status.Conditions, err)
 	}
@@ -388,10 +385,7 @@ func TestSharedAddressReleasesPool(t *testing.T) {
 // is free the site moves, the Service goes and the pool address is given back.
 func TestSharedAddressKeepsAnnouncement(t *testing.T) {
 	ctx := context.Background()
-	create(t, newZone("umum", "umum.go.id", func(z *sdv1.SubdomainZone) {
-		z.Spec.AddressPool = []string{"10.165.0.0/30"}
-		z.Spec.Ingress.ControllerSelector = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
-	}))
+	create(t, newZone("umum", "umum.go.id", announcing("10.165.0.0/30")))
 	create(t, newRequest("umum1", "umum", "satu", approved("kadis")))
 	svcKey := types.NamespacedName{Namespace: "ingress-nginx", Name: "sdr-umum1"}
 	svc := &corev1.Service{}

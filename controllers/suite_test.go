@@ -233,6 +233,18 @@ func zoneWhen(name string, cond func(*sdv1.SubdomainZone) bool) (*sdv1.Subdomain
 	return z, err
 }
 
+// zoneReadyWhen waits until zone name's Ready condition (the zero condition while it
+// has none) satisfies cond.
+func zoneReadyWhen(name string, cond func(metav1.Condition) bool) (*sdv1.SubdomainZone, error) {
+	return zoneWhen(name, func(z *sdv1.SubdomainZone) bool {
+		c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
+		if c == nil {
+			c = &metav1.Condition{}
+		}
+		return cond(*c)
+	})
+}
+
 // waitCached waits until the operator's cache shows obj (by name) as the API server
 // has it now, or shows it gone when the API server has none: a test that changed an
 // object the operator reads from its cache (a zone, a foreign Ingress, a claim) then
