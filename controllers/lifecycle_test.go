@@ -239,6 +239,38 @@ func TestDeletion(t *testing.T) {
 	}
 }
 
+// TestDeletionPolicyKeptOnceBegun: a Delete deletion that has begun taking the site
+// down (its namespace terminating) goes on as Delete when deletionPolicy is switched to
+// Retain meanwhile: the name and address are released and the ledger records Deleted.
+func TestDeletionPolicyKeptOnceBegun(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("tetap", "tetap.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.170.0.0/24"} }))
+	create(t, newRequest("ganti", "tetap", "ganti", approved("kadis")))
+	r := waitPhase(t, "ganti", sdv1.PhaseReady)
+	addressClaim := naming.AddressClaimName(netip.MustParseAddr(r.Status.Address))
+	hold := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-ganti", Name: "hold", Finalizers: []string{"test.kominfo.go.id/hold"}}}
+	create(t, hold)
+	if err := k8s.Delete(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ganti", "the namespace's deletion", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseTerminating && condition(r, sdv1.ConditionReady).Reason == "DeletingNamespace"
+	})
+	editRequest(t, "ganti", func(r *sdv1.SubdomainRequest) { r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain })
+	if err := testenv.Edit(ctx, k8s, hold, func(c *corev1.ConfigMap) { c.Finalizers = nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "ganti"}})
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ganti.tetap.go.id"}})
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: addressClaim}})
+	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-ganti"}})
+	entries := ledgerOf(t, "tetap", "ganti")
+	if n := countEntries(entries, sdv1.LedgerDeleted, func(sdv1.LedgerEntry) string { return "" })[""]; n != 1 ||
+		slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool { return e.Type == sdv1.LedgerRetained }) {
+		t.Errorf("want one Deleted entry and no Retained one: %+v", entries)
+	}
+}
+
 // announcing gives a zone the pool cidr and the ingress controller selector that
 // makes it announce each address with a LoadBalancer Service.
 func announcing(cidr string) func(*sdv1.SubdomainZone) {

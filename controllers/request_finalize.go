@@ -27,6 +27,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -83,7 +84,12 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 		return err
 	}
 	orphan := r.orphaned(s.req, left)
-	if s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain || orphan != "" {
+	// The policy is the one the deletion began with: a Delete deletion that has begun
+	// taking the site down goes on as Delete when the spec says Retain since - keeping
+	// the claims of a site whose namespace is going would hold its name and address for
+	// nothing, and record it as left in place.
+	retain := s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain && !takingDown(s.req, children)
+	if retain || orphan != "" {
 		// Garbage collection follows owner references, not labels: what carries the
 		// request's reference at its names and places is disowned too, read live - a
 		// child made moments ago and not cached yet, or one whose label someone took
@@ -148,6 +154,24 @@ func deletionBegun(req *sdv1.SubdomainRequest, children []client.Object) bool {
 		}
 	}
 	return true
+}
+
+// takingDown tells whether an earlier pass of a Delete deletion began to take the
+// site down: the phase is Terminating and the hosting namespace is being deleted, or
+// the last pass waited for that (reason DeletingNamespace; the namespace may be gone
+// since). Unlike deletionBegun, a namespace that is simply not there does not count: a
+// Retain deletion whose pass failed is Terminating too.
+func takingDown(req *sdv1.SubdomainRequest, children []client.Object) bool {
+	if req.Status.Phase != sdv1.PhaseTerminating {
+		return false
+	}
+	for _, c := range children {
+		if ns, ok := c.(*corev1.Namespace); ok && !ns.DeletionTimestamp.IsZero() {
+			return true
+		}
+	}
+	ready := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionReady)
+	return ready != nil && ready.Reason == reasonDeletingNamespace
 }
 
 // orphaned says why the request's deletion asked to leave its objects in place
@@ -355,9 +379,12 @@ func (r *SubdomainRequestReconciler) deleteChildren(ctx context.Context, childre
 			return err
 		}
 	}
-	return reconcileerr.NewWaiting("", "DeletingNamespace", cacheLagRetry,
+	return reconcileerr.NewWaiting("", reasonDeletingNamespace, cacheLagRetry,
 		"waiting for namespace %s to be deleted before releasing the name and address", nsLeft.Name)
 }
+
+// reasonDeletingNamespace is the reason of a Delete deletion waiting for its namespace.
+const reasonDeletingNamespace = "DeletingNamespace"
 
 // disown removes the request's owner reference from c, so that garbage collection
 // leaves it when the request is gone.
