@@ -474,12 +474,13 @@ func heldBy(o client.Object) string {
 	}
 }
 
-// mine tells whether req created o: o carries req's label and req, by UID, is its
-// controller. The label alone is not enough: anyone may set it on an object of their
-// own, and a request deleted with Retain leaves labelled objects that a later request
-// of the same name did not create.
+// mine tells whether req created o: req, by UID, is its controller. The request label
+// is no proof - anyone may set it on an object of their own, and a request deleted
+// with Retain leaves labelled objects that a later request of the same name did not
+// create - and no condition either: an OPD admin may take it off one of the request's
+// objects, which stays the request's, and ensure puts the label back.
 func mine(o client.Object, req *sdv1.SubdomainRequest) bool {
-	return o.GetLabels()[sdv1.LabelRequest] == req.Name && metav1.IsControlledBy(o, req)
+	return metav1.IsControlledBy(o, req)
 }
 
 // giveBackClaim deletes req's claim on fqdn, if it holds one. It asks the API

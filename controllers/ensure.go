@@ -148,16 +148,26 @@ func (r *SubdomainRequestReconciler) observed(key string) {
 }
 
 // whoHolds reads key from the API server. done is false when nothing is there. An
-// object of ours means the cache lags (Waiting); anyone else's is a Conflict.
+// object of ours means the cache lags (Waiting), or that someone took the request's
+// label off it, which the cache is scoped by: the label is put back, and the cache
+// shows the object again. Anyone else's object is a Conflict.
 func (r *SubdomainRequestReconciler) whoHolds(ctx context.Context, s *requestScope, cond string, key client.ObjectKey, obj client.Object) (done bool, err error) {
 	live := obj.DeepCopyObject().(client.Object)
 	if err := r.APIReader.Get(ctx, key, live); err != nil {
 		return !apierrors.IsNotFound(err), client.IgnoreNotFound(err)
 	}
-	if mine(live, s.req) {
-		return true, reconcileerr.NewWaiting(cond, "Progressing", cacheLagRetry, "waiting for the cache to show %s", describe(r, live))
+	if !mine(live, s.req) {
+		return true, r.conflict(cond, live)
 	}
-	return true, r.conflict(cond, live)
+	if live.GetLabels()[sdv1.LabelRequest] != s.req.Name {
+		base := live.DeepCopyObject().(client.Object)
+		setLabel(live, sdv1.LabelRequest, s.req.Name)
+		if err := r.Patch(ctx, live, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+			return true, err
+		}
+		return true, reconcileerr.NewWaiting(cond, "Progressing", cacheLagRetry, "put the request's label back on %s", describe(r, live))
+	}
+	return true, reconcileerr.NewWaiting(cond, "Progressing", cacheLagRetry, "waiting for the cache to show %s", describe(r, live))
 }
 
 // own labels obj as the request's and makes the request its controller owner.

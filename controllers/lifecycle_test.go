@@ -28,6 +28,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -588,4 +589,94 @@ func TestRetainKeepsRelabelledChildren(t *testing.T) {
 	if password(t, "opd-arsiprtn") != pw {
 		t.Error("the retained password changed")
 	}
+}
+
+// TestUnlabelledChildren: an object the request created stays its own when someone
+// takes the request's label off (the cache, scoped by the label, no longer shows it):
+// the label is put back and upkeep goes on, and a deletion still deletes such a
+// namespace and DNSEndpoint before it releases the claims. Before, the request went to
+// Conflict over its own objects.
+func TestUnlabelledChildren(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("copot", "copot.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.171.0.0/24"}
+		z.Spec.ChangeWindow = closedWindow() // creation is not held; the deletion below is
+	}))
+	create(t, newRequest("copot", "copot", "copot", approved("kadis")))
+	waitPhase(t, "copot", sdv1.PhaseReady)
+	before := password(t, "opd-copot")
+	unlabel := func(obj client.Object) {
+		t.Helper()
+		if err := testenv.Edit(ctx, k8s, obj, func(o client.Object) {
+			l := o.GetLabels()
+			delete(l, sdv1.LabelRequest)
+			o.SetLabels(l)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	children := []client.Object{
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-copot", Name: sdv1.AdminRoleBindingName}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-copot", Name: sdv1.CredentialsSecretName}},
+		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-copot", Name: "copot"}},
+	}
+	for _, obj := range children {
+		unlabel(obj)
+	}
+	for _, obj := range children {
+		err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+			err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+			return err == nil && obj.GetLabels()[sdv1.LabelRequest] == "copot", err
+		})
+		if err != nil {
+			t.Fatalf("%T %s: label not put back: %v\n%s", obj, obj.GetName(), err, statusString(getRequest(t, "copot")))
+		}
+	}
+	// Upkeep goes on: a deleted DNSEndpoint is made again.
+	ep := &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "copot"}}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ep), ep); err != nil {
+		t.Fatal(err)
+	}
+	old := ep.UID
+	if err := k8s.Delete(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(ep), ep)
+		return err == nil && ep.UID != old, client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		t.Fatalf("DNSEndpoint not made again: %v\n%s", err, statusString(getRequest(t, "copot")))
+	}
+	r := waitPhase(t, "copot", sdv1.PhaseReady)
+	if c := condition(r, sdv1.ConditionHostingReady); c.Status != metav1.ConditionTrue {
+		t.Errorf("HostingReady: %+v", c)
+	}
+	if after := password(t, "opd-copot"); after != before {
+		t.Error("the password changed")
+	}
+
+	// A deletion held by the window; meanwhile the namespace and the DNSEndpoint lose
+	// the label. When the window opens both are deleted before the claims go.
+	hold := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-copot", Name: "hold", Finalizers: []string{"test.kominfo.go.id/hold"}}}
+	create(t, hold)
+	if err := k8s.Delete(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, "copot", sdv1.PhaseScheduled)
+	unlabel(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-copot"}})
+	unlabel(ep)
+	setWindow(t, "copot", openWindow())
+	waitFor(t, "copot", "waiting for its namespace's deletion", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseTerminating && condition(r, sdv1.ConditionReady).Reason == "DeletingNamespace"
+	})
+	mustNotExist(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "copot"}})
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "copot.copot.go.id"}, &sdv1.SubdomainClaim{}); err != nil {
+		t.Errorf("the name's claim went before the namespace: %v", err)
+	}
+	if err := testenv.Edit(ctx, k8s, hold, func(c *corev1.ConfigMap) { c.Finalizers = nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "copot"}})
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "copot.copot.go.id"}})
 }

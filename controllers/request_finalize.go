@@ -289,6 +289,19 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, s *requestSco
 	for i := range eps.Items {
 		classify(&eps.Items[i])
 	}
+	// DNSEndpoints are cached whole: the one at the zone's place is found by name even
+	// when someone took the request's label off it.
+	for _, p := range places {
+		ep, ok := p.(*dnsv1.DNSEndpoint)
+		if !ok || slices.ContainsFunc(eps.Items, func(e dnsv1.DNSEndpoint) bool { return client.ObjectKeyFromObject(&e) == client.ObjectKeyFromObject(ep) }) {
+			continue
+		}
+		if err := r.Get(ctx, client.ObjectKeyFromObject(ep), ep); err == nil {
+			classify(ep)
+		} else if !apierrors.IsNotFound(err) {
+			return nil, nil, err
+		}
+	}
 	svcs := &corev1.ServiceList{} // by the index dropStrayServices reads too, not a scan
 	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: req.Name}); err != nil {
 		return nil, nil, err
