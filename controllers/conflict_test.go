@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -911,4 +912,49 @@ func TestZoneDeletionWaitsForRequests(t *testing.T) {
 	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "tutupa"}})
 	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "tutup"}})
 	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-tutupa"}})
+}
+
+// TestDeletedClaimTakenAgain: a claim deleted by hand (not released by its holder) is
+// taken again by the holder at once, not at the next resync hours later: until then
+// the admission policies would let an Ingress in any namespace serve the name. The
+// operator runs without its short test resync here.
+func TestDeletedClaimTakenAgain(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("ambilan", "ambilan.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.172.0.0/24"} }))
+	create(t, newRequest("ambilan", "ambilan", "ambilan", approved("kadis")))
+	r := waitPhase(t, "ambilan", sdv1.PhaseReady)
+	stopManager()
+	mark := requestReconciles("ambilan")
+	if err := startManagerResyncing(0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopManager()
+		if err := startManager(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	waitReconciled(t, "ambilan", mark) // the new manager's first look is over
+	for _, name := range []string{"ambilan.ambilan.go.id", naming.AddressClaimName(netip.MustParseAddr(r.Status.Address))} {
+		c := &sdv1.SubdomainClaim{}
+		if err := k8s.Get(ctx, types.NamespacedName{Name: name}, c); err != nil {
+			t.Fatal(err)
+		}
+		old := c.UID
+		if err := k8s.Delete(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+			err := k8s.Get(ctx, types.NamespacedName{Name: name}, c)
+			return err == nil && c.UID != old, client.IgnoreNotFound(err)
+		})
+		if err != nil {
+			t.Errorf("claim %s not taken again: %v", name, err)
+		} else if c.Spec.Request != "ambilan" {
+			t.Errorf("claim %s taken by %q", name, c.Spec.Request)
+		}
+	}
+	if r := getRequest(t, "ambilan"); r.Status.Phase != sdv1.PhaseReady {
+		t.Errorf("ambilan: %s", statusString(r))
+	}
 }

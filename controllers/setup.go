@@ -267,11 +267,11 @@ func (r *SubdomainRequestReconciler) requestsOfZone(ctx context.Context, o clien
 	return r.listRequests(ctx, client.MatchingFields{indexRequestZone: o.GetName()}, nil)
 }
 
-// waitingForClaim maps a released claim to the requests of its zone that wait for a
-// name or an address (phase Conflict, or Failed because the pool was full), and a
-// released address also to other zones' requests waiting for one (PoolExhausted, or
-// their shared zone's address held: AddressConflict). A released address resets the
-// allocation hints.
+// waitingForClaim maps a released claim to its holder, when it lives and is not being
+// deleted, and to the requests of its zone that wait for a name or an address (phase
+// Conflict, or Failed because the pool was full), and a released address also to
+// other zones' requests waiting for one (PoolExhausted, or their shared zone's address
+// held: AddressConflict). A released address resets the allocation hints.
 func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o client.Object) []reconcile.Request {
 	c, ok := o.(*sdv1.SubdomainClaim)
 	if !ok {
@@ -280,6 +280,13 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 	out := r.listRequests(ctx, client.MatchingFields{indexRequestZone: c.Spec.Zone}, func(req *sdv1.SubdomainRequest) bool {
 		return req.Status.Phase == sdv1.PhaseConflict || req.Status.Phase == sdv1.PhaseFailed
 	})
+	// A claim deleted by hand, not released by its holder, is taken again at once:
+	// until then the admission policies let an Ingress in any namespace serve the name.
+	// A release the holder made looks again and writes nothing.
+	holder := &sdv1.SubdomainRequest{}
+	if err := r.Get(ctx, types.NamespacedName{Name: c.Spec.Request}, holder); err == nil && holder.DeletionTimestamp.IsZero() && claimOf(c, holder) {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: holder.Name}})
+	}
 	if c.Spec.Type != sdv1.ClaimTypeAddress {
 		return out
 	}

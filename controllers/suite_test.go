@@ -102,9 +102,14 @@ func TestMain(m *testing.M) {
 
 // startManager runs the operator as main.go does, with a write counter on its client,
 // 8 concurrent reconciles and a short resync so that steady-state tests see resyncs.
-func startManager() error {
+func startManager() error { return startManagerResyncing(5 * time.Second) }
+
+// startManagerResyncing is startManager with the informers' resync period sync (0:
+// controller-runtime's default, hours), for a test that must tell a reaction to an
+// event from the next resync's look.
+func startManagerResyncing(sync time.Duration) error {
 	stop, cache, err := env.StartOperatorWithCache(context.Background(), writes.Wrap(env.Config), manager.Config{
-		MaxConcurrentReconciles: 8, QPS: 200, Burst: 400, SyncPeriod: 5 * time.Second,
+		MaxConcurrentReconciles: 8, QPS: 200, Burst: 400, SyncPeriod: sync,
 	})
 	if err != nil {
 		return err
