@@ -95,6 +95,25 @@ func TestCredentials(t *testing.T) {
 	if got := password(t, "opd-bkpsdm"); got != second {
 		t.Fatal("the same rotate-credentials value rotated twice")
 	}
+	// The Secret is the OPD's to edit: its copy of the last rotation taken off (a
+	// kubectl replace, say) is put back from status, and rotates nothing.
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-bkpsdm", Name: sdv1.CredentialsSecretName}}
+	if err := testenv.Edit(ctx, k8s, sec, func(s *corev1.Secret) { delete(s.Annotations, sdv1.AnnotationRotatedFor) }); err != nil {
+		t.Fatal(err)
+	}
+	err = testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(sec), sec)
+		return err == nil && sec.Annotations[sdv1.AnnotationRotatedFor] == "2026-11-23", err
+	})
+	if err != nil {
+		t.Fatalf("rotated-for not put back: %v", err)
+	}
+	if got := password(t, "opd-bkpsdm"); got != second {
+		t.Fatal("taking rotated-for off the Secret rotated the password")
+	}
+	if got := getRequest(t, "bkpsdm").Status.CredentialsRotation; got != "2026-11-23" {
+		t.Errorf("status.credentialsRotation = %q", got)
+	}
 	// Removing the annotation is no rotation (a GitOps sync dropping it, say).
 	n = requestReconciles("bkpsdm")
 	annotate(t, "bkpsdm", map[string]*string{sdv1.AnnotationRotateCredentials: nil})

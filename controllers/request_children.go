@@ -153,14 +153,18 @@ func hostingNetworkPolicy(controllerNamespace string) networkingv1.NetworkPolicy
 
 // ensureCredentials creates the credentials Secret. The password is made once and
 // kept; a new value of the rotate-credentials annotation makes a new one. Removing
-// the annotation is no new value: the password and the Secret's record of the last
-// rotation stay.
+// the annotation is no new value: the password and the record of the last rotation
+// stay. That record is status.credentialsRotation, copied to the Secret's rotated-for
+// annotation in the same write as the password: a rotated-for equal to the rotation
+// asked for means a pass rotated and its status write was lost; any other value on
+// the Secret (or none: an OPD admin may edit it) is put back from status.
 // Sets CredentialsReady. Ends with a Conflict when a Secret of that name exists and
 // was not created for this request.
 func (r *SubdomainRequestReconciler) ensureCredentials(ctx context.Context, s *requestScope) (bool, error) {
 	sec := &corev1.Secret{ObjectMeta: s.child(sdv1.CredentialsSecretName)}
 	rotate := s.req.Annotations[sdv1.AnnotationRotateCredentials]
 	rotated := false
+	record := s.req.Status.CredentialsRotation
 	err := r.ensure(ctx, s, sdv1.ConditionCredentialsReady, sec, func() error {
 		sec.Type = corev1.SecretTypeOpaque
 		if sec.Data == nil {
@@ -173,16 +177,28 @@ func (r *SubdomainRequestReconciler) ensureCredentials(ctx context.Context, s *r
 		} {
 			sec.Data[k] = []byte(v)
 		}
+		record = s.req.Status.CredentialsRotation
+		if a := sec.Annotations[sdv1.AnnotationRotatedFor]; a != "" && a == rotate {
+			record = a
+		}
 		_, has := sec.Data[sdv1.SecretKeyPassword]
-		if !has || (rotate != "" && sec.Annotations[sdv1.AnnotationRotatedFor] != rotate) {
+		if !has || (rotate != "" && rotate != record) {
 			rotated = has
 			sec.Data[sdv1.SecretKeyPassword] = []byte(credentials.NewPassword())
-			setAnnotation(sec, sdv1.AnnotationRotatedFor, rotate)
+			if rotate != "" {
+				record = rotate
+			}
+		}
+		if record != "" {
+			setAnnotation(sec, sdv1.AnnotationRotatedFor, record)
 		}
 		return nil
 	})
 	if err != nil {
 		return true, err
+	}
+	if record != "" {
+		s.req.Status.CredentialsRotation = record
 	}
 	if rotated {
 		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "CredentialsRotated", "Rotate",

@@ -197,6 +197,12 @@ type SubdomainRequestStatus struct {
 	// CredentialsSecret names the credentials Secret (never its data).
 	// +optional
 	CredentialsSecret *SecretReference `json:"credentialsSecret,omitempty"`
+	// CredentialsRotation is the value of the rotate-credentials annotation that the
+	// current password was made for: each value rotates the password once, whatever
+	// becomes of the Secret's own copy of it (annotation rotated-for), which an OPD
+	// admin may edit.
+	// +optional
+	CredentialsRotation string `json:"credentialsRotation,omitempty"`
 	// Approval is the approval on record.
 	// +optional
 	Approval *Approval `json:"approval,omitempty"`
