@@ -136,7 +136,9 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		}
 		return true, nil
 	}
-	if reason, msg := naming.CheckName(s.req.Spec.Subdomain, s.zone); reason != "" {
+	// The zone's name rules are for names to take: a name already served keeps serving
+	// when the zone reserves it later (claimFQDN notes it).
+	if reason, msg := naming.CheckName(s.req.Spec.Subdomain, s.zone); reason != "" && served(s) != s.req.Spec.Subdomain {
 		cur := served(s)
 		if cur == "" {
 			return true, reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, reason, "%s", msg)
@@ -308,6 +310,9 @@ func (r *SubdomainRequestReconciler) claimFQDN(ctx context.Context, s *requestSc
 		return true, err
 	}
 	msg := fmt.Sprintf("%s is claimed for this request", s.fqdn)
+	if reason, _ := naming.CheckName(s.label, s.zone); reason == "ReservedName" {
+		msg += fmt.Sprintf(" (SubdomainZone %s has reserved %q since: it stays this request's, and no other request may take it)", s.zone.Name, s.label)
+	}
 	if holder != "" {
 		msg = fmt.Sprintf("%s is claimed for this request; %s serves it too and is left alone (it came after this request)", s.fqdn, holder)
 		if prev := meta.FindStatusCondition(st.Conditions, sdv1.ConditionNameAvailable); prev == nil || prev.Message != msg {
