@@ -83,6 +83,16 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 	}
 	req.Status.Phase = phase
 	req.Status.ObservedGeneration = req.Generation
+	if !req.DeletionTimestamp.IsZero() {
+		// The deletion raised the generation, and a deleting pass runs no provisioning
+		// step: the conditions those set stand as the last pass left them, as of this
+		// generation (Ready too, while a deletion waits for the window and the site is
+		// served). Only here: elsewhere a condition of an older generation tells phase
+		// that its step has not looked yet.
+		for i := range req.Status.Conditions {
+			req.Status.Conditions[i].ObservedGeneration = req.Generation
+		}
+	}
 	// A name starts serving when Ready turns True, or when a rename puts a new name
 	// in place of a served one. Not when the phase leaves Scheduled: a change waiting
 	// for its window keeps Ready True, and its reconciles must write nothing.

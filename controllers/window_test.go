@@ -130,6 +130,13 @@ func TestChangeWindow(t *testing.T) {
 	if c := condition(r, sdv1.ConditionReconciling); !strings.Contains(c.Message, "the deletion of bencana.win.go.id waits") {
 		t.Errorf("scheduled deletion: %+v", c)
 	}
+	// The deletion raised the generation: every condition has seen it (Ready too,
+	// which still says the site is served).
+	for _, c := range r.Status.Conditions {
+		if c.ObservedGeneration != r.Generation {
+			t.Errorf("scheduled deletion: condition %s observedGeneration %d, generation %d", c.Type, c.ObservedGeneration, r.Generation)
+		}
+	}
 	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-bpbd"}, &corev1.Namespace{}); err != nil {
 		t.Errorf("the site must stay until the window opens: %v", err)
 	}
