@@ -291,9 +291,12 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, s *requestSco
 	}
 	// DNSEndpoints are cached whole: the one at the zone's place is found by name even
 	// when someone took the request's label off it.
+	listed := func(ep *dnsv1.DNSEndpoint) bool {
+		return slices.ContainsFunc(eps.Items, func(e dnsv1.DNSEndpoint) bool { return e.Namespace == ep.Namespace && e.Name == ep.Name })
+	}
 	for _, p := range places {
 		ep, ok := p.(*dnsv1.DNSEndpoint)
-		if !ok || slices.ContainsFunc(eps.Items, func(e dnsv1.DNSEndpoint) bool { return client.ObjectKeyFromObject(&e) == client.ObjectKeyFromObject(ep) }) {
+		if !ok || listed(ep) {
 			continue
 		}
 		if err := r.Get(ctx, client.ObjectKeyFromObject(ep), ep); err == nil {
