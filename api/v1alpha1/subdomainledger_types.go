@@ -129,7 +129,7 @@ type SubdomainLedgerSpec struct {
 	// +listType=map
 	// +listMapKey=id
 	// +kubebuilder:validation:MaxItems=10
-	// +kubebuilder:validation:XValidation:rule="size(self) >= size(oldSelf)",message="ledger entries are append-only: none may be removed"
+	// +kubebuilder:validation:XValidation:rule="oldSelf.all(o, self.exists(e, e.id == o.id))",message="ledger entries are append-only: none may be removed or replaced"
 	Entries []LedgerEntry `json:"entries,omitempty"`
 }
 

@@ -173,6 +173,13 @@ func TestAppend(t *testing.T) {
 	if err := c.Update(ctx, removed); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Errorf("removing an entry: %v", err)
 	}
+	// An entry swapped for another of a new id keeps the count: the rule pairs old and
+	// new entries by id, so the swap must be refused as a removal.
+	swapped := l.DeepCopy()
+	swapped.Spec.Entries[0].ID = "forged/Deleted/"
+	if err := c.Update(ctx, swapped); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("replacing an entry by one of another id: %v", err)
+	}
 }
 
 // entries counts the distinct entry ids of zone's ledgers, all pages. (An id is unique
