@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -103,7 +104,7 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 // A Secret's refusal is not quoted: its fields are the credentials.
 func (r *SubdomainRequestReconciler) refused(s *requestScope, cond string, obj client.Object, err error) error {
 	if !apierrors.IsInvalid(err) {
-		return err
+		return quiet(r, obj, err)
 	}
 	s.requeueAt(refusedRetry)
 	what := describe(r, obj)
@@ -112,6 +113,34 @@ func (r *SubdomainRequestReconciler) refused(s *requestScope, cond string, obj c
 	}
 	return reconcileerr.NewInvalid(cond, "ChildRefused", "the API server refused %s: %s", what, clip(err.Error(), maxRefusal))
 }
+
+// quiet keeps the API server's words about a refused write of a Secret out of every
+// message: an admission policy's or webhook's may quote the object, whose fields are
+// the credentials, and an error ends up in conditions, Events and logs. The error
+// keeps its kind (errors.As finds the API status: a 409 is still a conflict) and says
+// its reason and code only. Other kinds' errors pass as they are.
+func quiet(r *SubdomainRequestReconciler, obj client.Object, err error) error {
+	if _, secret := obj.(*corev1.Secret); !secret || err == nil {
+		return err
+	}
+	return &quietError{err: err, what: describe(r, obj)}
+}
+
+type quietError struct {
+	err  error
+	what string
+}
+
+func (e *quietError) Error() string {
+	var status apierrors.APIStatus
+	if !errors.As(e.err, &status) || status.Status().Code == 0 {
+		return fmt.Sprintf("writing %s failed; the error is not repeated, it may quote the credentials", e.what)
+	}
+	return fmt.Sprintf("the API server refused the write of %s (%s, HTTP %d); its words are not repeated, they may quote the credentials",
+		e.what, apierrors.ReasonForError(e.err), status.Status().Code)
+}
+
+func (e *quietError) Unwrap() error { return e.err }
 
 // maxRefusal bounds the API server's words quoted in a condition message.
 const maxRefusal = 1024
@@ -163,7 +192,7 @@ func (r *SubdomainRequestReconciler) whoHolds(ctx context.Context, s *requestSco
 		base := live.DeepCopyObject().(client.Object)
 		setLabel(live, sdv1.LabelRequest, s.req.Name)
 		if err := r.Patch(ctx, live, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-			return true, err
+			return true, quiet(r, live, err)
 		}
 		return true, reconcileerr.NewWaiting(cond, "Progressing", cacheLagRetry, "put the request's label back on %s", describe(r, live))
 	}

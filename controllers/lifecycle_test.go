@@ -18,6 +18,7 @@ package controllers_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/netip"
 	"slices"
@@ -25,10 +26,12 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -135,6 +138,77 @@ func TestCredentials(t *testing.T) {
 				t.Errorf("a password appears in the %s", where)
 			}
 		}
+	}
+}
+
+// TestSecretRefusalNotQuoted: a refusal of the credentials Secret's write is never
+// repeated word for word: an admission policy (or webhook) may quote the Secret in its
+// message, and errors reach conditions, Events and the log. Here a policy refuses, as
+// Forbidden, a change of the Secret's fqdn with a message holding the password; a
+// rename makes that change.
+func TestSecretRefusalNotQuoted(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("rahasia", "rahasia.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.174.0.0/24"} }))
+	create(t, newRequest("rahasia", "rahasia", "rahasia", approved("kadis")))
+	waitPhase(t, "rahasia", sdv1.PhaseReady)
+	pw := password(t, "opd-rahasia")
+	forbidden := metav1.StatusReasonForbidden
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "test-quotes-secrets"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}}},
+			}}},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression:        "object.data['fqdn'] == oldObject.data['fqdn']",
+				MessageExpression: "'refused: ' + string(object.data['password'])",
+				Reason:            &forbidden,
+			}},
+		}}
+	deny := []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "test-quotes-secrets"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name, ValidationActions: deny,
+			MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{corev1.LabelMetadataName: "opd-rahasia"}}}}}
+	create(t, policy, binding)
+	t.Cleanup(func() {
+		_ = k8s.Delete(ctx, binding)
+		_ = k8s.Delete(ctx, policy)
+	})
+	// The policy is in force once it refuses a write of the test's own.
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-rahasia", Name: sdv1.CredentialsSecretName}}
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := testenv.Edit(ctx, k8s, sec, func(s *corev1.Secret) { s.Data["fqdn"] = []byte("probe") })
+		if err == nil { // not in force yet: undo
+			return false, testenv.Edit(ctx, k8s, sec, func(s *corev1.Secret) { s.Data["fqdn"] = []byte("rahasia.rahasia.go.id") })
+		}
+		return apierrors.IsForbidden(err), nil
+	})
+	if err != nil {
+		t.Fatalf("the test policy never refused: %v", err)
+	}
+
+	setSubdomain(t, "rahasia", "sandi")
+	annotate(t, "rahasia", map[string]*string{sdv1.AnnotationApproved: ptr("sandi")})
+	r := waitFor(t, "rahasia", "refused on its Secret", func(r *sdv1.SubdomainRequest) bool {
+		return strings.Contains(condition(r, sdv1.ConditionReady).Message, sdv1.CredentialsSecretName)
+	})
+	st, _ := json.Marshal(r.Status)
+	evs := &eventsv1.EventList{}
+	if err := k8s.List(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := json.Marshal(evs)
+	// The policy sees the Secret's data base64-encoded; 12 bytes are 16 characters of
+	// it whatever follows (a message may be cut short).
+	encoded := base64.StdEncoding.EncodeToString([]byte(pw[:12]))
+	for where, text := range map[string]string{"status": string(st), "events": string(ev), "operator log": logs.String()} {
+		if strings.Contains(text, pw) || strings.Contains(text, encoded) {
+			t.Errorf("the password appears in the %s", where)
+		}
+	}
+	if msg := condition(r, sdv1.ConditionReady).Message; !strings.Contains(msg, "Forbidden, HTTP 403") {
+		t.Errorf("Ready should say the write was refused, and how: %s", msg)
 	}
 }
 

@@ -412,5 +412,5 @@ func (r *SubdomainRequestReconciler) disown(ctx context.Context, req *sdv1.Subdo
 	}
 	base := c.DeepCopyObject().(client.Object)
 	c.SetOwnerReferences(kept)
-	return client.IgnoreNotFound(r.Patch(ctx, c, client.MergeFrom(base)))
+	return quiet(r, c, client.IgnoreNotFound(r.Patch(ctx, c, client.MergeFrom(base))))
 }
