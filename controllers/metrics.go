@@ -159,7 +159,11 @@ func seconds(d time.Duration) *int64 {
 // serviceLevel sets the ServiceLevel condition when the zone has standards: approval
 // within serviceLevel.approval of the request, Ready within serviceLevel.provisioning of
 // the approval. A request still waiting is checked again when its deadline passes.
-// A breach emits a Warning event and counts in subdomain_service_level_breaches_total.
+// A breach emits a Warning event and counts in subdomain_service_level_breaches_total,
+// once: while its stage waits, or in the pass that ends the stage late. A stage that
+// ended before the zone's standard changed is judged again in the condition, against
+// the standard now in force, but no event or count follows: the zone's change is no
+// new breach of the request's. A zone without standards has no condition.
 // A rejection is a decision, not a wait: a rejected request is not checked again
 // (a breach reported before it stays). Nor is provisioning checked while nothing may
 // be provisioned (the approval withdrawn or stale before the site ever served).
@@ -169,7 +173,11 @@ func (r *SubdomainRequestReconciler) serviceLevel(s *requestScope) {
 	}
 	sl := s.zone.Spec.ServiceLevel
 	st := &s.req.Status
-	if sl.Approval == nil && sl.Provisioning == nil || st.RequestedAt == nil {
+	if sl.Approval == nil && sl.Provisioning == nil {
+		meta.RemoveStatusCondition(&st.Conditions, ConditionServiceLevel)
+		return
+	}
+	if st.RequestedAt == nil {
 		return
 	}
 	now := s.now
@@ -201,7 +209,12 @@ func (r *SubdomainRequestReconciler) serviceLevel(s *requestScope) {
 		}
 	}
 	prev := meta.FindStatusCondition(st.Conditions, ConditionServiceLevel)
-	if !ok && (prev == nil || prev.Reason != reason) {
+	end := st.ApprovedAt
+	if reason == "ProvisioningOverdue" {
+		end = st.ReadyAt
+	}
+	open := end == nil || end.Time.Equal(now) // waiting, or ended by this pass
+	if !ok && open && (prev == nil || prev.Reason != reason) {
 		r.tell(s, corev1.EventTypeWarning, reason, "ServiceLevel", "%s", msg)
 		stage := "approval"
 		if reason == "ProvisioningOverdue" {

@@ -468,21 +468,21 @@ func TestRenameBackAndForthRecorded(t *testing.T) {
 // stops others taking it, not the request: it stays Ready, NameAvailable says so.
 // Before, the served, unchanged site turned Failed and Stalled for good.
 func TestReservedLaterKeepsServing(t *testing.T) {
-	create(t, newZone("simpan", "simpan.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.173.0.0/24"} }))
-	create(t, newRequest("simpanan", "simpan", "arsipc", approved("kadis")))
+	create(t, newZone("cadang", "cadang.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.173.0.0/24"} }))
+	create(t, newRequest("simpanan", "cadang", "arsipc", approved("kadis")))
 	waitPhase(t, "simpanan", sdv1.PhaseReady)
-	editZone(t, "simpan", func(z *sdv1.SubdomainZone) { z.Spec.ReservedNames = []string{"arsipc"} })
-	waitCached(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "simpan"}})
+	editZone(t, "cadang", func(z *sdv1.SubdomainZone) { z.Spec.ReservedNames = []string{"arsipc"} })
+	waitCached(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "cadang"}})
 	poke(t, "simpanan")
 	r := getRequest(t, "simpanan")
 	if r.Status.Phase != sdv1.PhaseReady || condition(r, sdv1.ConditionReady).Status != metav1.ConditionTrue {
 		t.Errorf("the served name, reserved since: %s", statusString(r))
 	}
-	if c := condition(r, sdv1.ConditionNameAvailable); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, `SubdomainZone simpan has reserved "arsipc" since`) {
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, `SubdomainZone cadang has reserved "arsipc" since`) {
 		t.Errorf("NameAvailable: %+v", c)
 	}
 	// The reservation holds for anyone else.
-	create(t, newRequest("simpanan2", "simpan", "arsipc", approved("kadis")))
+	create(t, newRequest("simpanan2", "cadang", "arsipc", approved("kadis")))
 	if c := condition(waitPhase(t, "simpanan2", sdv1.PhaseFailed), sdv1.ConditionNameAvailable); c.Reason != "ReservedName" {
 		t.Errorf("another request for the reserved name: %+v", c)
 	}

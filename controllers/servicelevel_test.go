@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -130,4 +131,77 @@ func slaGauges(t *testing.T) (got map[string]float64, seen map[string]bool, brea
 		}
 	}
 	return got, seen, breach
+}
+
+// TestServiceLevelChanged: a zone's standard changed after a request became Ready is
+// no breach of the request's: the condition is judged again against the standard in
+// force, but nothing is counted (before, each tightening counted the old request again);
+// and a zone without standards has no ServiceLevel condition (before, the last one
+// stayed for good).
+func TestServiceLevelChanged(t *testing.T) {
+	create(t, newZone("slaubah", "slaubah.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.175.0.0/24"}
+		z.Spec.ServiceLevel = sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: time.Hour}}
+	}))
+	create(t, newRequest("ubahsla", "slaubah", "ubahsla"))
+	r := waitPhase(t, "ubahsla", sdv1.PhasePending)
+	// Timestamps are stored to the second: approve two seconds on, so that the
+	// approval took longer than the tight standard below however the seconds fall.
+	if wait := time.Until(r.CreationTimestamp.Add(2 * time.Second)); wait > 0 {
+		time.Sleep(wait)
+	}
+	annotate(t, "ubahsla", map[string]*string{sdv1.AnnotationApproved: ptr("ubahsla")})
+	r = waitPhase(t, "ubahsla", sdv1.PhaseReady)
+	if c := condition(r, controllers.ConditionServiceLevel); c.Reason != "WithinServiceLevel" {
+		t.Fatalf("within the standard: %+v", c)
+	}
+	standard := func(sl sdv1.ServiceLevel) *sdv1.SubdomainRequest {
+		t.Helper()
+		editZone(t, "slaubah", func(z *sdv1.SubdomainZone) { z.Spec.ServiceLevel = sl })
+		waitCached(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "slaubah"}})
+		poke(t, "ubahsla")
+		return getRequest(t, "ubahsla")
+	}
+	tight := sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: time.Millisecond}}
+	loose := sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: time.Hour}}
+	for i, sl := range []sdv1.ServiceLevel{tight, loose, tight} {
+		r = standard(sl)
+		want := "WithinServiceLevel"
+		if sl == tight {
+			want = "ApprovalOverdue"
+		}
+		if c := condition(r, controllers.ConditionServiceLevel); c.Reason != want {
+			t.Errorf("standard %d: %+v, want reason %s", i, c, want)
+		}
+		if n := breachCount(t, "slaubah"); n != 0 {
+			t.Errorf("standard %d: %v breaches counted for zone slaubah, want 0: the request was approved before the change", i, n)
+		}
+	}
+	r = standard(sdv1.ServiceLevel{})
+	if c := meta.FindStatusCondition(r.Status.Conditions, controllers.ConditionServiceLevel); c != nil {
+		t.Errorf("a zone without standards: %+v", c)
+	}
+}
+
+// breachCount is subdomain_service_level_breaches_total of zone, all stages.
+func breachCount(t *testing.T, zone string) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0.0
+	for _, f := range families {
+		if f.GetName() != "subdomain_service_level_breaches_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "zone" && l.GetValue() == zone {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
 }
