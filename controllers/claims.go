@@ -45,6 +45,9 @@ const (
 	indexClaimRequest = "spec.request"
 	// indexServiceRequest indexes the (labelled) Services by their request label.
 	indexServiceRequest = "metadata.labels.request"
+	// indexRequestName indexes requests by the names they serve: status.fqdn and the
+	// old names still in their grace period.
+	indexRequestName = "status.names"
 )
 
 // maxAllocationWalk bounds how many pool addresses one allocation looks at.

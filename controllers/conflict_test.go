@@ -923,18 +923,7 @@ func TestDeletedClaimTakenAgain(t *testing.T) {
 	create(t, newZone("ambilan", "ambilan.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.172.0.0/24"} }))
 	create(t, newRequest("ambilan", "ambilan", "ambilan", approved("kadis")))
 	r := waitPhase(t, "ambilan", sdv1.PhaseReady)
-	stopManager()
-	mark := requestReconciles("ambilan")
-	if err := startManagerResyncing(0); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stopManager()
-		if err := startManager(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	waitReconciled(t, "ambilan", mark) // the new manager's first look is over
+	withoutResync(t, "ambilan")
 	for _, name := range []string{"ambilan.ambilan.go.id", naming.AddressClaimName(netip.MustParseAddr(r.Status.Address))} {
 		c := &sdv1.SubdomainClaim{}
 		if err := k8s.Get(ctx, types.NamespacedName{Name: name}, c); err != nil {
@@ -957,4 +946,32 @@ func TestDeletedClaimTakenAgain(t *testing.T) {
 	if r := getRequest(t, "ambilan"); r.Status.Phase != sdv1.PhaseReady {
 		t.Errorf("ambilan: %s", statusString(r))
 	}
+}
+
+// TestForeignHolderTold: a foreign Ingress serving a held name is told to its holder
+// when it comes and when it goes, not at the holder's next reconcile (a resync, hours
+// away: the operator runs without its short test resync here). The holder stays Ready.
+func TestForeignHolderTold(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("numpang", "numpang.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.176.0.0/24"} }))
+	create(t, newRequest("tuanrumah", "numpang", "tuanrumah", approved("kadis")))
+	waitPhase(t, "tuanrumah", sdv1.PhaseReady)
+	withoutResync(t, "tuanrumah")
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "penumpang"}})
+	ing := foreignIngress("penumpang", "numpang", "tuanrumah.numpang.go.id", nil)
+	create(t, ing)
+	r := waitFor(t, "tuanrumah", "told of the foreign Ingress", func(r *sdv1.SubdomainRequest) bool {
+		return strings.Contains(condition(r, sdv1.ConditionNameAvailable).Message, "Ingress penumpang/numpang")
+	})
+	if r.Status.Phase != sdv1.PhaseReady || condition(r, sdv1.ConditionNameAvailable).Status != metav1.ConditionTrue {
+		t.Errorf("the holder must stay Ready with its name: %s", statusString(r))
+	}
+	assertEventNote(t, "tuanrumah", "ForeignHolder", "Ingress penumpang/numpang")
+	if err := k8s.Delete(ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "tuanrumah", "no longer naming the foreign Ingress", func(r *sdv1.SubdomainRequest) bool {
+		c := condition(r, sdv1.ConditionNameAvailable)
+		return c.Status == metav1.ConditionTrue && !strings.Contains(c.Message, "penumpang")
+	})
 }

@@ -29,6 +29,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -115,6 +117,9 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	}); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &sdv1.SubdomainRequest{}, indexRequestName, requestNames); err != nil {
+		return err
+	}
 	if err := idx.IndexField(ctx, &corev1.Service{}, indexServiceRequest, func(o client.Object) []string {
 		return []string{o.GetLabels()[sdv1.LabelRequest]}
 	}); err != nil {
@@ -175,11 +180,10 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 				GenericFunc: func(event.GenericEvent) bool { return false },
 			})).
 		// A foreign Ingress or DNSEndpoint that goes, or changes, may free the name a
-		// request in Conflict waits for.
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.waitingForName),
-			builder.WithPredicates(foreignChanged())).
-		Watches(&dnsv1.DNSEndpoint{}, handler.EnqueueRequestsFromMapFunc(r.waitingForName),
-			builder.WithPredicates(foreignChanged())).
+		// request in Conflict waits for; one that comes, goes or changes tells the
+		// requests serving its names (ForeignHolder, NameAvailable's message).
+		Watches(&networkingv1.Ingress{}, r.foreignHandler(ingressServedNames), builder.WithPredicates(foreignChanged())).
+		Watches(&dnsv1.DNSEndpoint{}, r.foreignHandler(recordServedNames), builder.WithPredicates(foreignChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Complete(r)
 }
@@ -235,15 +239,63 @@ func requestAddress(o any) ([]string, error) {
 	return nil, nil
 }
 
-// foreignChanged passes the deletion, or a change of spec, of an object that no
-// SubdomainRequest controls.
+// requestNames is the indexRequestName index of a request: the names it serves.
+func requestNames(o client.Object) []string {
+	st := o.(*sdv1.SubdomainRequest).Status
+	var names []string
+	if st.FQDN != "" {
+		names = append(names, st.FQDN)
+	}
+	for _, p := range st.PreviousNames {
+		if !p.Released {
+			names = append(names, p.FQDN)
+		}
+	}
+	return names
+}
+
+// foreignHandler maps a foreign Ingress or DNSEndpoint (names gives the names it
+// serves) to the requests serving one of them, when it comes, changes or goes, and to
+// the requests waiting for a name (waitingForName) when it changes or goes.
+func (r *SubdomainRequestReconciler) foreignHandler(names toolscache.IndexFunc) handler.EventHandler {
+	holders := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		served, _ := names(o)
+		for _, name := range served {
+			for _, req := range r.listRequests(ctx, client.MatchingFields{indexRequestName: name}, nil) {
+				q.Add(req)
+			}
+		}
+	}
+	waiting := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range r.waitingForName(ctx, o) {
+			q.Add(req)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			holders(ctx, e.Object, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			holders(ctx, e.ObjectOld, q)
+			holders(ctx, e.ObjectNew, q)
+			waiting(ctx, e.ObjectNew, q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			holders(ctx, e.Object, q)
+			waiting(ctx, e.Object, q)
+		},
+	}
+}
+
+// foreignChanged passes the creation, the deletion, or a change of spec, of an object
+// that no SubdomainRequest controls.
 func foreignChanged() predicate.Predicate {
 	foreign := func(o client.Object) bool {
 		owner := metav1.GetControllerOf(o)
 		return owner == nil || owner.Kind != "SubdomainRequest" || owner.APIVersion != sdv1.GroupVersion.String()
 	}
 	return predicate.Funcs{
-		CreateFunc:  func(event.CreateEvent) bool { return false },
+		CreateFunc:  func(e event.CreateEvent) bool { return foreign(e.Object) },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 		DeleteFunc:  func(e event.DeleteEvent) bool { return foreign(e.Object) },
 		UpdateFunc: func(e event.UpdateEvent) bool {

@@ -118,6 +118,25 @@ func startManagerResyncing(sync time.Duration) error {
 	return nil
 }
 
+// withoutResync runs the operator without the suite's short resync until the test
+// ends, and waits until its first look at request name is over: for a test that must
+// tell a reaction to an event from the next resync's look.
+func withoutResync(t *testing.T, name string) {
+	t.Helper()
+	stopManager()
+	mark := requestReconciles(name)
+	if err := startManagerResyncing(0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopManager()
+		if err := startManager(); err != nil {
+			t.Error(err)
+		}
+	})
+	waitReconciled(t, name, mark)
+}
+
 // --- builders -----------------------------------------------------------------
 
 func newZone(name, domain string, mutate ...func(*sdv1.SubdomainZone)) *sdv1.SubdomainZone {
