@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -175,13 +176,15 @@ func TestSecretRefusalNotQuoted(t *testing.T) {
 		_ = k8s.Delete(ctx, binding)
 		_ = k8s.Delete(ctx, policy)
 	})
-	// The policy is in force once it refuses a write of the test's own.
-	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-rahasia", Name: sdv1.CredentialsSecretName}}
+	// The policy is in force once it refuses a write of the test's own, to a Secret of
+	// its own in the namespace.
+	probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-rahasia", Name: "probe"},
+		Data: map[string][]byte{"fqdn": []byte("0"), "password": []byte("not-a-password")}}
+	create(t, probe)
+	tries := 0
 	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
-		err := testenv.Edit(ctx, k8s, sec, func(s *corev1.Secret) { s.Data["fqdn"] = []byte("probe") })
-		if err == nil { // not in force yet: undo
-			return false, testenv.Edit(ctx, k8s, sec, func(s *corev1.Secret) { s.Data["fqdn"] = []byte("rahasia.rahasia.go.id") })
-		}
+		tries++
+		err := testenv.Edit(ctx, k8s, probe, func(s *corev1.Secret) { s.Data["fqdn"] = []byte(fmt.Sprint(tries)) })
 		return apierrors.IsForbidden(err), nil
 	})
 	if err != nil {
