@@ -431,7 +431,7 @@ func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, err
 	}{{"Ingress", ingresses}, {"DNSEndpoint", records}} {
 		var found []string
 		for _, o := range c.objs {
-			if !mine(o, s.req) {
+			if !mine(o, s.req) && !acmeSolver(o) {
 				found = append(found, fmt.Sprintf("%s %s/%s%s", c.kind, o.GetNamespace(), o.GetName(), heldBy(o)))
 			}
 		}
@@ -442,6 +442,14 @@ func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, err
 		}
 	}
 	return "", nil
+}
+
+// acmeSolver tells whether o is cert-manager's HTTP-01 solver Ingress: made for a
+// moment, in the hosting namespace, with the site's host, whenever the zone's
+// ClusterIssuer issues or renews the site's certificate. It serves the name for the
+// site, not against it.
+func acmeSolver(o client.Object) bool {
+	return o.GetLabels()["acme.cert-manager.io/http01-solver"] == "true"
 }
 
 // servers are the cached Ingresses and DNSEndpoints that serve name (the servedNames

@@ -958,6 +958,14 @@ func TestForeignHolderTold(t *testing.T) {
 	waitPhase(t, "tuanrumah", sdv1.PhaseReady)
 	withoutResync(t, "tuanrumah")
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "penumpang"}})
+	// cert-manager's HTTP-01 solver Ingress serves the name for the site: no holder.
+	solver := foreignIngress("penumpang", "cm-acme-http-solver-x", "tuanrumah.numpang.go.id", map[string]string{"acme.cert-manager.io/http01-solver": "true"})
+	create(t, solver)
+	waitCached(t, solver)
+	poke(t, "tuanrumah")
+	if c := condition(getRequest(t, "tuanrumah"), sdv1.ConditionNameAvailable); strings.Contains(c.Message, "cm-acme-http-solver") {
+		t.Errorf("the ACME solver taken for a foreign holder: %+v", c)
+	}
 	ing := foreignIngress("penumpang", "numpang", "tuanrumah.numpang.go.id", nil)
 	create(t, ing)
 	r := waitFor(t, "tuanrumah", "told of the foreign Ingress", func(r *sdv1.SubdomainRequest) bool {

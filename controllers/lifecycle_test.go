@@ -353,7 +353,12 @@ func TestDeletionPolicyKeptOnceBegun(t *testing.T) {
 	waitFor(t, "ganti", "the namespace's deletion", func(r *sdv1.SubdomainRequest) bool {
 		return r.Status.Phase == sdv1.PhaseTerminating && condition(r, sdv1.ConditionReady).Reason == "DeletingNamespace"
 	})
+	mark := requestReconciles("ganti")
 	editRequest(t, "ganti", func(r *sdv1.SubdomainRequest) { r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain })
+	waitReconciled(t, "ganti", mark)
+	if r := getRequest(t, "ganti"); condition(r, sdv1.ConditionReady).Reason != "DeletingNamespace" || r.Status.DeletionPolicy != sdv1.DeletionPolicyDelete {
+		t.Errorf("switched to Retain while the namespace goes: %s (status.deletionPolicy %q)", statusString(r), r.Status.DeletionPolicy)
+	}
 	if err := testenv.Edit(ctx, k8s, hold, func(c *corev1.ConfigMap) { c.Finalizers = nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -661,6 +666,9 @@ func TestRetainKeepsRelabelledChildren(t *testing.T) {
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-arsiprtn", Name: sdv1.CredentialsSecretName}},
 		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-arsiprtn", Name: "arsiprtn"}},
 	}
+	// With the operator stopped, so that it cannot put the labels back first (it does
+	// for a live request: TestUnlabelledChildren), and the deletion is what it sees.
+	stopManager()
 	for _, o := range objs {
 		if err := k8s.Patch(ctx, o, client.RawPatch(types.JSONPatchType,
 			[]byte(`[{"op":"remove","path":"/metadata/labels/subdomain.kominfo.go.id~1request"}]`))); err != nil {
@@ -669,6 +677,9 @@ func TestRetainKeepsRelabelledChildren(t *testing.T) {
 	}
 	collected := gcSentinel(t, "arsiprtn")
 	if err := k8s.Delete(ctx, getRequest(t, "arsiprtn")); err != nil {
+		t.Fatal(err)
+	}
+	if err := startManager(); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "arsiprtn"}})
@@ -694,11 +705,21 @@ func TestRetainKeepsRelabelledChildren(t *testing.T) {
 // Conflict over its own objects.
 func TestUnlabelledChildren(t *testing.T) {
 	ctx := context.Background()
-	create(t, newZone("copot", "copot.go.id", func(z *sdv1.SubdomainZone) {
-		z.Spec.AddressPool = []string{"10.171.0.0/24"}
+	create(t, newZone("copot", "copot.go.id", announcing("10.171.0.0/24"), func(z *sdv1.SubdomainZone) {
 		z.Spec.ChangeWindow = closedWindow() // creation is not held; the deletion below is
 	}))
 	create(t, newRequest("copot", "copot", "copot", approved("kadis")))
+	r := waitFor(t, "copot", "waiting for the load balancer", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
+	})
+	lb := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-nginx", Name: "sdr-copot"}}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(lb), lb); err != nil {
+		t.Fatal(err)
+	}
+	lb.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: r.Status.Address}} // play the load balancer
+	if err := k8s.Status().Update(ctx, lb); err != nil {
+		t.Fatal(err)
+	}
 	waitPhase(t, "copot", sdv1.PhaseReady)
 	before := password(t, "opd-copot")
 	unlabel := func(obj client.Object) {
@@ -744,7 +765,7 @@ func TestUnlabelledChildren(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DNSEndpoint not made again: %v\n%s", err, statusString(getRequest(t, "copot")))
 	}
-	r := waitPhase(t, "copot", sdv1.PhaseReady)
+	r = waitPhase(t, "copot", sdv1.PhaseReady)
 	if c := condition(r, sdv1.ConditionHostingReady); c.Status != metav1.ConditionTrue {
 		t.Errorf("HostingReady: %+v", c)
 	}
@@ -752,8 +773,9 @@ func TestUnlabelledChildren(t *testing.T) {
 		t.Error("the password changed")
 	}
 
-	// A deletion held by the window; meanwhile the namespace and the DNSEndpoint lose
-	// the label. When the window opens both are deleted before the claims go.
+	// A deletion held by the window; meanwhile the namespace, the DNSEndpoint and the
+	// load balancer Service lose the label. When the window opens all are deleted
+	// before the claims go.
 	hold := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-copot", Name: "hold", Finalizers: []string{"test.kominfo.go.id/hold"}}}
 	create(t, hold)
 	if err := k8s.Delete(ctx, r); err != nil {
@@ -762,11 +784,13 @@ func TestUnlabelledChildren(t *testing.T) {
 	waitPhase(t, "copot", sdv1.PhaseScheduled)
 	unlabel(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-copot"}})
 	unlabel(ep)
+	unlabel(lb)
 	setWindow(t, "copot", openWindow())
 	waitFor(t, "copot", "waiting for its namespace's deletion", func(r *sdv1.SubdomainRequest) bool {
 		return r.Status.Phase == sdv1.PhaseTerminating && condition(r, sdv1.ConditionReady).Reason == "DeletingNamespace"
 	})
 	mustNotExist(t, &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "copot"}})
+	mustNotExist(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-nginx", Name: "sdr-copot"}})
 	if err := k8s.Get(ctx, types.NamespacedName{Name: "copot.copot.go.id"}, &sdv1.SubdomainClaim{}); err != nil {
 		t.Errorf("the name's claim went before the namespace: %v", err)
 	}

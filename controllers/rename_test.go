@@ -472,9 +472,9 @@ func TestReservedLaterKeepsServing(t *testing.T) {
 	create(t, newRequest("simpanan", "cadang", "arsipc", approved("kadis")))
 	waitPhase(t, "simpanan", sdv1.PhaseReady)
 	editZone(t, "cadang", func(z *sdv1.SubdomainZone) { z.Spec.ReservedNames = []string{"arsipc"} })
-	waitCached(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "cadang"}})
-	poke(t, "simpanan")
-	r := getRequest(t, "simpanan")
+	r := waitFor(t, "simpanan", "told of the reservation", func(r *sdv1.SubdomainRequest) bool {
+		return strings.Contains(condition(r, sdv1.ConditionNameAvailable).Message, "has reserved")
+	})
 	if r.Status.Phase != sdv1.PhaseReady || condition(r, sdv1.ConditionReady).Status != metav1.ConditionTrue {
 		t.Errorf("the served name, reserved since: %s", statusString(r))
 	}

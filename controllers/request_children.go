@@ -157,7 +157,8 @@ func hostingNetworkPolicy(controllerNamespace string) networkingv1.NetworkPolicy
 // stay. That record is status.credentialsRotation, copied to the Secret's rotated-for
 // annotation in the same write as the password: a rotated-for equal to the rotation
 // asked for means a pass rotated and its status write was lost; any other value on
-// the Secret (or none: an OPD admin may edit it) is put back from status.
+// the Secret (or none: an OPD admin may edit it) is put back from status. With no
+// record in status yet (a Secret made before it kept one), the Secret's is taken.
 // Sets CredentialsReady. Ends with a Conflict when a Secret of that name exists and
 // was not created for this request.
 func (r *SubdomainRequestReconciler) ensureCredentials(ctx context.Context, s *requestScope) (bool, error) {
@@ -178,8 +179,8 @@ func (r *SubdomainRequestReconciler) ensureCredentials(ctx context.Context, s *r
 			sec.Data[k] = []byte(v)
 		}
 		record = s.req.Status.CredentialsRotation
-		if a := sec.Annotations[sdv1.AnnotationRotatedFor]; a != "" && a == rotate {
-			record = a
+		if a := sec.Annotations[sdv1.AnnotationRotatedFor]; a != "" && (a == rotate || record == "") {
+			record = a // a rotation whose status write was lost, or a Secret older than the status field
 		}
 		_, has := sec.Data[sdv1.SecretKeyPassword]
 		if !has || (rotate != "" && rotate != record) {

@@ -121,6 +121,7 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 				"deletionPolicy Retain: the site, DNS records, Secret and claims stay in place")
 		}
 	} else {
+		s.req.Status.DeletionPolicy = sdv1.DeletionPolicyDelete
 		if err := r.deleteChildren(ctx, children); err != nil {
 			return err
 		}
@@ -157,11 +158,15 @@ func deletionBegun(req *sdv1.SubdomainRequest, children []client.Object) bool {
 }
 
 // takingDown tells whether an earlier pass of a Delete deletion began to take the
-// site down: the phase is Terminating and the hosting namespace is being deleted, or
-// the last pass waited for that (reason DeletingNamespace; the namespace may be gone
-// since). Unlike deletionBegun, a namespace that is simply not there does not count: a
-// Retain deletion whose pass failed is Terminating too.
+// site down: status.deletionPolicy says so (set by that pass, whatever became of it),
+// or, for a pass whose status write was lost (or an operator that did not set it), the
+// phase is Terminating and the hosting namespace is being deleted or the last pass
+// waited for that (reason DeletingNamespace). Unlike deletionBegun, a namespace that is
+// simply not there does not count: a Retain deletion whose pass failed is Terminating too.
 func takingDown(req *sdv1.SubdomainRequest, children []client.Object) bool {
+	if req.Status.DeletionPolicy == sdv1.DeletionPolicyDelete {
+		return true
+	}
 	if req.Status.Phase != sdv1.PhaseTerminating {
 		return false
 	}
@@ -237,9 +242,9 @@ func (r *SubdomainRequestReconciler) recordEnd(ctx context.Context, s *requestSc
 	return r.record(ctx, s, typ, "", e)
 }
 
-// children lists the objects the request created, found by name and label, never by
-// guess: an object without the request's label and controller reference is not its
-// child. left are those of its namespace, its load balancer Service and its DNSEndpoint
+// children lists the objects the request created, found at the request's names and
+// places and by its label, never by guess: an object the request (by UID) does not
+// control is not its child, labelled or not. left are those of its namespace, its load balancer Service and its DNSEndpoint
 // (at the places s.zone gives them) that garbage collection has orphaned: there with
 // the request's label, made after the request, with no controller. Only the request's
 // own names and places count: a labelled object elsewhere is anyone's, and one older
@@ -289,28 +294,29 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, s *requestSco
 	for i := range eps.Items {
 		classify(&eps.Items[i])
 	}
-	// DNSEndpoints are cached whole: the one at the zone's place is found by name even
-	// when someone took the request's label off it.
-	listed := func(ep *dnsv1.DNSEndpoint) bool {
-		return slices.ContainsFunc(eps.Items, func(e dnsv1.DNSEndpoint) bool { return e.Namespace == ep.Namespace && e.Name == ep.Name })
-	}
-	for _, p := range places {
-		ep, ok := p.(*dnsv1.DNSEndpoint)
-		if !ok || listed(ep) {
-			continue
-		}
-		if err := r.Get(ctx, client.ObjectKeyFromObject(ep), ep); err == nil {
-			classify(ep)
-		} else if !apierrors.IsNotFound(err) {
-			return nil, nil, err
-		}
-	}
 	svcs := &corev1.ServiceList{} // by the index dropStrayServices reads too, not a scan
 	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: req.Name}); err != nil {
 		return nil, nil, err
 	}
 	for i := range svcs.Items {
 		classify(&svcs.Items[i])
+	}
+	// The DNSEndpoint and load balancer Service at the zone's places are the request's
+	// even when someone took its label off them (the lists above go by the label):
+	// those not listed are read from the API server.
+	listed := map[string]bool{}
+	for _, o := range append(slices.Clone(owned), left...) {
+		listed[fmt.Sprintf("%T %s", o, client.ObjectKeyFromObject(o))] = true
+	}
+	for _, p := range places {
+		if listed[fmt.Sprintf("%T %s", p, client.ObjectKeyFromObject(p))] {
+			continue
+		}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), p); err == nil {
+			classify(p)
+		} else if !apierrors.IsNotFound(err) {
+			return nil, nil, err
+		}
 	}
 	return owned, left, nil
 }

@@ -83,12 +83,13 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 	}
 	req.Status.Phase = phase
 	req.Status.ObservedGeneration = req.Generation
-	if !req.DeletionTimestamp.IsZero() {
-		// The deletion raised the generation, and a deleting pass runs no provisioning
-		// step: the conditions those set stand as the last pass left them, as of this
-		// generation (Ready too, while a deletion waits for the window and the site is
-		// served). Only here: elsewhere a condition of an older generation tells phase
-		// that its step has not looked yet.
+	if !req.DeletionTimestamp.IsZero() && !s.scheduled.IsZero() {
+		// The deletion raised the generation, and a deletion waiting for the window
+		// runs no provisioning step while the site stays up as it was: the conditions
+		// those steps set still hold, as of this generation (Ready too). Not once the
+		// site is being taken down, when they no longer hold; nor outside a deletion,
+		// where a condition of an older generation tells phase that its step has not
+		// looked yet.
 		for i := range req.Status.Conditions {
 			req.Status.Conditions[i].ObservedGeneration = req.Generation
 		}

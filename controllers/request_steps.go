@@ -95,9 +95,10 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 // nothing may be provisioned (no approval yet, rejected - decided and recorded before
 // the zone's name rules -, or a stale approval on a request that never had one).
 // Ends with an Invalid error (NameAvailable=False) when spec.subdomain breaks a zone
-// rule the API server cannot check (reserved name, FQDN too long); on a request that
-// serves a name, the chain goes on with that name instead and the error waits in
-// s.refused. A rename of a served name waits for the change window (s.scheduled),
+// rule the API server cannot check (reserved name, FQDN too long), unless it is the
+// name the request already serves (reserved since: it stays the request's); on a
+// request that serves another name, the chain goes on with that name instead and the
+// error waits in s.refused. A rename of a served name waits for the change window (s.scheduled),
 // or, when the window cannot be read, is refused the same way (s.refused).
 func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *requestScope) (bool, error) {
 	// A copy: setCondition below changes the condition in place.

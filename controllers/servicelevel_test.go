@@ -155,32 +155,30 @@ func TestServiceLevelChanged(t *testing.T) {
 	if c := condition(r, controllers.ConditionServiceLevel); c.Reason != "WithinServiceLevel" {
 		t.Fatalf("within the standard: %+v", c)
 	}
-	standard := func(sl sdv1.ServiceLevel) *sdv1.SubdomainRequest {
+	// Each change of the standard changes the condition: wait for that, then count.
+	standard := func(sl sdv1.ServiceLevel, what string, judged func(*metav1.Condition) bool) {
 		t.Helper()
 		editZone(t, "slaubah", func(z *sdv1.SubdomainZone) { z.Spec.ServiceLevel = sl })
-		waitCached(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "slaubah"}})
-		poke(t, "ubahsla")
-		return getRequest(t, "ubahsla")
+		waitFor(t, "ubahsla", what, func(r *sdv1.SubdomainRequest) bool {
+			return judged(meta.FindStatusCondition(r.Status.Conditions, controllers.ConditionServiceLevel))
+		})
+	}
+	reason := func(want string) func(*metav1.Condition) bool {
+		return func(c *metav1.Condition) bool { return c != nil && c.Reason == want }
 	}
 	tight := sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: time.Millisecond}}
 	loose := sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: time.Hour}}
 	for i, sl := range []sdv1.ServiceLevel{tight, loose, tight} {
-		r = standard(sl)
 		want := "WithinServiceLevel"
 		if sl == tight {
 			want = "ApprovalOverdue"
 		}
-		if c := condition(r, controllers.ConditionServiceLevel); c.Reason != want {
-			t.Errorf("standard %d: %+v, want reason %s", i, c, want)
-		}
+		standard(sl, "judged "+want, reason(want))
 		if n := breachCount(t, "slaubah"); n != 0 {
 			t.Errorf("standard %d: %v breaches counted for zone slaubah, want 0: the request was approved before the change", i, n)
 		}
 	}
-	r = standard(sdv1.ServiceLevel{})
-	if c := meta.FindStatusCondition(r.Status.Conditions, controllers.ConditionServiceLevel); c != nil {
-		t.Errorf("a zone without standards: %+v", c)
-	}
+	standard(sdv1.ServiceLevel{}, "without a ServiceLevel condition", func(c *metav1.Condition) bool { return c == nil })
 }
 
 // breachCount is subdomain_service_level_breaches_total of zone, all stages.

@@ -295,7 +295,7 @@ func foreignChanged() predicate.Predicate {
 		return owner == nil || owner.Kind != "SubdomainRequest" || owner.APIVersion != sdv1.GroupVersion.String()
 	}
 	return predicate.Funcs{
-		CreateFunc:  func(e event.CreateEvent) bool { return foreign(e.Object) },
+		CreateFunc:  func(e event.CreateEvent) bool { return foreign(e.Object) && !acmeSolver(e.Object) },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 		DeleteFunc:  func(e event.DeleteEvent) bool { return foreign(e.Object) },
 		UpdateFunc: func(e event.UpdateEvent) bool {
@@ -335,9 +335,11 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 	// A claim deleted by hand, not released by its holder, is taken again at once:
 	// until then the admission policies let an Ingress in any namespace serve the name.
 	// A release the holder made looks again and writes nothing.
-	holder := &sdv1.SubdomainRequest{}
-	if err := r.Get(ctx, types.NamespacedName{Name: c.Spec.Request}, holder); err == nil && holder.DeletionTimestamp.IsZero() && claimOf(c, holder) {
-		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: holder.Name}})
+	if name := c.Spec.Request; name != "" { // none holds a zone's shared address
+		holder := &sdv1.SubdomainRequest{}
+		if err := r.Get(ctx, types.NamespacedName{Name: name}, holder); err == nil && holder.DeletionTimestamp.IsZero() && claimOf(c, holder) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
+		}
 	}
 	if c.Spec.Type != sdv1.ClaimTypeAddress {
 		return out

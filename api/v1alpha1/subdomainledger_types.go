@@ -110,6 +110,7 @@ const LedgerPageSize = 10
 
 // SubdomainLedgerSpec holds one page of one zone's events of one month.
 // +kubebuilder:validation:XValidation:rule="self.zone == oldSelf.zone && self.year == oldSelf.year && self.month == oldSelf.month && self.page == oldSelf.page",message="a ledger's zone, year, month and page never change"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.entries) || has(self.entries)",message="ledger entries are append-only: none may be removed"
 type SubdomainLedgerSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	Zone string `json:"zone"`

@@ -197,6 +197,11 @@ type SubdomainRequestStatus struct {
 	// CredentialsSecret names the credentials Secret (never its data).
 	// +optional
 	CredentialsSecret *SecretReference `json:"credentialsSecret,omitempty"`
+	// DeletionPolicy is the policy a deletion is carried out with, set when a Delete
+	// deletion begins to take the site down: switching spec.deletionPolicy to Retain
+	// after that changes nothing.
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 	// CredentialsRotation is the value of the rotate-credentials annotation that the
 	// current password was made for: each value rotates the password once, whatever
 	// becomes of the Secret's own copy of it (annotation rotated-for), which an OPD

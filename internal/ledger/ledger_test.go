@@ -173,6 +173,11 @@ func TestAppend(t *testing.T) {
 	if err := c.Update(ctx, removed); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Errorf("removing an entry: %v", err)
 	}
+	emptied := l.DeepCopy()
+	emptied.Spec.Entries = nil // no list at all: the list's own rule does not run
+	if err := c.Update(ctx, emptied); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("removing every entry: %v", err)
+	}
 	// An entry swapped for another of a new id keeps the count: the rule pairs old and
 	// new entries by id, so the swap must be refused as a removal.
 	swapped := l.DeepCopy()
