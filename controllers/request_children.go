@@ -23,6 +23,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -58,7 +59,9 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 		for _, mode := range []string{"enforce", "audit", "warn"} {
 			setLabel(ns, "pod-security.kubernetes.io/"+mode, podSecurityRestricted)
 		}
-		setAnnotation(ns, sdv1.AnnotationHostingFQDN, strings.Join(s.hosts(), ","))
+		hosts := strings.Join(s.hosts(), ",")
+		s.hostsWritten = ns.Annotations[sdv1.AnnotationHostingFQDN] != hosts
+		setAnnotation(ns, sdv1.AnnotationHostingFQDN, hosts)
 		return nil
 	})
 	if err != nil {
@@ -225,7 +228,44 @@ func siteURL(s *requestScope) string {
 func (r *SubdomainRequestReconciler) ensureIngress(ctx context.Context, s *requestScope) (bool, error) {
 	ing := &networkingv1.Ingress{ObjectMeta: s.child(s.req.Name)}
 	svc := s.req.Spec.Hosting.Service
-	err := r.ensure(ctx, s, sdv1.ConditionIngressReady, ing, func() error {
+	err := r.ensureAdmitted(ctx, s, func() error { return r.ensureIngressObject(ctx, s, ing, svc) })
+	if err != nil {
+		return true, err
+	}
+	s.setCondition(sdv1.ConditionIngressReady, true, "Created", fmt.Sprintf(
+		"Ingress %s/%s routes %s to Service %s:%d", s.namespace, s.req.Name, s.fqdn, svc.Name, svc.Port))
+	return false, nil
+}
+
+// admissionLagRetries and admissionLagDelay bound ensureAdmitted's wait.
+const (
+	admissionLagRetries = 3
+	admissionLagDelay   = 100 * time.Millisecond
+)
+
+// ensureAdmitted runs write, the Ingress's ensure, and when this pass changed the names
+// the hosting namespace may serve and the write was refused as Forbidden, runs it again
+// a few times, admissionLagDelay apart: the policy subdomain-hosting-hostnames reads the
+// namespace from the API server's own cache, which may not show the names written
+// moments ago. A rename would otherwise show a served site as failing for a moment
+// (phase Provisioning, ReconcileError) until the retry.
+func (r *SubdomainRequestReconciler) ensureAdmitted(ctx context.Context, s *requestScope, write func() error) error {
+	for try := 0; ; try++ {
+		err := write()
+		if !apierrors.IsForbidden(err) || !s.hostsWritten || try == admissionLagRetries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(admissionLagDelay):
+		}
+	}
+}
+
+// ensureIngressObject is ensureIngress's ensure of ing.
+func (r *SubdomainRequestReconciler) ensureIngressObject(ctx context.Context, s *requestScope, ing *networkingv1.Ingress, svc sdv1.ServiceRef) error {
+	return r.ensure(ctx, s, sdv1.ConditionIngressReady, ing, func() error {
 		class := s.zone.Spec.Ingress.ClassName
 		ing.Spec.IngressClassName = &class
 		prefix := networkingv1.PathTypePrefix
@@ -256,12 +296,6 @@ func (r *SubdomainRequestReconciler) ensureIngress(ctx context.Context, s *reque
 		}
 		return nil
 	})
-	if err != nil {
-		return true, err
-	}
-	s.setCondition(sdv1.ConditionIngressReady, true, "Created", fmt.Sprintf(
-		"Ingress %s/%s routes %s to Service %s:%d", s.namespace, s.req.Name, s.fqdn, svc.Name, svc.Port))
-	return false, nil
 }
 
 // hosts are the names the site answers to: its name and the old names in grace.

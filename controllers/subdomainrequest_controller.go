@@ -105,6 +105,9 @@ type requestScope struct {
 	scheduledWhat string
 	// retiring are old names still in their rename grace period: still served.
 	retiring []string
+	// hostsWritten says this pass changed the names the hosting namespace may serve
+	// (its fqdn annotation): see ensureIngress.
+	hostsWritten bool
 	// requeueAfter, when set by a step, asks for a later reconcile.
 	requeueAfter time.Duration
 	// approvedNow is the message of an approval recorded by this reconcile.
