@@ -373,6 +373,62 @@ func TestDeletionPolicyKeptOnceBegun(t *testing.T) {
 	}
 }
 
+// TestFinalizerRemovedByHand: a request whose finalizer someone removed by hand (tired
+// of a deletion waiting for the window, say) goes without the operator's deletion. Its
+// claims are released once garbage collection has deleted what it made, and the ledger
+// records the deletion; before, both claims stayed held for good by a request that no
+// longer existed, and the annual report kept the site active.
+func TestFinalizerRemovedByHand(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("lepasfin", "lepasfin.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.177.0.0/24"}
+		z.Spec.ChangeWindow = closedWindow()
+	}))
+	create(t, newRequest("tanpafin", "lepasfin", "tanpafin", approved("kadis")))
+	r := waitPhase(t, "tanpafin", sdv1.PhaseReady)
+	addressClaim := naming.AddressClaimName(netip.MustParseAddr(r.Status.Address))
+	if err := k8s.Delete(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, "tanpafin", sdv1.PhaseScheduled)
+	// The Ingress outlives the request for a while (garbage collection waits on a
+	// finalizer of the test's): while it still serves the name, the claims stay.
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-tanpafin", Name: "tanpafin"}}
+	if err := testenv.Edit(ctx, k8s, ing, func(i *networkingv1.Ingress) { i.Finalizers = []string{"test.kominfo.go.id/hold"} }); err != nil {
+		t.Fatal(err)
+	}
+	editRequest(t, "tanpafin", func(r *sdv1.SubdomainRequest) { r.Finalizers = nil })
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "tanpafin"}})
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(ing), ing)
+		return err == nil && !ing.DeletionTimestamp.IsZero(), err
+	})
+	if err != nil {
+		t.Fatalf("garbage collection did not reach the Ingress: %v", err)
+	}
+	waitCached(t, ing)
+	waitReconciled(t, "tanpafin", requestReconciles("tanpafin")) // a look of the operator's while the Ingress serves
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "tanpafin.lepasfin.go.id"}, &sdv1.SubdomainClaim{}); err != nil {
+		t.Fatalf("the name's claim went while the gone request's Ingress still served it: %v", err)
+	}
+	if err := testenv.Edit(ctx, k8s, ing, func(i *networkingv1.Ingress) { i.Finalizers = nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "tanpafin.lepasfin.go.id"}})
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: addressClaim}})
+	err = waitForLedger(t, "lepasfin", "tanpafin", func(entries []sdv1.LedgerEntry) bool {
+		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool {
+			return e.Type == sdv1.LedgerDeleted && e.FQDN == "tanpafin.lepasfin.go.id" && e.Address == r.Status.Address
+		})
+	})
+	if err != nil {
+		t.Errorf("no Deleted entry: %v", err)
+	}
+	// The name is free again.
+	create(t, newRequest("tanpafin2", "lepasfin", "tanpafin", approved("kadis")))
+	waitPhase(t, "tanpafin2", sdv1.PhaseReady)
+}
+
 // announcing gives a zone the pool cidr and the ingress controller selector that
 // makes it announce each address with a LoadBalancer Service.
 func announcing(cidr string) func(*sdv1.SubdomainZone) {

@@ -110,6 +110,9 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 				return err
 			}
 		}
+		if err := r.markRetained(ctx, s.req); err != nil {
+			return err
+		}
 		if err := r.recordEnd(ctx, s, sdv1.LedgerRetained); err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
@@ -140,7 +141,7 @@ type step func(ctx context.Context, s *requestScope) (stop bool, err error)
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/status,verbs=patch
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainrequests/finalizers,verbs=update
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones,verbs=get;list;watch
-// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainledgers,verbs=get;create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets;resourcequotas;limitranges,verbs=get;list;watch;create;patch
@@ -157,8 +158,10 @@ type step func(ctx context.Context, s *requestScope) (stop bool, err error)
 // once, by the deferred summarise.
 func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Request) (result ctrl.Result, retErr error) {
 	req := &sdv1.SubdomainRequest{}
-	if err := r.Get(ctx, key.NamespacedName, req); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if err := r.Get(ctx, key.NamespacedName, req); apierrors.IsNotFound(err) {
+		return r.sweepClaims(ctx, key.Name)
+	} else if err != nil {
+		return ctrl.Result{}, err
 	}
 	if r.staleCopy(req) {
 		// Our own status write is on its way to the cache; its event is filtered out,

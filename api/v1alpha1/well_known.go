@@ -45,6 +45,10 @@ const (
 	// value the current password answers.
 	AnnotationRotatedFor = "subdomain.kominfo.go.id/rotated-for"
 
+	// AnnotationRetained marks, on a claim, that its request was deleted with Retain:
+	// the claim stays until someone deletes it.
+	AnnotationRetained = "subdomain.kominfo.go.id/retained"
+
 	// Finalizer holds a request until its children and claims are released or retained.
 	Finalizer = "subdomain.kominfo.go.id/finalizer"
 	// ZoneFinalizer holds a zone being deleted until no request names it: its sites
