@@ -41,17 +41,21 @@ import (
 // the names this pass wrote to the hosting namespace. Then the write is tried again,
 // a bounded number of times; otherwise (the pass wrote no names) the refusal stands.
 func TestIngressAdmissionLag(t *testing.T) {
+	const byPolicy = "ValidatingAdmissionPolicy 'subdomain-hosting-hostnames' with binding 'subdomain-hosting-hostnames' denied request: namespace opd-dinkes may only serve dinkes.z.go.id"
 	for _, tc := range []struct {
 		name         string
 		hostsWritten bool
+		refusal      string
 		refusals     int
 		wantCreates  int
 		wantErr      bool
 	}{
-		{"names written, the cache catches up", true, 2, 3, false},
-		{"names written, refused for good", true, 10, admissionLagRetries + 1, true},
-		{"no names written: a real refusal", false, 1, 1, true},
+		{"names written, the cache catches up", true, byPolicy, 2, 3, false},
+		{"names written, refused for good", true, byPolicy, 10, admissionLagRetries + 1, true},
+		{"no names written: a real refusal", false, byPolicy, 1, 1, true},
+		{"names written, refused by something else (RBAC)", true, `User "system:serviceaccount:x" cannot create resource "ingresses"`, 1, 1, true},
 	} {
+		refusal := tc.refusal
 		t.Run(tc.name, func(t *testing.T) {
 			sch := testScheme(t)
 			creates := 0
@@ -61,7 +65,7 @@ func TestIngressAdmissionLag(t *testing.T) {
 						creates++
 						if creates <= tc.refusals {
 							return apierrors.NewForbidden(schema.GroupResource{Group: "networking.k8s.io", Resource: "ingresses"}, obj.GetName(),
-								errors.New("namespace opd-dinkes may only serve dinkes.z.go.id"))
+								errors.New(refusal))
 						}
 					}
 					return c.Create(ctx, obj, opts...)

@@ -391,27 +391,30 @@ func TestFinalizerRemovedByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPhase(t, "tanpafin", sdv1.PhaseScheduled)
-	// The Ingress outlives the request for a while (garbage collection waits on a
-	// finalizer of the test's): while it still serves the name, the claims stay.
-	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-tanpafin", Name: "tanpafin"}}
-	if err := testenv.Edit(ctx, k8s, ing, func(i *networkingv1.Ingress) { i.Finalizers = []string{"test.kominfo.go.id/hold"} }); err != nil {
-		t.Fatal(err)
-	}
+	// An OPD admin's own Ingress for the name in the hosting namespace, held by a
+	// finalizer of the test's, keeps the namespace terminating after garbage
+	// collection has reached it: while the namespace stands, the claims stay.
+	own := foreignIngress("opd-tanpafin", "situs-admin", "tanpafin.lepasfin.go.id", nil)
+	own.Finalizers = []string{"test.kominfo.go.id/hold"}
+	create(t, own)
 	editRequest(t, "tanpafin", func(r *sdv1.SubdomainRequest) { r.Finalizers = nil })
 	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "tanpafin"}})
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-tanpafin"}}
 	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
-		err := k8s.Get(ctx, client.ObjectKeyFromObject(ing), ing)
-		return err == nil && !ing.DeletionTimestamp.IsZero(), err
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(ns), ns)
+		return err == nil && !ns.DeletionTimestamp.IsZero(), err
 	})
 	if err != nil {
-		t.Fatalf("garbage collection did not reach the Ingress: %v", err)
+		t.Fatalf("garbage collection did not reach the namespace: %v", err)
 	}
-	waitCached(t, ing)
-	waitReconciled(t, "tanpafin", requestReconciles("tanpafin")) // a look of the operator's while the Ingress serves
-	if err := k8s.Get(ctx, types.NamespacedName{Name: "tanpafin.lepasfin.go.id"}, &sdv1.SubdomainClaim{}); err != nil {
-		t.Fatalf("the name's claim went while the gone request's Ingress still served it: %v", err)
+	waitCached(t, ns)
+	waitReconciled(t, "tanpafin", requestReconciles("tanpafin")) // a look of the operator's while it stands
+	for _, name := range []string{"tanpafin.lepasfin.go.id", addressClaim} {
+		if err := k8s.Get(ctx, types.NamespacedName{Name: name}, &sdv1.SubdomainClaim{}); err != nil {
+			t.Fatalf("claim %s went while the gone request's namespace still stood: %v", name, err)
+		}
 	}
-	if err := testenv.Edit(ctx, k8s, ing, func(i *networkingv1.Ingress) { i.Finalizers = nil }); err != nil {
+	if err := testenv.Edit(ctx, k8s, own, func(i *networkingv1.Ingress) { i.Finalizers = nil }); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "tanpafin.lepasfin.go.id"}})

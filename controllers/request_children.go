@@ -237,14 +237,17 @@ func (r *SubdomainRequestReconciler) ensureIngress(ctx context.Context, s *reque
 	return false, nil
 }
 
-// admissionLagRetries and admissionLagDelay bound ensureAdmitted's wait.
+// admissionLagRetries and admissionLagDelay bound ensureAdmitted's wait, for refusals
+// by the policy hostingHostnamesPolicy (config/policies) only.
 const (
+	hostingHostnamesPolicy = "subdomain-hosting-hostnames"
 	admissionLagRetries = 3
 	admissionLagDelay   = 100 * time.Millisecond
 )
 
 // ensureAdmitted runs write, the Ingress's ensure, and when this pass changed the names
-// the hosting namespace may serve and the write was refused as Forbidden, runs it again
+// the hosting namespace may serve and the write was refused as Forbidden by the policy
+// subdomain-hosting-hostnames (not RBAC, not another policy), runs it again
 // a few times, admissionLagDelay apart: the policy subdomain-hosting-hostnames reads the
 // namespace from the API server's own cache, which may not show the names written
 // moments ago. A rename would otherwise show a served site as failing for a moment
@@ -252,7 +255,7 @@ const (
 func (r *SubdomainRequestReconciler) ensureAdmitted(ctx context.Context, s *requestScope, write func() error) error {
 	for try := 0; ; try++ {
 		err := write()
-		if !apierrors.IsForbidden(err) || !s.hostsWritten || try == admissionLagRetries {
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), hostingHostnamesPolicy) || !s.hostsWritten || try == admissionLagRetries {
 			return err
 		}
 		select {

@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/naming"
@@ -55,16 +57,28 @@ func (r *SubdomainRequestReconciler) markRetained(ctx context.Context, req *sdv1
 // sweepClaims runs for a request that is gone. Its claims went with its deletion
 // (Delete releases them before the finalizer goes) or stay marked (Retain), unless the
 // deletion never ran: someone removed the finalizer by hand. Such a request's claims
-// are released here once nothing it made serves the name or asks for the address any
-// more - garbage collection deletes those after the request, so it looks again every
-// cacheLagRetry until then - and the deletion is recorded in the ledger. A claim whose
-// name or address something else still serves (a foreign object, a site left by an
-// earlier request) stays. A request made since under the same name holds its own
-// claims (another UID); claims made before claims carried the UID are left alone.
+// are released here, all at once, when nothing it made serves the name or asks for
+// the address any more - garbage collection deletes those after the request (its
+// hosting namespace with all in it), and their deletions bring the request's name
+// back here; sweepBackstop looks again in case - and the deletion is recorded in the
+// ledger. While anything else serves its name or uses its address (a foreign object,
+// a site left by a Retain deletion of an older operator that did not mark its claims),
+// nothing is released. A request made since under the same name holds its own claims
+// (another UID); claims made before claims carried the UID are left alone.
 func (r *SubdomainRequestReconciler) sweepClaims(ctx context.Context, name string) (ctrl.Result, error) {
 	list := &sdv1.SubdomainClaimList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexClaimRequest: name}); err != nil || len(list.Items) == 0 {
+	if err := r.List(ctx, list, client.MatchingFields{indexClaimRequest: name}); err != nil {
 		return ctrl.Result{}, err
+	}
+	groups := map[types.UID][]*sdv1.SubdomainClaim{}
+	for i := range list.Items {
+		c := &list.Items[i]
+		if uid := types.UID(c.Labels[sdv1.LabelRequestUID]); uid != "" && c.Annotations[sdv1.AnnotationRetained] == "" {
+			groups[uid] = append(groups[uid], c)
+		}
+	}
+	if len(groups) == 0 {
+		return ctrl.Result{}, nil
 	}
 	var now types.UID // the UID of a request of that name made since, if any
 	live := &sdv1.SubdomainRequest{}
@@ -73,58 +87,80 @@ func (r *SubdomainRequestReconciler) sweepClaims(ctx context.Context, name strin
 	} else if !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, err
 	}
-	var release []*sdv1.SubdomainClaim
-	for i := range list.Items {
-		c := &list.Items[i]
-		uid := types.UID(c.Labels[sdv1.LabelRequestUID])
-		if uid == "" || uid == now || c.Annotations[sdv1.AnnotationRetained] != "" {
+	res := ctrl.Result{}
+	for uid, claims := range groups {
+		if uid == now {
 			continue
 		}
-		// The cache may not show a Retain deletion's mark yet: ask the API server.
+		again, err := r.sweepGone(ctx, name, uid, claims)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if again {
+			res.RequeueAfter = sweepBackstop
+		}
+	}
+	return res, nil
+}
+
+// sweepBackstop is how soon sweepClaims looks again at a gone request's claims while
+// its objects still go: their deletions wake it earlier.
+const sweepBackstop = 30 * time.Second
+
+// sweepGone releases the claims of the gone request uid (name), read again from the API
+// server (the cache may not show a Retain deletion's mark yet), when none is in use;
+// again says its objects are still going.
+func (r *SubdomainRequestReconciler) sweepGone(ctx context.Context, name string, uid types.UID, cached []*sdv1.SubdomainClaim) (again bool, err error) {
+	var release []*sdv1.SubdomainClaim
+	for _, c := range cached {
 		fresh := &sdv1.SubdomainClaim{}
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Name: c.Name}, fresh); apierrors.IsNotFound(err) {
 			continue
 		} else if err != nil {
-			return ctrl.Result{}, err
+			return false, err
 		}
 		if fresh.UID != c.UID || fresh.Annotations[sdv1.AnnotationRetained] != "" {
-			continue
+			return false, nil // retained after all: leave them all
 		}
-		switch r.claimInUse(ctx, fresh, uid) {
+		switch r.claimInUse(ctx, fresh, name, uid) {
 		case usedByGone:
-			return ctrl.Result{RequeueAfter: cacheLagRetry}, nil
+			return true, nil
 		case usedByOthers:
-			continue
+			return false, nil
 		}
 		release = append(release, fresh)
 	}
 	if len(release) == 0 {
-		return ctrl.Result{}, nil
+		return false, nil
 	}
-	gone := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(release[0].Labels[sdv1.LabelRequestUID])}}
+	gone := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, UID: uid}}
 	e := sdv1.LedgerEntry{Reason: "the request was deleted without the operator's deletion (its finalizer removed by hand): its claims were released once nothing of it served"}
+	var named *sdv1.SubdomainClaim // the name it served: its newest name claim (a rename's old name was claimed before)
 	for _, c := range release {
 		gone.Spec.Zone = c.Spec.Zone
-		if c.Spec.Type == sdv1.ClaimTypeFQDN {
-			e.FQDN = c.Spec.Value
-		} else {
+		switch {
+		case c.Spec.Type != sdv1.ClaimTypeFQDN:
 			e.Address = c.Spec.Value
+		case named == nil || named.CreationTimestamp.Before(&c.CreationTimestamp):
+			named = c
 		}
 	}
-	if e.FQDN != "" {
+	if named != nil {
+		e.FQDN = named.Spec.Value
 		if err := r.record(ctx, &requestScope{req: gone}, sdv1.LedgerDeleted, "", e); err != nil {
-			return ctrl.Result{}, err
+			return false, err
 		}
 	}
 	for _, c := range release {
-		if err := r.deleteClaim(ctx, c, gone); err != nil {
-			return ctrl.Result{}, err
+		// Deleted with its UID as precondition: one replaced meanwhile is not this one.
+		if err := r.deleteClaim(ctx, c, gone); err != nil && !apierrors.IsConflict(err) {
+			return false, err
 		}
 	}
-	return ctrl.Result{}, nil
+	return false, nil
 }
 
-// claimUse says who still serves a claim's name or asks for its address.
+// claimUse says who still serves a claim's name or uses its address.
 type claimUse int
 
 const (
@@ -133,13 +169,26 @@ const (
 	usedByOthers          // anything else
 )
 
-// claimInUse tells whether anything in the cache serves claim c's name (Ingress,
-// DNSEndpoint) or publishes or asks for its address (a request's status, a load
-// balancer Service of the gone request, uid).
-func (r *SubdomainRequestReconciler) claimInUse(ctx context.Context, c *sdv1.SubdomainClaim, uid types.UID) claimUse {
+// claimInUse tells whether anything in the cache serves claim c's name (an Ingress or
+// DNSEndpoint, the gone request's hosting namespace) or uses its address (a request's
+// status, a DNSEndpoint or load balancer Service labelled for the gone request). What
+// the gone request uid controls, or what stands in a namespace it controls, is
+// usedByGone: garbage collection deletes it.
+func (r *SubdomainRequestReconciler) claimInUse(ctx context.Context, c *sdv1.SubdomainClaim, name string, uid types.UID) claimUse {
+	namespaces := &corev1.NamespaceList{}
+	if err := r.List(ctx, namespaces, client.MatchingLabels{sdv1.LabelRequest: name}); err != nil {
+		return usedByOthers
+	}
+	doomed := map[string]bool{}
 	use := unused
+	for i := range namespaces.Items {
+		if ns := &namespaces.Items[i]; controlledBy(ns, uid) {
+			doomed[ns.Name] = true
+			use = usedByGone // the hosting namespace (its admins may serve the name) still stands
+		}
+	}
 	note := func(o metav1.Object) {
-		if owner := metav1.GetControllerOf(o); owner != nil && owner.UID == uid {
+		if controlledBy(o, uid) || doomed[o.GetNamespace()] {
 			use = max(use, usedByGone)
 		} else {
 			use = usedByOthers
@@ -163,11 +212,24 @@ func (r *SubdomainRequestReconciler) claimInUse(ctx context.Context, c *sdv1.Sub
 		return usedByOthers
 	}
 	svcs := &corev1.ServiceList{}
-	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: c.Spec.Request}); err != nil {
+	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: name}); err != nil {
 		return usedByOthers
 	}
 	for i := range svcs.Items {
 		note(&svcs.Items[i])
 	}
+	records := &dnsv1.DNSEndpointList{}
+	if err := r.List(ctx, records, client.MatchingLabels{sdv1.LabelRequest: name}); err != nil {
+		return usedByOthers
+	}
+	for i := range records.Items {
+		note(&records.Items[i])
+	}
 	return use
+}
+
+// controlledBy tells whether uid is o's controller.
+func controlledBy(o metav1.Object, uid types.UID) bool {
+	owner := metav1.GetControllerOf(o)
+	return owner != nil && owner.UID == uid
 }
