@@ -241,8 +241,8 @@ func (r *SubdomainRequestReconciler) ensureIngress(ctx context.Context, s *reque
 // by the policy hostingHostnamesPolicy (config/policies) only.
 const (
 	hostingHostnamesPolicy = "subdomain-hosting-hostnames"
-	admissionLagRetries = 3
-	admissionLagDelay   = 100 * time.Millisecond
+	admissionLagRetries    = 3
+	admissionLagDelay      = 100 * time.Millisecond
 )
 
 // ensureAdmitted runs write, the Ingress's ensure, and when this pass changed the names
