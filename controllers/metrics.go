@@ -209,17 +209,13 @@ func (r *SubdomainRequestReconciler) serviceLevel(s *requestScope) {
 		}
 	}
 	prev := meta.FindStatusCondition(st.Conditions, ConditionServiceLevel)
-	end := st.ApprovedAt
+	stage, end := "approval", st.ApprovedAt
 	if reason == "ProvisioningOverdue" {
-		end = st.ReadyAt
+		stage, end = "provisioning", st.ReadyAt
 	}
 	open := end == nil || end.Time.Equal(now) // waiting, or ended by this pass
 	if !ok && open && (prev == nil || prev.Reason != reason) {
 		r.tell(s, corev1.EventTypeWarning, reason, "ServiceLevel", "%s", msg)
-		stage := "approval"
-		if reason == "ProvisioningOverdue" {
-			stage = "provisioning"
-		}
 		zone := s.zone.Name
 		s.told = append(s.told, func() { slaBreaches.WithLabelValues(zone, stage).Inc() })
 	}

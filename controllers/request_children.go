@@ -181,7 +181,6 @@ func (r *SubdomainRequestReconciler) ensureCredentials(ctx context.Context, s *r
 		} {
 			sec.Data[k] = []byte(v)
 		}
-		record = s.req.Status.CredentialsRotation
 		if a := sec.Annotations[sdv1.AnnotationRotatedFor]; a != "" && (a == rotate || record == "") {
 			record = a // a rotation whose status write was lost, or a Secret older than the status field
 		}
