@@ -152,12 +152,18 @@ func deletionBegun(req *sdv1.SubdomainRequest, children []client.Object) bool {
 	if req.Status.Phase != sdv1.PhaseTerminating {
 		return false
 	}
+	ns := namespaceIn(children)
+	return ns == nil || !ns.DeletionTimestamp.IsZero()
+}
+
+// namespaceIn is the hosting namespace among children, if there (children reads one).
+func namespaceIn(children []client.Object) *corev1.Namespace {
 	for _, c := range children {
-		if ns, ok := c.(*corev1.Namespace); ok && ns.DeletionTimestamp.IsZero() {
-			return false
+		if ns, ok := c.(*corev1.Namespace); ok {
+			return ns
 		}
 	}
-	return true
+	return nil
 }
 
 // takingDown tells whether an earlier pass of a Delete deletion began to take the
@@ -173,10 +179,8 @@ func takingDown(req *sdv1.SubdomainRequest, children []client.Object) bool {
 	if req.Status.Phase != sdv1.PhaseTerminating {
 		return false
 	}
-	for _, c := range children {
-		if ns, ok := c.(*corev1.Namespace); ok && !ns.DeletionTimestamp.IsZero() {
-			return true
-		}
+	if ns := namespaceIn(children); ns != nil && !ns.DeletionTimestamp.IsZero() {
+		return true
 	}
 	ready := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionReady)
 	return ready != nil && ready.Reason == reasonDeletingNamespace
