@@ -111,6 +111,19 @@ const sweepBackstop = 30 * time.Second
 // server (the cache may not show a Retain deletion's mark yet), when none is in use;
 // again says its objects are still going.
 func (r *SubdomainRequestReconciler) sweepGone(ctx context.Context, name string, uid types.UID, cached []*sdv1.SubdomainClaim) (again bool, err error) {
+	gone := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, UID: uid}}
+	// Namespaces it controls (its hosting namespace, with all in it) are the gone
+	// request's until garbage collection has deleted them.
+	namespaces := &corev1.NamespaceList{}
+	if err := r.List(ctx, namespaces, client.MatchingLabels{sdv1.LabelRequest: name}); err != nil {
+		return false, err
+	}
+	doomed := map[string]bool{}
+	for i := range namespaces.Items {
+		if ns := &namespaces.Items[i]; metav1.IsControlledBy(ns, gone) {
+			doomed[ns.Name] = true
+		}
+	}
 	var release []*sdv1.SubdomainClaim
 	for _, c := range cached {
 		fresh := &sdv1.SubdomainClaim{}
@@ -122,7 +135,7 @@ func (r *SubdomainRequestReconciler) sweepGone(ctx context.Context, name string,
 		if fresh.UID != c.UID || fresh.Annotations[sdv1.AnnotationRetained] != "" {
 			return false, nil // retained after all: leave them all
 		}
-		switch r.claimInUse(ctx, fresh, name, uid) {
+		switch r.claimInUse(ctx, fresh, gone, doomed) {
 		case usedByGone:
 			return true, nil
 		case usedByOthers:
@@ -133,7 +146,6 @@ func (r *SubdomainRequestReconciler) sweepGone(ctx context.Context, name string,
 	if len(release) == 0 {
 		return false, nil
 	}
-	gone := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, UID: uid}}
 	e := sdv1.LedgerEntry{Reason: "the request was deleted without the operator's deletion (its finalizer removed by hand): its claims were released once nothing of it served"}
 	var named *sdv1.SubdomainClaim // the name it served: its newest name claim (a rename's old name was claimed before)
 	for _, c := range release {
@@ -170,25 +182,17 @@ const (
 )
 
 // claimInUse tells whether anything in the cache serves claim c's name (an Ingress or
-// DNSEndpoint, the gone request's hosting namespace) or uses its address (a request's
-// status, a DNSEndpoint or load balancer Service labelled for the gone request). What
-// the gone request uid controls, or what stands in a namespace it controls, is
-// usedByGone: garbage collection deletes it.
-func (r *SubdomainRequestReconciler) claimInUse(ctx context.Context, c *sdv1.SubdomainClaim, name string, uid types.UID) claimUse {
-	namespaces := &corev1.NamespaceList{}
-	if err := r.List(ctx, namespaces, client.MatchingLabels{sdv1.LabelRequest: name}); err != nil {
-		return usedByOthers
-	}
-	doomed := map[string]bool{}
+// DNSEndpoint, the gone request's hosting namespace: one of doomed) or uses its address
+// (a request's status, a DNSEndpoint or load balancer Service labelled for the gone
+// request). What the gone request controls, or what stands in a namespace it controls,
+// is usedByGone: garbage collection deletes it.
+func (r *SubdomainRequestReconciler) claimInUse(ctx context.Context, c *sdv1.SubdomainClaim, gone *sdv1.SubdomainRequest, doomed map[string]bool) claimUse {
 	use := unused
-	for i := range namespaces.Items {
-		if ns := &namespaces.Items[i]; controlledBy(ns, uid) {
-			doomed[ns.Name] = true
-			use = usedByGone // the hosting namespace (its admins may serve the name) still stands
-		}
+	if len(doomed) > 0 {
+		use = usedByGone // the hosting namespace (its admins may serve the name) still stands
 	}
 	note := func(o metav1.Object) {
-		if controlledBy(o, uid) || doomed[o.GetNamespace()] {
+		if metav1.IsControlledBy(o, gone) || doomed[o.GetNamespace()] {
 			use = max(use, usedByGone)
 		} else {
 			use = usedByOthers
@@ -212,24 +216,18 @@ func (r *SubdomainRequestReconciler) claimInUse(ctx context.Context, c *sdv1.Sub
 		return usedByOthers
 	}
 	svcs := &corev1.ServiceList{}
-	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: name}); err != nil {
+	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: gone.Name}); err != nil {
 		return usedByOthers
 	}
 	for i := range svcs.Items {
 		note(&svcs.Items[i])
 	}
 	records := &dnsv1.DNSEndpointList{}
-	if err := r.List(ctx, records, client.MatchingLabels{sdv1.LabelRequest: name}); err != nil {
+	if err := r.List(ctx, records, client.MatchingLabels{sdv1.LabelRequest: gone.Name}); err != nil {
 		return usedByOthers
 	}
 	for i := range records.Items {
 		note(&records.Items[i])
 	}
 	return use
-}
-
-// controlledBy tells whether uid is o's controller.
-func controlledBy(o metav1.Object, uid types.UID) bool {
-	owner := metav1.GetControllerOf(o)
-	return owner != nil && owner.UID == uid
 }
