@@ -127,15 +127,22 @@ func TestCredentials(t *testing.T) {
 	}
 
 	// Never in status, events or logs.
-	st, _ := json.Marshal(getRequest(t, "bkpsdm").Status)
+	assertNowhere(t, getRequest(t, "bkpsdm"), first, second)
+}
+
+// assertNowhere fails the test when any of secrets appears in request r's status, in
+// any Event, or in the operator's log.
+func assertNowhere(t *testing.T, r *sdv1.SubdomainRequest, secrets ...string) {
+	t.Helper()
+	st, _ := json.Marshal(r.Status)
 	evs := &eventsv1.EventList{}
-	if err := k8s.List(ctx, evs); err != nil {
+	if err := k8s.List(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	ev, _ := json.Marshal(evs)
-	for _, pw := range []string{first, second} {
+	for _, secret := range secrets {
 		for where, text := range map[string]string{"status": string(st), "events": string(ev), "operator log": logs.String()} {
-			if strings.Contains(text, pw) {
+			if strings.Contains(text, secret) {
 				t.Errorf("a password appears in the %s", where)
 			}
 		}
@@ -196,20 +203,9 @@ func TestSecretRefusalNotQuoted(t *testing.T) {
 	r := waitFor(t, "rahasia", "refused on its Secret", func(r *sdv1.SubdomainRequest) bool {
 		return strings.Contains(condition(r, sdv1.ConditionReady).Message, sdv1.CredentialsSecretName)
 	})
-	st, _ := json.Marshal(r.Status)
-	evs := &eventsv1.EventList{}
-	if err := k8s.List(ctx, evs); err != nil {
-		t.Fatal(err)
-	}
-	ev, _ := json.Marshal(evs)
 	// The policy sees the Secret's data base64-encoded; 12 bytes are 16 characters of
 	// it whatever follows (a message may be cut short).
-	encoded := base64.StdEncoding.EncodeToString([]byte(pw[:12]))
-	for where, text := range map[string]string{"status": string(st), "events": string(ev), "operator log": logs.String()} {
-		if strings.Contains(text, pw) || strings.Contains(text, encoded) {
-			t.Errorf("the password appears in the %s", where)
-		}
-	}
+	assertNowhere(t, r, pw, base64.StdEncoding.EncodeToString([]byte(pw[:12])))
 	if msg := condition(r, sdv1.ConditionReady).Message; !strings.Contains(msg, "Forbidden, HTTP 403") {
 		t.Errorf("Ready should say the write was refused, and how: %s", msg)
 	}
