@@ -525,3 +525,31 @@ func TestUnservedApprovalCounts(t *testing.T) {
 		t.Errorf("time to approval: %+v, want 1 sample of 30h, 1 breach", a)
 	}
 }
+
+// TestSweptDeletionNamesItsOPD: the Deleted entry the claim sweep writes for a request
+// deleted without the operator's deletion (its finalizer removed by hand) has no OPD,
+// letter or namespace - the request is gone - so the report takes them from the
+// request's earlier entries.
+func TestSweptDeletionNamesItsOPD(t *testing.T) {
+	swept := func(e *sdv1.LedgerEntry) {
+		e.OPD, e.Letter, e.Namespace, e.Address = "", "", "", "10.0.0.4"
+		e.Reason = "the request was deleted without the operator's deletion"
+	}
+	rep := Build(Input{Year: 2026, Now: at("2026-12-01T00:00:00Z").Time, Ledgers: pages("z",
+		le(sdv1.LedgerReady, "2026-02-01T00:00:00Z", "hand", "hand.z.go.id", func(e *sdv1.LedgerEntry) { e.Namespace, e.Address = "opd-hand", "10.0.0.4" }),
+		le(sdv1.LedgerDeleted, "2026-03-01T00:00:00Z", "hand", "hand.z.go.id", swept),
+	)})
+	if len(rep.Deleted) != 1 || rep.Deleted[0].OPD != "OPD hand" {
+		t.Fatalf("deleted: %+v", rep.Deleted)
+	}
+	if len(rep.Active) != 1 || rep.Active[0].OPD != "OPD hand" || rep.Active[0].Namespace != "opd-hand" {
+		t.Fatalf("active: %+v", rep.Active)
+	}
+	var buf bytes.Buffer
+	if err := rep.Render(&buf, "markdown"); err != nil {
+		t.Fatal(err)
+	}
+	if w := "| 2026-03-01 | OPD hand | hand.z.go.id |"; !strings.Contains(buf.String(), w) {
+		t.Errorf("markdown lacks %q:\n%s", w, buf.String())
+	}
+}

@@ -240,8 +240,14 @@ func Build(in Input) Report {
 	// firstApproval is a request's time-to-approval from its Approved entry before its
 	// first Ready, as earlier versions wrote it.
 	firstApproval, readySeen := map[string]*int64{}, map[string]bool{}
+	// opdOf is each request's OPD from its entries so far: the Deleted entry the claim
+	// sweep writes for a request gone without the operator's deletion has none.
+	opdOf := map[string]string{}
 	for _, x := range entries {
 		e := x.e
+		if e.OPD != "" {
+			opdOf[x.zone+"\x00"+uidOf(e)] = e.OPD
+		}
 		// A request's first Ready is its creation. A later Ready of a name it already
 		// served (Ready again after an error, a refused rename or a spec edit) is
 		// neither a creation nor a provisioning; a rename's is a rename's.
@@ -266,6 +272,9 @@ func Build(in Input) Report {
 		}
 		ev := Event{At: e.At.UTC(), Zone: x.zone, Request: e.Request, OPD: e.OPD, FQDN: e.FQDN, PreviousFQDN: e.PreviousFQDN,
 			Address: e.Address, SharedAddress: e.SharedAddress, ApprovedBy: e.ApprovedBy, Reason: e.Reason}
+		if ev.OPD == "" {
+			ev.OPD = opdOf[x.zone+"\x00"+uidOf(e)]
+		}
 		zs := stats[x.zone]
 		if zs == nil {
 			zs = &ZoneStats{Zone: x.zone}
