@@ -41,7 +41,8 @@ import (
 // Field indexes.
 const (
 	indexRequestZone = "spec.zone"
-	// indexClaimRequest indexes claims by the request holding them.
+	// indexClaimRequest indexes claims by the request holding them in the cache; it is
+	// the claims' selectable field too, for lists from the API server.
 	indexClaimRequest = "spec.request"
 	// indexServiceRequest indexes the (labelled) Services by their request label.
 	indexServiceRequest = "metadata.labels.request"
@@ -144,19 +145,15 @@ func newClaim(s *requestScope, typ sdv1.ClaimType, value, name string) *sdv1.Sub
 }
 
 // heldAddresses lists the address claims the request holds. live reads the API
-// server (by label) instead of the cache (by index: a label selector would scan every
-// claim of the cluster on each reconcile).
+// server instead of the cache (by index: a list from the API server scans every claim
+// of the cluster, so it is only for when the cache may miss one).
 func (r *SubdomainRequestReconciler) heldAddresses(ctx context.Context, live bool, req *sdv1.SubdomainRequest) ([]sdv1.SubdomainClaim, error) {
 	list := &sdv1.SubdomainClaimList{}
-	var err error
+	reader := client.Reader(r.Client)
 	if live {
-		err = r.APIReader.List(ctx, list, client.MatchingLabels{
-			sdv1.LabelRequest: req.Name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
-		})
-	} else {
-		err = r.List(ctx, list, client.MatchingFields{indexClaimRequest: req.Name})
+		reader = r.APIReader
 	}
-	if err != nil {
+	if err := reader.List(ctx, list, client.MatchingFields{indexClaimRequest: req.Name}); err != nil {
 		return nil, err
 	}
 	held := list.Items[:0]
@@ -658,10 +655,11 @@ func (r *SubdomainRequestReconciler) removeClaim(ctx context.Context, c *sdv1.Su
 	return err == nil, nil
 }
 
-// releaseClaims deletes every claim req holds.
+// releaseClaims deletes every claim req holds, listed from the API server by the
+// claims' spec.request (their selectable field; a label may have been taken off).
 func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, req *sdv1.SubdomainRequest) error {
 	list := &sdv1.SubdomainClaimList{}
-	if err := r.APIReader.List(ctx, list, client.MatchingLabels{sdv1.LabelRequest: req.Name}); err != nil {
+	if err := r.APIReader.List(ctx, list, client.MatchingFields{indexClaimRequest: req.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {

@@ -79,7 +79,9 @@ func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			server := fake.NewClientBuilder().WithScheme(scheme).WithObjects(zone.DeepCopy()).Build()
+			// The API server selects claims by spec.request (the CRD's selectable field).
+			server := fake.NewClientBuilder().WithScheme(scheme).WithObjects(zone.DeepCopy()).
+				WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest).Build()
 			cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(zone.DeepCopy()).
 				WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest).Build()
 			loseResponse := false
@@ -236,7 +238,7 @@ func TestReleaseStrayNames(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			server := fake.NewClientBuilder().WithScheme(scheme).Build()
+			server := fake.NewClientBuilder().WithScheme(scheme).WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest).Build()
 			for _, c := range tc.claims {
 				if err := server.Create(ctx, c.DeepCopy()); err != nil {
 					t.Fatal(err)
@@ -306,7 +308,7 @@ func TestClaimConfirmsConflict(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(held.DeepCopy()).Build()
-			server := fake.NewClientBuilder().WithScheme(scheme).Build()
+			server := fake.NewClientBuilder().WithScheme(scheme).WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest).Build()
 			if tc.serverHasIt {
 				if err := server.Create(ctx, held.DeepCopy()); err != nil {
 					t.Fatal(err)

@@ -715,11 +715,16 @@ func TestRetainKeepsRelabelledChildren(t *testing.T) {
 	create(t, newRequest("arsiprtn", "simpan", "arsiprtn", approved("kadis"), func(r *sdv1.SubdomainRequest) {
 		r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
 	}))
-	waitPhase(t, "arsiprtn", sdv1.PhaseReady)
+	r := waitPhase(t, "arsiprtn", sdv1.PhaseReady)
 	pw := password(t, "opd-arsiprtn")
+	ingress := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-arsiprtn", Name: "arsiprtn"}}
+	claims := []client.Object{
+		&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "arsiprtn.simpan.go.id"}},
+		&sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: naming.AddressClaimName(netip.MustParseAddr(r.Status.Address))}},
+	}
 	objs := []client.Object{
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-arsiprtn", Name: sdv1.CredentialsSecretName}},
-		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-arsiprtn", Name: "arsiprtn"}},
+		ingress, claims[0], claims[1],
 	}
 	// With the operator stopped, so that it cannot put the labels back first (it does
 	// for a live request: TestUnlabelledChildren), and the deletion is what it sees.
@@ -750,6 +755,28 @@ func TestRetainKeepsRelabelledChildren(t *testing.T) {
 	}
 	if password(t, "opd-arsiprtn") != pw {
 		t.Error("the retained password changed")
+	}
+	// The claims, their labels taken off too, were found by spec.request and marked
+	// as the Retain deletion's: they stay when the retained site is removed by hand
+	// (the DNSEndpoint's deletion brings the gone request's name back to the sweep).
+	for _, c := range claims {
+		if c.GetAnnotations()[sdv1.AnnotationRetained] == "" {
+			t.Errorf("claim %s is not marked retained: %v", c.GetName(), c.GetAnnotations())
+		}
+	}
+	if err := k8s.Delete(ctx, ingress); err != nil {
+		t.Fatal(err)
+	}
+	mark := requestReconciles("arsiprtn")
+	record := &dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "arsiprtn"}}
+	if err := k8s.Delete(ctx, record); err != nil {
+		t.Fatal(err)
+	}
+	waitReconciled(t, "arsiprtn", mark)
+	for _, c := range claims {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+			t.Errorf("the retained claim %s went with the site: %v", c.GetName(), err)
+		}
 	}
 }
 

@@ -34,10 +34,12 @@ import (
 )
 
 // markRetained marks the claims req holds as a Retain deletion's: they stay after the
-// request is gone, and sweepClaims leaves them.
+// request is gone, and sweepClaims leaves them. It finds them as sweepClaims does, by
+// spec.request (from the API server: the cache may lag), not by a label someone may
+// have taken off.
 func (r *SubdomainRequestReconciler) markRetained(ctx context.Context, req *sdv1.SubdomainRequest) error {
 	list := &sdv1.SubdomainClaimList{}
-	if err := r.APIReader.List(ctx, list, client.MatchingLabels{sdv1.LabelRequest: req.Name}); err != nil {
+	if err := r.APIReader.List(ctx, list, client.MatchingFields{indexClaimRequest: req.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
