@@ -109,8 +109,8 @@ func main() {
 				Labels: map[string]string{sdv1.LabelRequest: name(i), sdv1.LabelZone: "bench", sdv1.LabelClaimType: string(sdv1.ClaimTypeFQDN)}},
 				Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeFQDN, Value: name(i), Zone: "bench", Request: name(i)}})
 		}},
-		{fmt.Sprintf("list a request's claims by label (of %d)", *n), func(i int) error {
-			return c.List(ctx, &sdv1.SubdomainClaimList{}, client.MatchingLabels{sdv1.LabelRequest: name(i), sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress)})
+		{fmt.Sprintf("list a request's claims by spec.request (of %d)", *n), func(i int) error {
+			return c.List(ctx, &sdv1.SubdomainClaimList{}, client.MatchingFields{"spec.request": name(i)})
 		}},
 		{"create Namespace", func(i int) error {
 			return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-" + name(i)}})
