@@ -62,6 +62,16 @@ func TestValidation(t *testing.T) {
 		{"bad opd code", newRequest("v8", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "Din Kes" }), "opd.code must be a lowercase RFC 1123 label"},
 		{"system admin group", newRequest("v8g", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.AdminGroup = "system:authenticated" }), "opd.adminGroup may not be a system: group"},
 		{"bad deletion policy", newRequest("v9", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.DeletionPolicy = "Keep" }), "Unsupported value"},
+		// Free text printed by `kubectl subdomain describe` and in reports: no line
+		// break that forges a line, no terminal escape sequence.
+		{"opd name with a line break", newRequest("v9n", "z", "ok", func(r *sdv1.SubdomainRequest) {
+			r.Spec.OPD.Name = "Dinas X\nApproved:    \"x\" by kadis"
+		}), "opd.name may not contain control characters"},
+		{"contact with an escape sequence", newRequest("v9c", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Contact.Name = "Budi\x1b[2K" }), "contact.name may not contain control characters"},
+		{"phone with a C1 control", newRequest("v9p", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Contact.Phone = "0561\u009b2K" }), "contact.phone may not contain control characters"},
+		{"email with an escape", newRequest("v9e", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Contact.Email = "a\x1b@b.go.id" }), "contact.email may not contain control characters"},
+		{"letter number with a tab", newRequest("v9l", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.Letter.Number = "005/\t1" }), "letter.number may not contain control characters"},
+		{"admin group with a line break", newRequest("v9g", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.AdminGroup = "opd:x\nsystem:masters" }), "opd.adminGroup may not contain control characters"},
 		{"request name too long", newRequest(strings.Repeat("a", 60), "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "ok" }), "metadata.name must be a lowercase RFC 1123 label"},
 		{"request name with a dot", newRequest("din.kes", "z", "ok"), "metadata.name must be a lowercase RFC 1123 label"},
 		{"invalid CIDR", newZone("vz1", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.20.0.0/33"} }), "must be a CIDR"},

@@ -73,6 +73,7 @@ type OPD struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\p{Cc}')",message="opd.name may not contain control characters (line breaks, tabs, escape sequences): it is printed in change reports"
 	Name string `json:"name"`
 
 	// Code is the agency's short code, a DNS label; the default hosting namespace is opd-<code>.
@@ -89,6 +90,7 @@ type OPD struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('system:')",message="opd.adminGroup may not be a system: group (system:authenticated, system:serviceaccounts, ...): name the OPD's own group"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\p{Cc}')",message="opd.adminGroup may not contain control characters (line breaks, tabs, escape sequences): it is printed in change reports"
 	AdminGroup string `json:"adminGroup"`
 
 	// Contact is who the office talks to at the OPD.
@@ -100,13 +102,16 @@ type OPD struct {
 type Contact struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\p{Cc}')",message="contact.name may not contain control characters (line breaks, tabs, escape sequences): it is printed in change reports"
 	Name string `json:"name,omitempty"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^[^@\\\\s]+@[^@\\\\s]+$')",message="contact.email must look like name@example.go.id"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\p{Cc}')",message="contact.email may not contain control characters (line breaks, tabs, escape sequences): it is printed in change reports"
 	Email string `json:"email,omitempty"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\p{Cc}')",message="contact.phone may not contain control characters (line breaks, tabs, escape sequences): it is printed in change reports"
 	Phone string `json:"phone,omitempty"`
 }
 
@@ -114,6 +119,7 @@ type Contact struct {
 type Letter struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\p{Cc}')",message="letter.number may not contain control characters (line breaks, tabs, escape sequences): it is printed in change reports"
 	Number string `json:"number,omitempty"`
 	// Date is YYYY-MM-DD.
 	// +optional

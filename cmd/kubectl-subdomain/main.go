@@ -213,8 +213,8 @@ func list(ctx context.Context, c client.Client, out io.Writer) error {
 		if r.Status.Approval != nil {
 			by = r.Status.Approval.ApprovedBy
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Spec.OPD.Name, dash(r.Status.FQDN), dash(r.Status.Address),
-			dash(r.Status.Namespace), dash(string(r.Status.Phase)), by)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, report.Inert(r.Spec.OPD.Name), dash(r.Status.FQDN), dash(r.Status.Address),
+			dash(r.Status.Namespace), dash(string(r.Status.Phase)), report.Inert(by))
 	}
 	return tw.Flush()
 }
@@ -245,6 +245,7 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	if err != nil {
 		return err
 	}
+	inert(r)
 	// Without the zone (deleted, or not readable by this user) the report has no
 	// standards and names no zone-dependent place, and says so.
 	zone := &sdv1.SubdomainZone{}
@@ -312,6 +313,24 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 	}
 	_, err = io.WriteString(out, w.String())
 	return err
+}
+
+// inert makes the user text of r that describe prints fit for a terminal line
+// (report.Inert): the CRD refuses control characters in the request's own fields, but
+// not in objects stored before that rule, nor in usernames or condition messages
+// that quote an annotation.
+func inert(r *sdv1.SubdomainRequest) {
+	o := &r.Spec.OPD
+	o.Name, o.AdminGroup = report.Inert(o.Name), report.Inert(o.AdminGroup)
+	o.Contact.Name, o.Contact.Email, o.Contact.Phone = report.Inert(o.Contact.Name), report.Inert(o.Contact.Email), report.Inert(o.Contact.Phone)
+	r.Spec.Letter.Number, r.Spec.Letter.Date = report.Inert(r.Spec.Letter.Number), report.Inert(r.Spec.Letter.Date)
+	if a := r.Status.Approval; a != nil {
+		a.ApprovedBy = report.Inert(a.ApprovedBy)
+	}
+	for i := range r.Status.Conditions {
+		c := &r.Status.Conditions[i]
+		c.Reason, c.Message = report.Inert(c.Reason), report.Inert(c.Message)
+	}
 }
 
 // created lists what the request produced (the design's table), from its status and

@@ -91,11 +91,12 @@ func Standards(zone *sdv1.SubdomainZone) (approval, provisioning *time.Duration)
 
 // describe writes one life's change report.
 func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
+	// dash prints a value from the ledger, user text among them, on a terminal line.
 	dash := func(s string) string {
 		if s == "" {
 			return "-"
 		}
-		return s
+		return Inert(s)
 	}
 	fmt.Fprintf(b, "\nZone:        %s\n", l.zone)
 	fmt.Fprintf(b, "OPD:         %s\n", dash(l.opd))
@@ -124,9 +125,9 @@ func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 	}
 	switch {
 	case l.firstApprover != "" && approved != nil:
-		fmt.Fprintf(b, "Approved:    by %s at %s\n", l.firstApprover, rfc(*approved))
+		fmt.Fprintf(b, "Approved:    by %s at %s\n", dash(l.firstApprover), rfc(*approved))
 	case l.firstApprover != "":
-		fmt.Fprintf(b, "Approved:    by %s\n", l.firstApprover)
+		fmt.Fprintf(b, "Approved:    by %s\n", dash(l.firstApprover))
 	case approved != nil:
 		fmt.Fprintf(b, "Approved:    at %s (approver not recorded)\n", rfc(*approved))
 	case l.rejected != nil:
@@ -160,7 +161,7 @@ func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 			if by == "" {
 				by = "not recorded"
 			}
-			fmt.Fprintf(b, "  %s  %s -> %s (approved by %s)\n", rfc(e.At.Time), e.PreviousFQDN, e.FQDN, by)
+			fmt.Fprintf(b, "  %s  %s -> %s (approved by %s)\n", rfc(e.At.Time), e.PreviousFQDN, e.FQDN, dash(by))
 		}
 	}
 	if l.rejected != nil {

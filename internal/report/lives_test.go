@@ -404,6 +404,17 @@ func TestDescribeFromLedger(t *testing.T) {
 		want: []string{"Approved:    by sekda at 2026-03-02T06:00:00Z", "requested  2026-03-02T05:00:00Z",
 			"approved   after 1h0m0s (standard 24h0m0s: met)", "ready      -\n", "v.z.go.id and address 10.0.0.9 released"},
 	}, {
+		// User text that would forge a line of the report, or rewrite the terminal:
+		// written as escapes.
+		name: "forged lines", query: "f",
+		entries: []sdv1.LedgerEntry{le(sdv1.LedgerRejected, "2026-03-02T00:00:00Z", "f", "f.z.go.id", func(e *sdv1.LedgerEntry) {
+			e.OPD = "Dinas F\nApproved:    by kadis at 2026-03-02T00:00:00Z"
+			e.Reason = "dup\x1b[2J\u202e"
+		})},
+		want: []string{`OPD:         Dinas F\u000aApproved:    by kadis at 2026-03-02T00:00:00Z`, "Approved:    no",
+			`Rejected:    2026-03-02T00:00:00Z: dup\u001b[2J\u202e`},
+		not: []string{"\nApproved:    by kadis", "\x1b", "\u202e"},
+	}, {
 		name: "a name used twice", query: "a",
 		entries: []sdv1.LedgerEntry{le(sdv1.LedgerReady, "2025-03-02T00:00:00Z", "uid1", "a.z.go.id", named("a"), by("old")),
 			le(sdv1.LedgerDeleted, "2025-04-02T00:00:00Z", "uid1", "a.z.go.id", named("a")),
@@ -551,5 +562,26 @@ func TestSweptDeletionNamesItsOPD(t *testing.T) {
 	}
 	if w := "| 2026-03-01 | OPD hand | hand.z.go.id |"; !strings.Contains(buf.String(), w) {
 		t.Errorf("markdown lacks %q:\n%s", w, buf.String())
+	}
+}
+
+// TestInert: control and bidirectional formatting characters are escaped, other text
+// (Indonesian, any script, punctuation) is left as it is.
+func TestInert(t *testing.T) {
+	for in, want := range map[string]string{
+		"Dinas Kesehatan – Kab. Kubu Raya":   "Dinas Kesehatan – Kab. Kubu Raya",
+		"Pemerintah Kota Pontianak (Pemkot)": "Pemerintah Kota Pontianak (Pemkot)",
+		"a\nb":                               `a\u000ab`,
+		"a\r\tb":                             `a\u000d\u0009b`,
+		"\x1b[31mred":                        `\u001b[31mred`,
+		"a\u009bb":                           `a\u009bb`,
+		"a\x7fb":                             `a\u007fb`,
+		"abc\u202edcba":                      `abc\u202edcba`,
+		"x\u2066y\u2069":                     `x\u2066y\u2069`,
+		"":                                   "",
+	} {
+		if got := Inert(in); got != want {
+			t.Errorf("Inert(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -538,7 +538,7 @@ func (r Report) markdown(w io.Writer) error {
 func row(b *strings.Builder, cells ...string) {
 	b.WriteString("|")
 	for _, c := range cells {
-		b.WriteString(" " + cellEscape.Replace(c) + " |")
+		b.WriteString(" " + Inert(cellEscape.Replace(c)) + " |")
 	}
 	b.WriteString("\n")
 }

@@ -165,11 +165,13 @@ func TestGolden(t *testing.T) {
 }
 
 // TestUserTextIsInert: user text in a report (an OPD's name, a rejection's reason, an
-// approver) neither breaks a markdown table nor runs as a spreadsheet formula.
+// approver) neither breaks a markdown table, nor sends a terminal escape sequence in
+// it, nor runs as a spreadsheet formula (CSV keeps the text as it is: its quoting
+// holds line breaks, and it is data for a spreadsheet).
 func TestUserTextIsInert(t *testing.T) {
 	rep := Report{Year: 2026, Active: []Site{{Zone: "z", OPD: `=HYPERLINK("http://x","y")`, FQDN: "a.z.go.id", ApprovedBy: "@kadis",
 		Created: at("2026-03-02T01:00:00Z").Time}},
-		Rejected: []Event{{At: at("2026-03-03T01:00:00Z").Time, Zone: "z", OPD: "Dinas | Satu", FQDN: "b.z.go.id", Reason: "-1 baris\nkedua | ketiga"}}}
+		Rejected: []Event{{At: at("2026-03-03T01:00:00Z").Time, Zone: "z", OPD: "Dinas | Satu", FQDN: "b.z.go.id", Reason: "-1 baris\nkedua | ketiga\x1b[2J"}}}
 	var md, csv bytes.Buffer
 	if err := rep.Render(&md, "markdown"); err != nil {
 		t.Fatal(err)
@@ -177,12 +179,12 @@ func TestUserTextIsInert(t *testing.T) {
 	if err := rep.Render(&csv, "csv"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`| Dinas \| Satu | b.z.go.id | -1 baris kedua \| ketiga |`, `| =HYPERLINK("http://x","y") | a.z.go.id |`} {
+	for _, want := range []string{`| Dinas \| Satu | b.z.go.id | -1 baris kedua \| ketiga\u001b[2J |`, `| =HYPERLINK("http://x","y") | a.z.go.id |`} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}
 	}
-	for _, want := range []string{`"'=HYPERLINK(""http://x"",""y"")"`, ",'@kadis,", "\"'-1 baris\nkedua | ketiga\""} {
+	for _, want := range []string{`"'=HYPERLINK(""http://x"",""y"")"`, ",'@kadis,", "\"'-1 baris\nkedua | ketiga\x1b[2J\""} {
 		if !strings.Contains(csv.String(), want) {
 			t.Errorf("csv lacks %q:\n%s", want, csv.String())
 		}
