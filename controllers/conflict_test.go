@@ -993,3 +993,27 @@ func TestForeignHolderTold(t *testing.T) {
 		return c.Status == metav1.ConditionTrue && !strings.Contains(c.Message, "penumpang")
 	})
 }
+
+// TestZonePlaceNotHosting: a hosting namespace that a zone names as its DNS or
+// ingress controller namespace, while it does not exist yet, is not created for a
+// request (its OPD's group would get admin over every site's DNS records, or over
+// pods every hosting NetworkPolicy lets in): Conflict NamespaceReserved, nothing
+// made; with another namespace the request goes on.
+func TestZonePlaceNotHosting(t *testing.T) {
+	create(t, newZone("tempat", "tempat.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.0.0/24"}
+		z.Spec.DNS.Namespace = "dns-tempat"
+		z.Spec.Ingress.ControllerNamespace = "lb-tempat"
+	}))
+	for name, ns := range map[string]string{"tempatdns": "dns-tempat", "tempatlb": "lb-tempat"} {
+		create(t, newRequest(name, "tempat", name, approved("kadis"), func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = ns }))
+		r := waitPhase(t, name, sdv1.PhaseConflict)
+		if c := condition(r, sdv1.ConditionHostingReady); c.Reason != "NamespaceReserved" || !strings.Contains(c.Message, "SubdomainZone tempat's spec.") {
+			t.Errorf("%s: HostingReady %+v", name, c)
+		}
+		mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	}
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dns-tempat"}}) // as its admin would
+	editRequest(t, "tempatlb", func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "opd-tempatlb" })
+	waitPhase(t, "tempatlb", sdv1.PhaseReady)
+}

@@ -51,8 +51,14 @@ const (
 // ensureHosting creates the hosting namespace (Pod Security restricted) and its
 // ResourceQuota, LimitRange, NetworkPolicy and admin RoleBinding.
 // Sets HostingReady. Ends with a Conflict when the namespace or one of the objects
-// exists and was not created for this request.
+// exists and was not created for this request, or when the namespace, not yet the
+// request's, is a place a zone names for all its sites (zonePlace).
 func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *requestScope) (bool, error) {
+	if s.req.Status.Namespace != s.namespace {
+		if err := r.zonePlace(ctx, s.namespace); err != nil {
+			return true, err
+		}
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.namespace}}
 	err := r.ensure(ctx, s, sdv1.ConditionHostingReady, ns, func() error {
 		setLabel(ns, sdv1.LabelZone, s.zone.Name)
@@ -118,6 +124,29 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 		"namespace %s (Pod Security restricted) with quota, limits, network policy and admin binding for group %s",
 		s.namespace, s.req.Spec.OPD.AdminGroup))
 	return false, nil
+}
+
+// zonePlace refuses, with a Conflict, a hosting namespace that some zone names as its
+// dns.namespace or ingress.controllerNamespace and that does not exist yet (one that
+// exists is refused as not the request's own anyway): created for the request, its
+// OPD's admin group would get admin over every site's DNS records, or its pods would
+// pass every hosting NetworkPolicy and could become endpoints of the load balancer
+// Services, and deleting the request would delete that namespace.
+func (r *SubdomainRequestReconciler) zonePlace(ctx context.Context, namespace string) error {
+	zones := &sdv1.SubdomainZoneList{}
+	if err := r.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
+		return err
+	}
+	for _, z := range zones.Items {
+		for _, p := range []struct{ field, ns string }{{"dns.namespace", z.Spec.DNS.Namespace}, {"ingress.controllerNamespace", z.Spec.Ingress.ControllerNamespace}} {
+			if p.ns == namespace {
+				return reconcileerr.NewConflict(sdv1.ConditionHostingReady, "NamespaceReserved",
+					"namespace %s is SubdomainZone %s's spec.%s, where the operator works for all the zone's sites: it cannot be an OPD's hosting namespace; set spec.hosting.namespace to another",
+					namespace, z.Name, p.field)
+			}
+		}
+	}
+	return nil
 }
 
 // child is the ObjectMeta of a child in the hosting namespace.
