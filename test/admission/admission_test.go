@@ -470,11 +470,10 @@ func TestTenantIsolation(t *testing.T) {
 	}
 
 	// An OPD admin cannot take an address or a node port with a Service of its own
-	// (the hosting quota): a LoadBalancer Service asking for the pool's next address
-	// would take one the zone gives to another request. A ClusterIP Service for its
-	// app is its own business.
-	lb := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: "grab",
-		Annotations: map[string]string{"metallb.io/loadBalancerIPs": "10.20.0.200"}},
+	// (the hosting quota): a LoadBalancer Service would take one of the load
+	// balancer's addresses, maybe the one the zone gives to another request. A
+	// ClusterIP Service for its app is its own business.
+	lb := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: "grab"},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}
 	app := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dinkes", Name: "web"},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}
@@ -491,6 +490,32 @@ func TestTenantIsolation(t *testing.T) {
 	nodePort := lb.DeepCopy()
 	nodePort.Spec.Type = corev1.ServiceTypeNodePort
 	wantDenied(t, u.opdAdmin.Create(ctx, nodePort), "exceeded quota: subdomain-hosting")
+	// Nor with a ClusterIP Service, which no quota counts, with another site's address
+	// in spec.externalIPs (kube-proxy would send that site's traffic to its pods), nor
+	// by asking a load balancer for an address (policy subdomain-hosting-services).
+	victim := &sdv1.SubdomainRequest{}
+	if err := u.admin.Get(ctx, types.NamespacedName{Name: "disdukcapil"}, victim); err != nil || victim.Status.Address == "" {
+		t.Fatalf("disdukcapil's address: %q, %v", victim.Status.Address, err)
+	}
+	taken := victim.Status.Address
+	grab := app.DeepCopy()
+	grab.Name, grab.Spec.ExternalIPs = "grab", []string{taken}
+	wantDenied(t, u.opdAdmin.Create(ctx, grab), "may not set spec.externalIPs ("+taken+")")
+	if err := u.opdAdmin.Create(ctx, app.DeepCopy()); err != nil {
+		t.Fatal(err)
+	}
+	wantDenied(t, testenv.Edit(ctx, u.opdAdmin, app, func(s *corev1.Service) { s.Spec.ExternalIPs = []string{taken} }),
+		"may not set spec.externalIPs")
+	for _, ask := range []func(*corev1.Service){
+		func(s *corev1.Service) { s.Spec.LoadBalancerIP = taken }, //nolint:staticcheck // what a user may still set
+		func(s *corev1.Service) { s.Annotations = map[string]string{"metallb.io/loadBalancerIPs": taken} },
+		func(s *corev1.Service) { s.Annotations = map[string]string{"lbipam.cilium.io/ips": taken} },
+	} {
+		asking := app.DeepCopy()
+		asking.Name, asking.ResourceVersion, asking.Spec.ExternalIPs = "ask", "", nil // (the refused edit above left them on app)
+		ask(asking)
+		wantDenied(t, u.opdAdmin.Create(ctx, asking, client.DryRunAll), "may not ask a load balancer for an address")
+	}
 }
 
 // TestManagerPodRestricted: a pod made from the shipped Deployment's template is admitted
