@@ -186,6 +186,9 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 			}
 		}
 	}
+	if written && r.waitsForRelease(s, e) {
+		return ctrl.Result{RequeueAfter: earliest(releasedRetry, res.RequeueAfter)}, nil
+	}
 	return resultFor(err, res)
 }
 

@@ -329,6 +329,7 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 	if !ok {
 		return nil
 	}
+	r.freed.Add(1)
 	out := r.listRequests(ctx, client.MatchingFields{indexRequestZone: c.Spec.Zone}, func(req *sdv1.SubdomainRequest) bool {
 		return req.Status.Phase == sdv1.PhaseConflict || req.Status.Phase == sdv1.PhaseFailed
 	})
@@ -355,6 +356,7 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 // waitingForAddress maps a request that gave up publishing an address to the requests
 // of every zone whose pool was full (PoolExhausted).
 func (r *SubdomainRequestReconciler) waitingForAddress(context.Context, client.Object) []reconcile.Request {
+	r.freed.Add(1)
 	return r.waitingForAnAddress("", false)
 }
 

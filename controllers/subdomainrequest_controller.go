@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -86,12 +87,19 @@ type SubdomainRequestReconciler struct {
 	published toolscache.Indexer
 	// sharedZones is the zones informer's indexer, with indexSharedAddress.
 	sharedZones toolscache.Indexer
+	// freed counts the releases of claims and addresses this process has seen
+	// (waitingForClaim, waitingForAddress). They wake the requests waiting for one by
+	// the phase the cache shows; a pass that was ending in such a wait meanwhile is
+	// not in that phase yet, so it looks again itself (waitsForRelease).
+	freed atomic.Uint64
 }
 
 // requestScope is what one reconcile knows. Steps fill it in order.
 type requestScope struct {
 	req  *sdv1.SubdomainRequest
 	zone *sdv1.SubdomainZone
+	// freedAt is the reconciler's freed count when the pass began.
+	freedAt uint64
 	// now is the clock read once at the start: every decision of one reconcile (grace
 	// periods, the change window, the approval's time) sees the same instant.
 	now      time.Time
@@ -169,7 +177,7 @@ func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Req
 		log.FromContext(ctx).V(1).Info(StaleCopyMessage, "resourceVersion", req.ResourceVersion)
 		return ctrl.Result{RequeueAfter: staleCopyRetry}, nil
 	}
-	s := &requestScope{req: req, now: r.Clock.Now()}
+	s := &requestScope{req: req, now: r.Clock.Now(), freedAt: r.freed.Load()}
 	base := req.DeepCopy()
 	defer func() {
 		result, retErr = r.summarise(ctx, s, base, result, retErr)
@@ -226,6 +234,20 @@ func resultFor(err error, res ctrl.Result) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
 	}
 }
+
+// waitsForRelease tells whether a pass that ended with e waits for a name or an
+// address to be released (a Conflict, a full pool), and r has seen one released since
+// the pass began (s.freedAt): the release's wake-up went to the requests the cache
+// showed waiting, which this one was not yet, so it looks again at once.
+func (r *SubdomainRequestReconciler) waitsForRelease(s *requestScope, e *reconcileerr.Error) bool {
+	if e == nil || !(e.Kind == reconcileerr.Conflict || e.Kind == reconcileerr.Invalid && e.Reason == reasonPoolExhausted) {
+		return false
+	}
+	return r.freed.Load() != s.freedAt
+}
+
+// releasedRetry is how soon a pass that waits for a release seen during it looks again.
+const releasedRetry = 100 * time.Millisecond
 
 // earliest is retry, or asked when a step asked for an earlier look (0: none).
 func earliest(retry, asked time.Duration) time.Duration {

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -108,7 +109,13 @@ func startManager() error { return startManagerResyncing(5 * time.Second) }
 // controller-runtime's default, hours), for a test that must tell a reaction to an
 // event from the next resync's look.
 func startManagerResyncing(sync time.Duration) error {
-	stop, cache, err := env.StartOperatorWithCache(context.Background(), writes.Wrap(env.Config), manager.Config{
+	return startManagerWrapped(sync, func(cfg *rest.Config) *rest.Config { return cfg })
+}
+
+// startManagerWrapped is startManagerResyncing with the operator's rest.Config passed
+// through wrap (a test's hook on its requests).
+func startManagerWrapped(sync time.Duration, wrap func(*rest.Config) *rest.Config) error {
+	stop, cache, err := env.StartOperatorWithCache(context.Background(), wrap(writes.Wrap(env.Config)), manager.Config{
 		MaxConcurrentReconciles: 8, QPS: 200, Burst: 400, SyncPeriod: sync,
 	})
 	if err != nil {
