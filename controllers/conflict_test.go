@@ -1017,3 +1017,28 @@ func TestZonePlaceNotHosting(t *testing.T) {
 	editRequest(t, "tempatlb", func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "opd-tempatlb" })
 	waitPhase(t, "tempatlb", sdv1.PhaseReady)
 }
+
+// TestUnservedRenameIntoConflict: a request that never served (its namespace is
+// someone else's) renamed to a name another request serves gives back the name it
+// had claimed: a third request may take it. Before, that claim stayed the first
+// request's for as long as the other kept the new name.
+func TestUnservedRenameIntoConflict(t *testing.T) {
+	create(t, newZone("lamabaru", "lamabaru.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.2.0/24"} }))
+	create(t, newRequest("lamab", "lamabaru", "lamay", approved("kadis")))
+	waitPhase(t, "lamab", sdv1.PhaseReady)
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-lamar"}})
+	create(t, newRequest("lamar", "lamabaru", "lamax", approved("kadis")))
+	waitFor(t, "lamar", "in Conflict holding lamax", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseConflict && r.Status.FQDN == "lamax.lamabaru.go.id"
+	})
+	renameApproved(t, "lamar", "lamay")
+	r := waitFor(t, "lamar", "in Conflict over lamay", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionNameAvailable).Reason == "NameConflict" && r.Status.ObservedGeneration == r.Generation
+	})
+	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, `SubdomainRequest "lamab"`) {
+		t.Errorf("NameAvailable: %+v", c)
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "lamax.lamabaru.go.id"}})
+	create(t, newRequest("lamac", "lamabaru", "lamax", approved("kadis")))
+	waitServing(t, "lamac", "lamax.lamabaru.go.id")
+}

@@ -270,8 +270,9 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 // renaming back to a name still in its grace period takes it back. The old name of a
 // request that never became Ready gets no grace period: its claim is released as soon
 // as no Ingress or DNSEndpoint of the request carries it (releaseStrayNames).
-// Sets NameAvailable. Ends with a Conflict naming the holder (the old name untouched)
-// when a foreign object serves the name before this request does, and then holds no
+// Sets NameAvailable. Ends with a Conflict naming the holder when the name is taken
+// (a served name untouched; the old name of a request that never served given back,
+// as above), and when a foreign object serves the name before this request does holds no
 // claim on it: a claim would lock the holder out of its own Ingress (policy
 // subdomain-claimed-hostnames). One that appears after is named in NameAvailable's
 // message and a Warning Event, and the request, the holder, keeps its name. A served
@@ -281,7 +282,19 @@ func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestSc
 	stop, err := r.claimFQDN(ctx, s)
 	cur := served(s)
 	e := reconcileerr.As(err)
-	if e == nil || e.Kind != reconcileerr.Conflict || cur == "" || s.fqdn == s.req.Status.FQDN {
+	if e == nil || e.Kind != reconcileerr.Conflict || s.fqdn == s.req.Status.FQDN {
+		return stop, err
+	}
+	if cur == "" {
+		// Never served: the name claimed before (renamed before the first Ready) is
+		// given back while the new one is held by another, not kept for a request
+		// that no longer asks for it.
+		if old := s.req.Status.FQDN; old != "" {
+			s.req.Status.FQDN = ""
+			if rerr := r.releaseStrayNames(ctx, s, old); rerr != nil {
+				return true, rerr
+			}
+		}
 		return stop, err
 	}
 	s.refuse(e)
