@@ -283,6 +283,19 @@ func TestApprovalAuthority(t *testing.T) {
 	if err := setAdminGroup(u.approver, "dinkes", "opd:dinkes"); err != nil {
 		t.Fatalf("an approver may change the admin group: %v", err)
 	}
+	// Nor where the approved name is made while the CRD still lets it change (no name
+	// claimed, no namespace made): the zone the approval was for, the namespace.
+	const placeDenied = `user "pat" may not change spec.zone, spec.hosting.namespace or spec.opd.code of an approved request`
+	for _, move := range []func(*sdv1.SubdomainRequest){
+		func(r *sdv1.SubdomainRequest) { r.Spec.Zone = "kalbar" },
+		func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "opd-elsewhere" },
+		func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "lain" },
+	} {
+		wantDenied(t, editRequest(u.editor, "dinkes", move), placeDenied)
+	}
+	if err := editRequest(u.approver, "dinkes", func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "opd-dinkes" }); err != nil {
+		t.Fatalf("an approver may change the hosting namespace of an approved request: %v", err)
+	}
 	// An editor cannot withdraw the approval either; an approver can.
 	wantDenied(t, setAnnotations(u.editor, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil}), `"approve"`)
 	if err := setAnnotations(u.approver, "dinkes", map[string]*string{sdv1.AnnotationApproved: nil, sdv1.AnnotationApprovedBy: nil}); err != nil {
