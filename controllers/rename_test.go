@@ -487,3 +487,46 @@ func TestReservedLaterKeepsServing(t *testing.T) {
 		t.Errorf("another request for the reserved name: %+v", c)
 	}
 }
+
+// TestOldNameKeptWhileHostingServes: an Ingress of the OPD's own in the hosting
+// namespace that serves the old name (made while the old name was in its grace
+// period, when the namespace might serve it) keeps the old name's claim after the
+// grace period, and NameAvailable says so; once that Ingress drops the name, the claim
+// is released. Before, the claim went while the OPD still served the name, and the
+// next request for it would have served it beside the OPD.
+func TestOldNameKeptWhileHostingServes(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("tahan", "tahan.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.3.0/24"}
+		z.Spec.RenameGracePeriod = &metav1.Duration{Duration: 8 * time.Second} // time to make the Ingress within it
+	}))
+	create(t, newRequest("tahan", "tahan", "tahanlama", approved("kadis")))
+	waitPhase(t, "tahan", sdv1.PhaseReady)
+	renameApproved(t, "tahan", "tahanbaru")
+	waitServing(t, "tahan", "tahanbaru.tahan.go.id")
+	own := foreignIngress("opd-tahan", "situs-lama", "tahanlama.tahan.go.id", nil)
+	create(t, own)
+	waitCached(t, own)
+	r := waitFor(t, "tahan", "the old name kept for the hosting namespace's Ingress", func(r *sdv1.SubdomainRequest) bool {
+		return strings.Contains(condition(r, sdv1.ConditionNameAvailable).Message,
+			"claim kept while an Ingress of the hosting namespace opd-tahan still serves it: tahanlama.tahan.go.id (served by Ingress opd-tahan/situs-lama)")
+	})
+	if r.Status.Phase != sdv1.PhaseReady || len(r.Status.PreviousNames) != 1 || r.Status.PreviousNames[0].Released {
+		t.Errorf("status: %s %+v", statusString(r), r.Status.PreviousNames)
+	}
+	claim := &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "tahanlama.tahan.go.id"}}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(claim), claim); err != nil {
+		t.Fatalf("the old name's claim went while the OPD's Ingress serves it: %v", err)
+	}
+	if got := hostsOf(t, "opd-tahan", "tahan"); !slices.Equal(got, []string{"tahanbaru.tahan.go.id"}) {
+		t.Errorf("the request's own Ingress still carries the old name: %v", got)
+	}
+	if err := k8s.Delete(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, claim)
+	waitFor(t, "tahan", "the old name released", func(r *sdv1.SubdomainRequest) bool {
+		return len(r.Status.PreviousNames) == 1 && r.Status.PreviousNames[0].Released &&
+			!strings.Contains(condition(r, sdv1.ConditionNameAvailable).Message, "claim kept")
+	})
+}

@@ -388,7 +388,9 @@ func activePreviousNames(prev []sdv1.PreviousName, now time.Time) []string {
 }
 
 // releaseRetiredNames, once the Ingress and DNS records no longer carry them, releases
-// the claims of old names whose grace period ended and marks them released. Asks for a
+// the claims of old names whose grace period ended and marks them released, except a
+// name an Ingress of the hosting namespace still serves (hostingServer): its claim is
+// kept and NameAvailable's message says so. Asks for a
 // reconcile when the next grace period ends (no polling), and soon again for a name
 // still carried: the Ingress or DNSEndpoint this pass rewrote (and the cache shows
 // before the write), or one made moments ago that the cache does not show yet (ensure
@@ -396,6 +398,14 @@ func activePreviousNames(prev []sdv1.PreviousName, now time.Time) []string {
 func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s *requestScope) (bool, error) {
 	now := s.now
 	prev := s.req.Status.PreviousNames
+	var kept []string // old names an Ingress of the hosting namespace still serves
+	defer func() {
+		if c := meta.FindStatusCondition(s.req.Status.Conditions, sdv1.ConditionNameAvailable); c != nil && len(kept) > 0 {
+			s.setCondition(sdv1.ConditionNameAvailable, true, c.Reason, fmt.Sprintf(
+				"%s; grace period over, claim kept while an Ingress of the hosting namespace %s still serves it: %s",
+				c.Message, s.namespace, strings.Join(kept, ", ")))
+		}
+	}()
 	for i := range prev {
 		p := &prev[i]
 		if p.Released {
@@ -414,6 +424,12 @@ func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s 
 			s.requeueAt(cacheLagRetry)
 			continue
 		}
+		if holder, err := r.hostingServer(s, p.FQDN); err != nil {
+			return true, err
+		} else if holder != "" {
+			kept = append(kept, fmt.Sprintf("%s (served by %s)", p.FQDN, holder))
+			continue
+		}
 		if err := r.giveBackClaim(ctx, s.req, p.FQDN); err != nil {
 			return true, err
 		}
@@ -422,6 +438,29 @@ func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s 
 			"the grace period of %s ended: its host, record and claim are released", p.FQDN)
 	}
 	return false, nil
+}
+
+// hostingServer names an Ingress of the request's hosting namespace, not the
+// request's own, that serves name (an OPD admin's, made while the old name was in its
+// grace period and the namespace might serve it), from the cache; "" if none. Such a
+// name stays claimed: released, another request could claim it while the OPD still
+// serves it. That Ingress's change or deletion brings the request back
+// (foreignHandler).
+func (r *SubdomainRequestReconciler) hostingServer(s *requestScope, name string) (string, error) {
+	ingresses, _, err := r.servers(name)
+	if err != nil {
+		return "", err
+	}
+	holder := "" // the first by name: the message stays the same from pass to pass
+	for _, o := range ingresses {
+		if o.GetNamespace() == s.namespace && !mine(o, s.req) && (holder == "" || o.GetName() < holder) {
+			holder = o.GetName()
+		}
+	}
+	if holder == "" {
+		return "", nil
+	}
+	return fmt.Sprintf("Ingress %s/%s", s.namespace, holder), nil
 }
 
 // nextWindow returns the zone change window's next opening, or zero when changes may
