@@ -127,26 +127,32 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 }
 
 // zonePlace refuses, with a Conflict, a hosting namespace that some zone names as its
-// dns.namespace or ingress.controllerNamespace and that does not exist yet (one that
-// exists is refused as not the request's own anyway): created for the request, its
-// OPD's admin group would get admin over every site's DNS records, or its pods would
-// pass every hosting NetworkPolicy and could become endpoints of the load balancer
-// Services, and deleting the request would delete that namespace.
+// dns.namespace or ingress.controllerNamespace, whether it exists yet or not (one that
+// exists would be refused as not the request's own anyway): created for the request,
+// its OPD's admin group would get admin over every site's DNS records, or its pods
+// would pass every hosting NetworkPolicy and could become endpoints of the load
+// balancer Services, and deleting the request would delete that namespace.
 func (r *SubdomainRequestReconciler) zonePlace(ctx context.Context, namespace string) error {
 	zones := &sdv1.SubdomainZoneList{}
 	if err := r.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
+	// The first zone by name that names it: the message stays the same from pass to
+	// pass (zones often share an ingress controller's namespace).
+	var zone, field string
 	for _, z := range zones.Items {
 		for _, p := range []struct{ field, ns string }{{"dns.namespace", z.Spec.DNS.Namespace}, {"ingress.controllerNamespace", z.Spec.Ingress.ControllerNamespace}} {
-			if p.ns == namespace {
-				return reconcileerr.NewConflict(sdv1.ConditionHostingReady, "NamespaceReserved",
-					"namespace %s is SubdomainZone %s's spec.%s, where the operator works for all the zone's sites: it cannot be an OPD's hosting namespace; set spec.hosting.namespace to another",
-					namespace, z.Name, p.field)
+			if p.ns == namespace && (zone == "" || z.Name < zone) {
+				zone, field = z.Name, p.field
 			}
 		}
 	}
-	return nil
+	if zone == "" {
+		return nil
+	}
+	return reconcileerr.NewConflict(sdv1.ConditionHostingReady, "NamespaceReserved",
+		"namespace %s is SubdomainZone %s's spec.%s, where the operator works for all the zone's sites: it cannot be an OPD's hosting namespace; set spec.hosting.namespace to another",
+		namespace, zone, field)
 }
 
 // child is the ObjectMeta of a child in the hosting namespace.

@@ -186,7 +186,7 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 			}
 		}
 	}
-	if written && r.waitsForRelease(s, e) {
+	if written && r.waitsForRelease(s, e, base.Status.Phase) {
 		return ctrl.Result{RequeueAfter: earliest(releasedRetry, res.RequeueAfter)}, nil
 	}
 	return resultFor(err, res)

@@ -236,14 +236,21 @@ func resultFor(err error, res ctrl.Result) (ctrl.Result, error) {
 }
 
 // waitsForRelease tells whether a pass that ended with e waits for a name or an
-// address to be released (a Conflict, a full pool), and r has seen one released since
-// the pass began (s.freedAt): the release's wake-up went to the requests the cache
-// showed waiting, which this one was not yet, so it looks again at once.
-func (r *SubdomainRequestReconciler) waitsForRelease(s *requestScope, e *reconcileerr.Error) bool {
-	if e == nil || !(e.Kind == reconcileerr.Conflict || e.Kind == reconcileerr.Invalid && e.Reason == reasonPoolExhausted) {
+// address to be released (NameConflict, AddressConflict, a full pool), and r has seen
+// one released since the pass began (s.freedAt), while the request was not waiting
+// before (was: its phase the pass began with): the release's wake-up went to the
+// requests the cache showed waiting, which this one was not yet, so it looks again at
+// once. A request the cache showed waiting was woken by the release itself; a Conflict
+// no release ends (a foreign namespace, say) waits as it did.
+func (r *SubdomainRequestReconciler) waitsForRelease(s *requestScope, e *reconcileerr.Error, was sdv1.Phase) bool {
+	if e == nil || was == sdv1.PhaseConflict || was == sdv1.PhaseFailed {
 		return false
 	}
-	return r.freed.Load() != s.freedAt
+	switch e.Reason {
+	case "NameConflict", "AddressConflict", reasonPoolExhausted:
+		return r.freed.Load() != s.freedAt
+	}
+	return false
 }
 
 // releasedRetry is how soon a pass that waits for a release seen during it looks again.

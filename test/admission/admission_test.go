@@ -285,11 +285,22 @@ func TestApprovalAuthority(t *testing.T) {
 	}
 	// Nor where the approved name is made while the CRD still lets it change (no name
 	// claimed, no namespace made): the zone the approval was for, the namespace.
-	const placeDenied = `user "pat" may not change spec.zone, spec.hosting.namespace or spec.opd.code of an approved request`
+	const placeDenied = `user "pat" may not change spec.zone or the hosting namespace (spec.hosting.namespace, default opd-<opd.code>) of an approved request`
+	// Writing the default namespace out, then changing the code behind it, moves nothing.
+	if err := editRequest(u.editor, "dinkes", func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "opd-" + r.Spec.OPD.Code }); err != nil {
+		t.Fatalf("writing out the default namespace: %v", err)
+	}
+	if err := editRequest(u.editor, "dinkes", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "dinkes2" }); err != nil {
+		t.Fatalf("changing the OPD code behind a written-out namespace: %v", err)
+	}
+	if err := editRequest(u.editor, "dinkes", func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "" }); err == nil {
+		t.Fatal("dropping the written-out namespace moved the request to opd-dinkes2")
+	} else {
+		wantDenied(t, err, placeDenied)
+	}
 	for _, move := range []func(*sdv1.SubdomainRequest){
 		func(r *sdv1.SubdomainRequest) { r.Spec.Zone = "kalbar" },
 		func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "opd-elsewhere" },
-		func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "lain" },
 	} {
 		wantDenied(t, editRequest(u.editor, "dinkes", move), placeDenied)
 	}
