@@ -429,7 +429,11 @@ func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, err
 		var found []string
 		for _, o := range c.objs {
 			if !mine(o, s.req) && !acmeSolver(o) {
-				found = append(found, fmt.Sprintf("%s %s/%s%s", c.kind, o.GetNamespace(), o.GetName(), heldBy(o)))
+				kind := c.kind
+				if k := o.GetObjectKind().GroupVersionKind().Kind; k != "" {
+					kind = k // a Gateway API route among the Ingresses
+				}
+				found = append(found, fmt.Sprintf("%s %s/%s%s", kind, o.GetNamespace(), o.GetName(), heldBy(o)))
 			}
 		}
 		if len(found) > 0 {
@@ -449,13 +453,18 @@ func acmeSolver(o client.Object) bool {
 	return o.GetLabels()["acme.cert-manager.io/http01-solver"] == "true"
 }
 
-// servers are the cached Ingresses and DNSEndpoints that serve name (the servedNames
-// index): the cache's own objects, only to be read.
+// servers are the cached Ingresses (with the Gateway API routes) and DNSEndpoints that
+// serve name (the servedNames index): the cache's own objects, only to be read.
 func (r *SubdomainRequestReconciler) servers(name string) (ingresses, records []client.Object, err error) {
-	for _, c := range []struct {
+	type source struct {
 		indexer toolscache.Indexer
 		dst     *[]client.Object
-	}{{r.ingressHosts, &ingresses}, {r.dnsNames, &records}} {
+	}
+	sources := []source{{r.ingressHosts, &ingresses}, {r.dnsNames, &records}}
+	for _, idx := range r.routeHosts {
+		sources = append(sources, source{idx, &ingresses}) // routes front sites as Ingresses do
+	}
+	for _, c := range sources {
 		objs, err := c.indexer.ByIndex(servedNames, name)
 		if err != nil {
 			return nil, nil, err

@@ -1042,3 +1042,29 @@ func TestUnservedRenameIntoConflict(t *testing.T) {
 	create(t, newRequest("lamac", "lamabaru", "lamax", approved("kadis")))
 	waitServing(t, "lamac", "lamax.lamabaru.go.id")
 }
+
+// TestRouteHolds: a Gateway API route that serves a name before a request claims it
+// (made before the claim, or while the claimed-hostnames policy failed open) is a
+// foreign holder, as an Ingress is: the request is a Conflict naming it and takes no
+// claim; when the route goes, the request is looked at again and serves.
+func TestRouteHolds(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("rute", "rute.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.4.0/24"} }))
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "rute-luar"}})
+	old := testenv.Route("HTTPRoute", "rute-luar", "lama", []any{"rutehub.rute.go.id", "*.rute.go.id"})
+	create(t, old)
+	waitCached(t, old)
+	create(t, newRequest("rutehub", "rute", "rutehub", approved("kadis")))
+	r := waitPhase(t, "rutehub", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameConflict" || !strings.Contains(c.Message, "HTTPRoute rute-luar/lama (not created by subdomain-operator)") {
+		t.Errorf("NameAvailable: %+v", c)
+	}
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "rutehub.rute.go.id"}})
+	// Its wildcard is no holder: an exact name wins over it.
+	create(t, newRequest("rutelain", "rute", "rutelain", approved("kadis")))
+	waitPhase(t, "rutelain", sdv1.PhaseReady)
+	if err := k8s.Delete(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, "rutehub", "rutehub.rute.go.id")
+}

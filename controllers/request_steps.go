@@ -440,8 +440,8 @@ func (r *SubdomainRequestReconciler) releaseRetiredNames(ctx context.Context, s 
 	return false, nil
 }
 
-// hostingServer names an Ingress of the request's hosting namespace, not the
-// request's own, that serves name (an OPD admin's, made while the old name was in its
+// hostingServer names an Ingress (or a Gateway API route) of the request's hosting
+// namespace, not the request's own, that serves name (an OPD admin's, made while the old name was in its
 // grace period and the namespace might serve it), from the cache; "" if none. Such a
 // name stays claimed: released, another request could claim it while the OPD still
 // serves it. That Ingress's change or deletion brings the request back
@@ -451,16 +451,20 @@ func (r *SubdomainRequestReconciler) hostingServer(s *requestScope, name string)
 	if err != nil {
 		return "", err
 	}
-	holder := "" // the first by name: the message stays the same from pass to pass
+	holder := "" // the first: the message stays the same from pass to pass
 	for _, o := range ingresses {
-		if o.GetNamespace() == s.namespace && !mine(o, s.req) && (holder == "" || o.GetName() < holder) {
-			holder = o.GetName()
+		if o.GetNamespace() != s.namespace || mine(o, s.req) {
+			continue
+		}
+		kind := "Ingress"
+		if k := o.GetObjectKind().GroupVersionKind().Kind; k != "" {
+			kind = k // a Gateway API route
+		}
+		if h := fmt.Sprintf("%s %s/%s", kind, o.GetNamespace(), o.GetName()); holder == "" || h < holder {
+			holder = h
 		}
 	}
-	if holder == "" {
-		return "", nil
-	}
-	return fmt.Sprintf("Ingress %s/%s", s.namespace, holder), nil
+	return holder, nil
 }
 
 // nextWindow returns the zone change window's next opening, or zero when changes may

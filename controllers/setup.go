@@ -18,15 +18,20 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -105,6 +110,18 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	if r.dnsNames, err = addIndex(ctx, mgr.GetCache(), &dnsv1.DNSEndpoint{}, servedNames, recordServedNames); err != nil {
 		return err
 	}
+	routes, err := gatewayRoutes(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
+	r.routeHosts = nil
+	for _, route := range routes {
+		idx, err := addIndex(ctx, mgr.GetCache(), route, servedNames, routeServedNames)
+		if err != nil {
+			return err
+		}
+		r.routeHosts = append(r.routeHosts, idx)
+	}
 	if r.published, err = addIndex(ctx, mgr.GetCache(), &sdv1.SubdomainRequest{}, publishedAddresses, requestAddress); err != nil {
 		return err
 	}
@@ -128,7 +145,7 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	if err := idx.IndexField(ctx, &sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("subdomainrequest").
 		// Status writes change neither generation nor annotations: they do not
 		// trigger a reconcile of their own.
@@ -184,8 +201,50 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 		// requests serving its names (ForeignHolder, NameAvailable's message).
 		Watches(&networkingv1.Ingress{}, r.foreignHandler(ingressServedNames), builder.WithPredicates(foreignChanged())).
 		Watches(&dnsv1.DNSEndpoint{}, r.foreignHandler(recordServedNames), builder.WithPredicates(foreignChanged())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles})
+	// Gateway API routes, like Ingresses, when the cluster serves them.
+	for _, route := range routes {
+		b = b.Watches(route, r.foreignHandler(routeServedNames), builder.WithPredicates(foreignChanged()))
+	}
+	return b.Complete(r)
+}
+
+// routeKinds are the Gateway API route kinds whose spec.hostnames serve names.
+var routeKinds = []string{"HTTPRoute", "GRPCRoute", "TLSRoute"}
+
+// gatewayRoutes returns an empty object, of the version the API server prefers, of
+// each Gateway API route kind it serves when the manager starts: a cluster without
+// the Gateway API has none to watch (routes installed later are watched after the
+// manager's next start).
+func gatewayRoutes(mapper meta.RESTMapper) ([]client.Object, error) {
+	var out []client.Object
+	for _, kind := range routeKinds {
+		m, err := mapper.RESTMapping(schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: kind})
+		if meta.IsNoMatchError(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("looking for the Gateway API's %s: %w", kind, err)
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(m.GroupVersionKind)
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// routeServedNames is the servedNames index of a Gateway API route: its
+// spec.hostnames (a wildcard is no name of a request's: an exact host wins over it).
+func routeServedNames(o any) ([]string, error) {
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return nil, nil
+	}
+	hostnames, _, err := unstructured.NestedStringSlice(u.Object, "spec", "hostnames")
+	if err != nil {
+		return nil, nil //nolint:nilerr // a route the API server took with odd hostnames serves none of ours
+	}
+	return slices.DeleteFunc(hostnames, func(h string) bool { return strings.HasPrefix(h, "*") }), nil
 }
 
 // deletionPredicate passes updates that set a deletion timestamp.

@@ -83,6 +83,9 @@ type SubdomainRequestReconciler struct {
 	// ingressHosts and dnsNames are the Ingress and DNSEndpoint informers' indexers,
 	// with the servedNames index; set up by SetupWithManager.
 	ingressHosts, dnsNames toolscache.Indexer
+	// routeHosts are the Gateway API route informers' indexers, with servedNames, one
+	// per route kind the cluster served when the manager started.
+	routeHosts []toolscache.Indexer
 	// published is the requests informer's indexer, with the publishedAddresses index.
 	published toolscache.Indexer
 	// sharedZones is the zones informer's indexer, with indexSharedAddress.
@@ -158,6 +161,7 @@ type step func(ctx context.Context, s *requestScope) (stop bool, err error)
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=admin
 // +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;grpcroutes;tlsroutes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
 // Reconcile reads like the procedure it replaces: gate on approval, claim the name and

@@ -63,8 +63,14 @@ const (
 
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(logr.New(reconciles.Sink(zap.New(zap.WriteTo(logs), zap.UseDevMode(true)).GetSink())))
-	var err error
-	env, err = testenv.Start(testenv.Options{ControllerManager: true})
+	// With the Gateway API's route CRDs: the operator watches routes as it does
+	// Ingresses when the cluster serves them.
+	routeCRDs, err := testenv.GatewayAPICRDs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	env, err = testenv.Start(testenv.Options{ControllerManager: true, CRDs: routeCRDs})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

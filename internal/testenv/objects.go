@@ -19,6 +19,7 @@ package testenv
 import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Ingress is an Ingress in namespace serving host at / from Service web:80, as a
@@ -33,6 +34,25 @@ func Ingress(namespace, name, host string) *networkingv1.Ingress {
 			Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
 				Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}
 	return ing
+}
+
+// Route is a Gateway API route of kind (HTTPRoute, GRPCRoute or TLSRoute, version v1)
+// in namespace, with hostnames (nil leaves the field out), attached to a Gateway named
+// shared: the tests' routes of users (GatewayAPICRDs must be installed).
+func Route(kind, namespace, name string, hostnames []any) *unstructured.Unstructured {
+	spec := map[string]any{"parentRefs": []any{map[string]any{"name": "shared"}}}
+	if hostnames != nil {
+		spec["hostnames"] = hostnames
+	}
+	if kind == "TLSRoute" {
+		spec["rules"] = []any{map[string]any{"backendRefs": []any{map[string]any{"name": "web", "port": int64(443)}}}}
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	u.SetAPIVersion("gateway.networking.k8s.io/v1")
+	u.SetKind(kind)
+	u.SetNamespace(namespace)
+	u.SetName(name)
+	return u
 }
 
 // MergeAnnotations sets kv on o's annotations, a nil value removing the key: what

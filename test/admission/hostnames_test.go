@@ -34,22 +34,9 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
-// route is a Gateway API route of kind (HTTPRoute, GRPCRoute or TLSRoute) in namespace,
-// with hostnames; nil leaves the field out.
+// route is a Gateway API route of kind in namespace, with hostnames (testenv.Route).
 func route(kind, namespace, name string, hostnames []any) *unstructured.Unstructured {
-	spec := map[string]any{"parentRefs": []any{map[string]any{"name": "shared"}}}
-	if hostnames != nil {
-		spec["hostnames"] = hostnames
-	}
-	if kind == "TLSRoute" {
-		spec["rules"] = []any{map[string]any{"backendRefs": []any{map[string]any{"name": "web", "port": int64(443)}}}}
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
-	u.SetAPIVersion("gateway.networking.k8s.io/v1")
-	u.SetKind(kind)
-	u.SetNamespace(namespace)
-	u.SetName(name)
-	return u
+	return testenv.Route(kind, namespace, name, hostnames)
 }
 
 // TestClaimedHostnames: with the Gateway API CRDs installed, no Ingress or route in any
