@@ -160,7 +160,8 @@ func seconds(d time.Duration) *int64 {
 // within serviceLevel.approval of the request, Ready within serviceLevel.provisioning of
 // the approval. A request still waiting is checked again when its deadline passes.
 // A breach emits a Warning event and counts in subdomain_service_level_breaches_total,
-// once: while its stage waits, or in the pass that ends the stage late. A stage that
+// once: while its stage waits, or in the pass that ends the stage late; provisioning is
+// judged after a late approval too (ProvisioningOverdue then says both). A stage that
 // ended before the zone's standard changed is judged again in the condition, against
 // the standard now in force, but no event or count follows: the zone's change is no
 // new breach of the request's. A zone without standards has no condition.
@@ -203,8 +204,14 @@ func (r *SubdomainRequestReconciler) serviceLevel(s *requestScope) {
 	ok, reason, msg := true, "WithinServiceLevel", "within the zone's approval and provisioning standards so far"
 	if good, m := check("approval", sl.Approval, st.RequestedAt, st.ApprovedAt); !good {
 		ok, reason, msg = false, "ApprovalOverdue", m
-	} else if st.ApprovedAt != nil && (s.label != "" || st.ReadyAt != nil) {
+	}
+	// Provisioning is judged after a late approval too: its breach is one of its own
+	// (the approval's was counted when it happened), and the condition says both.
+	if st.ApprovedAt != nil && (s.label != "" || st.ReadyAt != nil) {
 		if good, m := check("provisioning", sl.Provisioning, st.ApprovedAt, st.ReadyAt); !good {
+			if !ok {
+				m = msg + "; " + m
+			}
 			ok, reason, msg = false, "ProvisioningOverdue", m
 		}
 	}

@@ -17,17 +17,20 @@ limitations under the License.
 package controllers_test
 
 import (
+	"context"
 	"maps"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/controllers"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
 // TestServiceLevel: a request left waiting past the zone's approval standard is flagged
@@ -202,4 +205,42 @@ func breachCount(t *testing.T, zone string) float64 {
 		}
 	}
 	return n
+}
+
+// TestLateApprovalThenLateProvisioning: a request approved late whose provisioning is
+// late too (it stays in Conflict: its namespace is someone else's) is reported and
+// counted for both stages: ProvisioningOverdue, saying both, a Warning Event, a
+// second breach. Before, the approval's breach hid the provisioning's for good.
+func TestLateApprovalThenLateProvisioning(t *testing.T) {
+	create(t, newZone("slaganda", "slaganda.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.5.0/24"}
+		z.Spec.ServiceLevel = sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: 2 * time.Second},
+			Provisioning: &metav1.Duration{Duration: 4 * time.Second}}
+	}))
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-gandalambat"}})
+	create(t, newRequest("gandalambat", "slaganda", "gandalambat"))
+	r := waitPhase(t, "gandalambat", sdv1.PhasePending)
+	// Timestamps are stored to the second: approve a full second past the standard.
+	if wait := time.Until(r.CreationTimestamp.Add(3 * time.Second)); wait > 0 {
+		time.Sleep(wait)
+	}
+	annotate(t, "gandalambat", map[string]*string{sdv1.AnnotationApproved: ptr("gandalambat")})
+	r = waitFor(t, "gandalambat", "ProvisioningOverdue", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, controllers.ConditionServiceLevel).Reason == "ProvisioningOverdue"
+	})
+	if c := condition(r, controllers.ConditionServiceLevel); !strings.Contains(c.Message, "approval took") ||
+		!strings.Contains(c.Message, "provisioning is overdue: the standard of 4s ended at") {
+		t.Errorf("ServiceLevel: %+v", c)
+	}
+	if r.Status.Phase != sdv1.PhaseConflict {
+		t.Errorf("phase %s, want Conflict (the namespace is someone else's)", r.Status.Phase)
+	}
+	assertEvent(t, "gandalambat", "ProvisioningOverdue")
+	// The counter is incremented after the status write the wait above saw.
+	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
+		return breachCount(t, "slaganda") == 2, nil
+	})
+	if err != nil {
+		t.Errorf("breaches counted for zone slaganda: %v, want 2 (approval, provisioning)", breachCount(t, "slaganda"))
+	}
 }
