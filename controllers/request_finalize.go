@@ -80,9 +80,6 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 			return nil
 		}
 	}
-	if err := r.recordUnservedApproval(ctx, s); err != nil {
-		return err
-	}
 	orphan := r.orphaned(s.req, left)
 	// The policy is the one the deletion began with: a Delete deletion that has begun
 	// taking the site down goes on as Delete when the spec says Retain since - keeping
@@ -116,13 +113,6 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 		if err := r.recordEnd(ctx, s, sdv1.LedgerRetained); err != nil {
 			return err
 		}
-		if orphan != "" {
-			r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, "Retained", "Delete",
-				"the deletion asked to orphan the request's objects (%s): treated as deletionPolicy Retain, the site, DNS records, Secret and claims stay in place", orphan)
-		} else {
-			r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Retained", "Delete",
-				"deletionPolicy Retain: the site, DNS records, Secret and claims stay in place")
-		}
 	} else {
 		s.req.Status.DeletionPolicy = sdv1.DeletionPolicyDelete
 		if err := r.deleteChildren(ctx, children); err != nil {
@@ -136,12 +126,25 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 		}
 		r.unsure.drop(s.req.Name)
 		r.strays.set(s.req.Name, nil)
-		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Deleted", "Delete",
-			"the site, DNS records and claims were removed")
 	}
 	base := s.req.DeepCopy()
 	controllerutil.RemoveFinalizer(s.req, sdv1.Finalizer)
-	return client.IgnoreNotFound(r.Patch(ctx, s.req, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+	if err := r.Patch(ctx, s.req, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		// Told by the retry that removes the finalizer, once.
+		return client.IgnoreNotFound(err)
+	}
+	switch {
+	case !retain && orphan == "":
+		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Deleted", "Delete",
+			"the site, DNS records and claims were removed")
+	case orphan != "":
+		r.Recorder.Eventf(s.req, nil, corev1.EventTypeWarning, "Retained", "Delete",
+			"the deletion asked to orphan the request's objects (%s): treated as deletionPolicy Retain, the site, DNS records, Secret and claims stay in place", orphan)
+	default:
+		r.Recorder.Eventf(s.req, nil, corev1.EventTypeNormal, "Retained", "Delete",
+			"deletionPolicy Retain: the site, DNS records, Secret and claims stay in place")
+	}
+	return nil
 }
 
 // deletionBegun tells whether an earlier pass, in the window, began to remove the
@@ -229,6 +232,11 @@ func (r *SubdomainRequestReconciler) recordUnservedApproval(ctx context.Context,
 
 // recordEnd writes the ledger's Deleted or Retained entry of a request that held a name.
 func (r *SubdomainRequestReconciler) recordEnd(ctx context.Context, s *requestScope, typ sdv1.LedgerEntryType) error {
+	// First the approval of a request that never served, once the deletion has done
+	// its waiting: a pass that waits for the namespace to go writes no ledger.
+	if err := r.recordUnservedApproval(ctx, s); err != nil {
+		return err
+	}
 	if s.req.Status.FQDN == "" {
 		return nil
 	}

@@ -1,0 +1,165 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+// TestWaitingDeletionWritesNoLedger: a request that never served (its zone's DNS
+// namespace is missing), deleted while its hosting namespace cannot go (a finalizer
+// of the test's holds an object in it), waits without writing: the approval of a
+// request that never served is recorded once the namespace is gone, not tried again
+// by every pass of the wait (every 2 s; each a ledger PATCH the API server refused as
+// a duplicate). Before, the wait patched the ledger on each pass.
+func TestWaitingDeletionWritesNoLedger(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("tunggu", "tunggu.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.6.0/24"}
+		z.Spec.DNS.Namespace = "dns-tunggu-absent"
+	}))
+	create(t, newRequest("tunggu", "tunggu", "tunggu", approved("kadis")))
+	waitFor(t, "tunggu", "hosted, waiting for the DNS namespace", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionDNSReady).Reason == "DNSNamespaceMissing" && r.Status.Namespace == "opd-tunggu"
+	})
+	hold := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-tunggu", Name: "tahan",
+		Finalizers: []string{"test.kominfo.go.id/hold"}}}
+	create(t, hold)
+	if err := k8s.Delete(ctx, getRequest(t, "tunggu")); err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-tunggu"}}
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(ns), ns)
+		return err == nil && !ns.DeletionTimestamp.IsZero(), err
+	})
+	if err != nil {
+		t.Fatalf("the hosting namespace is not being deleted: %v", err)
+	}
+	// Several passes of the wait (one every 2 s).
+	from := writes.Count()
+	time.Sleep(7 * time.Second)
+	var ledger []string
+	for _, w := range writes.Since(from) {
+		if strings.Contains(w, "/subdomainledgers") {
+			ledger = append(ledger, w)
+		}
+	}
+	if len(ledger) > 0 {
+		t.Errorf("the waiting deletion wrote the ledger %d times: %v", len(ledger), ledger)
+	}
+	if err := testenv.Edit(ctx, k8s, hold, func(c *corev1.ConfigMap) { c.Finalizers = nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "tunggu"}})
+	err = waitForLedger(t, "tunggu", "tunggu", func(entries []sdv1.LedgerEntry) bool {
+		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool {
+			return e.Type == sdv1.LedgerApproved && strings.Contains(e.ID, "/Approved/unserved/tunggu")
+		})
+	})
+	if err != nil {
+		t.Errorf("the approval of the request that never served is not on record: %v", err)
+	}
+}
+
+// TestDeletedToldOnce: a deletion whose finalizer removal fails the first time (a 409:
+// someone wrote the request meanwhile) is told once, by the pass that removes the
+// finalizer. Before, the Deleted Event came before the removal, and again from the
+// retry.
+func TestDeletedToldOnce(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("sekali", "sekali.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.7.0/24"} }))
+	create(t, newRequest("sekali", "sekali", "sekali", approved("kadis")))
+	waitPhase(t, "sekali", sdv1.PhaseReady)
+	var once sync.Once
+	refused := false
+	stopManager()
+	t.Cleanup(func() {
+		stopManager()
+		if err := startManager(); err != nil {
+			t.Error(err)
+		}
+	})
+	err := startManagerWrapped(5*time.Second, func(cfg *rest.Config) *rest.Config {
+		cfg = rest.CopyConfig(cfg)
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				if req.Method != http.MethodPatch || !strings.HasSuffix(req.URL.Path, "/subdomainrequests/sekali") || req.Body == nil {
+					return rt.RoundTrip(req)
+				}
+				body, err := io.ReadAll(req.Body)
+				if err != nil {
+					return nil, err
+				}
+				req.Body = io.NopCloser(bytes.NewReader(body))
+				refuse := false
+				if strings.Contains(string(body), `"finalizers":null`) || strings.Contains(string(body), `"finalizers":[]`) {
+					once.Do(func() { refuse, refused = true, true })
+				}
+				if !refuse {
+					return rt.RoundTrip(req)
+				}
+				status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"the object has been modified (test)","reason":"Conflict","code":409}`
+				return &http.Response{StatusCode: http.StatusConflict, Header: http.Header{"Content-Type": []string{"application/json"}},
+					Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
+			})
+		})
+		return cfg
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(ctx, getRequest(t, "sekali")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "sekali"}})
+	if !refused {
+		t.Fatal("the finalizer's removal was never refused: the test proves nothing")
+	}
+	assertEvent(t, "sekali", "Deleted")
+	time.Sleep(time.Second) // an Event is written by the recorder's own worker
+	list := &eventsv1.EventList{}
+	if err := k8s.List(ctx, list); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range list.Items {
+		if e.Regarding.Name == "sekali" && e.Reason == "Deleted" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Deleted Events for one deletion, want 1", n)
+	}
+}
