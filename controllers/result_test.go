@@ -41,6 +41,8 @@ func TestResultFor(t *testing.T) {
 	}{
 		{"no error keeps res", nil, deadline, 3 * time.Second, nil},
 		{"untyped error is returned for a rate-limited retry", boom, ctrl.Result{}, 0, boom},
+		// With an error controller-runtime ignores the result (and logs that it did).
+		{"untyped error drops a deadline", boom, deadline, 0, boom},
 		{"conflict retries", reconcileerr.NewConflict("C", "R", "m"), ctrl.Result{}, conflictRetry, nil},
 		// A served name in a refused rename's Conflict still has its old names' grace
 		// periods and its service level: their deadline comes first.

@@ -223,8 +223,14 @@ func (r *SubdomainRequestReconciler) Reconcile(ctx context.Context, key ctrl.Req
 // for a rate-limited retry.
 func resultFor(err error, res ctrl.Result) (ctrl.Result, error) {
 	e := reconcileerr.As(err)
+	if e == nil && err != nil {
+		// The rate-limited retry comes first anyway, and computes the next deadline;
+		// controller-runtime ignores a result returned with an error (and says so in
+		// the log on every retry).
+		return ctrl.Result{}, err
+	}
 	if e == nil {
-		return res, err
+		return res, nil
 	}
 	// Each keeps an earlier look a step asked for (res): a service-level deadline, the
 	// end of an old name's grace period.
