@@ -30,6 +30,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -74,6 +75,8 @@ type Recorder struct {
 	controller string
 	instance   string
 	queue      chan *eventsv1.Event
+	// stopped is set when Start ends: an Event recorded after it is dropped and counted.
+	stopped atomic.Bool
 }
 
 // New returns a Recorder that reports as controller (reportingController) from this
@@ -91,6 +94,10 @@ func (r *Recorder) Eventf(regarding, related runtime.Object, eventtype, reason, 
 	if err != nil {
 		dropped.Inc()
 		ctrl.Log.WithName("events").Error(err, "event not recorded", "reason", reason)
+		return
+	}
+	if r.stopped.Load() {
+		dropped.Inc() // the writer is gone (the manager is stopping)
 		return
 	}
 	select {
@@ -142,38 +149,79 @@ func (r *Recorder) event(regarding, related runtime.Object, eventtype, reason, a
 	}, nil
 }
 
-// Start writes queued Events until ctx ends.
+// Start writes queued Events until ctx ends, then what is queued for up to
+// drainTimeout more: the manager stops this runnable before the reconcilers, which may
+// still record. What is left, and what is recorded after, is dropped and counted.
 func (r *Recorder) Start(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			r.stopped.Store(true)
+			r.drain(ctx, nil)
 			return nil
 		case e := <-r.queue:
-			r.write(ctx, e)
+			if !r.write(ctx, e) { // ctx ended during the write
+				r.stopped.Store(true)
+				r.drain(ctx, e)
+				return nil
+			}
 		}
 	}
 }
 
-// NeedLeaderElection is false: a standby records nothing, and what the leader queued
-// before it lost the lease is still worth writing.
+// drainTimeout bounds the writes of queued Events at shutdown.
+const drainTimeout = 2 * time.Second
+
+// drain writes first (when not nil) and the queued Events, one attempt each, within
+// drainTimeout of the end of ctx; it counts the rest as dropped.
+func (r *Recorder) drain(ctx context.Context, first *eventsv1.Event) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	once := func(e *eventsv1.Event) {
+		if dctx.Err() != nil {
+			dropped.Inc()
+		} else if err := r.client.Create(dctx, e); err != nil && !apierrors.IsAlreadyExists(err) {
+			dropped.Inc()
+		}
+	}
+	if first != nil {
+		once(first)
+	}
+	for {
+		select {
+		case e := <-r.queue:
+			once(e)
+		default:
+			return
+		}
+	}
+}
+
+// NeedLeaderElection is false: a standby records nothing, and a replica that is
+// stopping writes what it queued before it stopped (drain).
 func (r *Recorder) NeedLeaderElection() bool { return false }
 
-// write creates e, retrying a refused write a few times.
-func (r *Recorder) write(ctx context.Context, e *eventsv1.Event) {
+// write creates e, retrying a refused write a few times; one it gives up on is counted
+// as dropped. It returns false, e neither written nor counted, when ctx ended first.
+func (r *Recorder) write(ctx context.Context, e *eventsv1.Event) bool {
 	var err error
 	for i := range attempts {
 		if err = r.client.Create(ctx, e); err == nil || apierrors.IsAlreadyExists(err) {
-			return
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
 		}
 		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
 			break // retrying cannot help (a namespace being deleted, RBAC)
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-time.After(backoff << i):
 		}
 	}
 	dropped.Inc()
 	ctrl.Log.WithName("events").V(1).Info("event not written", "reason", e.Reason, "regarding", e.Regarding.Name, "error", err.Error())
+	return true
 }

@@ -26,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -121,5 +122,39 @@ func TestDrop(t *testing.T) {
 	}
 	if n := rec.Queued(); n != eventrec.QueueSize {
 		t.Errorf("queued %d, want %d", n, eventrec.QueueSize)
+	}
+}
+
+// TestDrainAtStop: Events queued when the manager stops the recorder (it stops before
+// the reconcilers) are still written, and one recorded after it stopped is dropped and
+// counted, not left in the queue unseen. Before, Start returned at once and both were
+// lost uncounted.
+func TestDrainAtStop(t *testing.T) {
+	env, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	rec := eventrec.New(env.Client, manager.Scheme(), clock.RealClock{}, "subdomain-operator")
+	for _, name := range []string{"satu", "dua", "tiga"} {
+		req := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name)}}
+		rec.Eventf(req, nil, corev1.EventTypeNormal, "Ready", "Reconcile", "%s is served", name)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the manager is stopping
+	if err := rec.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list := &eventsv1.EventList{}
+	if err := env.Client.List(context.Background(), list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 3 {
+		t.Errorf("%d of the 3 queued Events written at the stop", len(list.Items))
+	}
+	before := eventrec.Dropped()
+	rec.Eventf(&sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "empat"}}, nil, corev1.EventTypeNormal, "Ready", "Reconcile", "late")
+	if got := eventrec.Dropped() - before; got != 1 || rec.Queued() != 0 {
+		t.Errorf("an Event recorded after the stop: dropped %v, queued %d; want dropped 1, queued 0", got, rec.Queued())
 	}
 }
