@@ -20,6 +20,7 @@ limitations under the License.
 package chart_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,5 +162,47 @@ func TestKustomizeDefault(t *testing.T) {
 	if err := env.Kubectl("get", "validatingadmissionpolicy/subdomain-approval-authority", "mutatingadmissionpolicy/subdomain-approved-by",
 		"crd/subdomainledgers.subdomain.kominfo.go.id"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestDashboardTakesOneReplica: every replica exports the state gauges (read from its
+// cache at scrape, a standby too), so each dashboard query of them takes the max
+// across pods before anything else; the histograms and counters only the leader
+// observes. Before, the pool panel divided per-pod series: two replicas drew each
+// zone twice.
+func TestDashboardTakesOneReplica(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), chart, "dashboards", "subdomain-operator.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, p := range dash.Panels {
+		for _, tgt := range p.Targets {
+			for _, gauge := range []string{"subdomain_requests", "subdomain_pool_allocated", "subdomain_pool_capacity"} {
+				for i := strings.Index(tgt.Expr, gauge); i >= 0; {
+					seen++
+					if before := strings.TrimSpace(tgt.Expr[:i]); !strings.HasSuffix(before, "max by (zone) (") && !strings.HasSuffix(before, "max by (zone, phase) (") {
+						t.Errorf("panel %q: %s is not taken as the max across pods first: %s", p.Title, gauge, tgt.Expr)
+					}
+					next := strings.Index(tgt.Expr[i+len(gauge):], gauge)
+					if next < 0 {
+						break
+					}
+					i += len(gauge) + next
+				}
+			}
+		}
+	}
+	if seen < 3 {
+		t.Errorf("the dashboard queries the state gauges %d times, want at least 3 (requests, pool allocated, capacity)", seen)
 	}
 }
