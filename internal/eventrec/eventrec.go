@@ -30,7 +30,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync/atomic"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -76,7 +76,10 @@ type Recorder struct {
 	instance   string
 	queue      chan *eventsv1.Event
 	// stopped is set when Start ends: an Event recorded after it is dropped and counted.
-	stopped atomic.Bool
+	// mu makes the check and the send one step against the stop: no Event is queued
+	// after the drain looked at the queue.
+	mu      sync.RWMutex
+	stopped bool
 }
 
 // New returns a Recorder that reports as controller (reportingController) from this
@@ -96,7 +99,9 @@ func (r *Recorder) Eventf(regarding, related runtime.Object, eventtype, reason, 
 		ctrl.Log.WithName("events").Error(err, "event not recorded", "reason", reason)
 		return
 	}
-	if r.stopped.Load() {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.stopped {
 		dropped.Inc() // the writer is gone (the manager is stopping)
 		return
 	}
@@ -105,6 +110,13 @@ func (r *Recorder) Eventf(regarding, related runtime.Object, eventtype, reason, 
 	default:
 		dropped.Inc()
 	}
+}
+
+// stop marks the writer gone: Events recorded from now on are dropped and counted.
+func (r *Recorder) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
 }
 
 // event builds the Event as client-go's recorder does: named after the object and the
@@ -156,12 +168,12 @@ func (r *Recorder) Start(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			r.stopped.Store(true)
+			r.stop()
 			r.drain(ctx, nil)
 			return nil
 		case e := <-r.queue:
 			if !r.write(ctx, e) { // ctx ended during the write
-				r.stopped.Store(true)
+				r.stop()
 				r.drain(ctx, e)
 				return nil
 			}
