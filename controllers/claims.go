@@ -414,8 +414,8 @@ func (h *poolHints) forget(zone string) {
 	delete(h.m, zone)
 }
 
-// foreignHolder names an Ingress or DNSEndpoint, not created for this request, that
-// already serves the request's FQDN; "" if none. Of several, the least by kind and
+// foreignHolder names an Ingress, Gateway API route or DNSEndpoint, not created for
+// this request, that already serves the request's FQDN; "" if none. Of several, the least by kind and
 // name, the same one on every reconcile.
 func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, error) {
 	ingresses, records, err := r.servers(s.fqdn)
@@ -608,7 +608,8 @@ func (n *strayNames) set(request string, names []string) {
 	n.m[request] = names
 }
 
-// stillServed tells whether an Ingress or DNSEndpoint of the request carries name: one
+// stillServed tells whether an Ingress or DNSEndpoint of the request carries name (the
+// operator makes no routes: a route is never the request's own): one
 // in the cache (in any namespace), or the request's own two as the API server has them
 // (the cache may not show a write of moments ago).
 func (r *SubdomainRequestReconciler) stillServed(ctx context.Context, s *requestScope, name string) (bool, error) {

@@ -114,6 +114,15 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 			return err
 		}
 	} else {
+		if s.req.Status.DeletionPolicy != sdv1.DeletionPolicyDelete {
+			// The pass that begins the deletion records a never-served request's
+			// approval (recordEnd does again, at no cost, if this pass's status is
+			// lost): a finalizer removed by hand during the wait would lose it, and
+			// the passes of the wait write nothing.
+			if err := r.recordUnservedApproval(ctx, s); err != nil {
+				return err
+			}
+		}
 		s.req.Status.DeletionPolicy = sdv1.DeletionPolicyDelete
 		if err := r.deleteChildren(ctx, children); err != nil {
 			return err
@@ -129,9 +138,10 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	}
 	base := s.req.DeepCopy()
 	controllerutil.RemoveFinalizer(s.req, sdv1.Finalizer)
-	if err := r.Patch(ctx, s.req, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		// Told by the retry that removes the finalizer, once.
-		return client.IgnoreNotFound(err)
+	if err := r.Patch(ctx, s.req, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); !apierrors.IsNotFound(err) && err != nil {
+		// Told by the retry that removes the finalizer, once. (Gone already - the
+		// finalizer removed by hand meanwhile - is told now: no retry comes.)
+		return err
 	}
 	switch {
 	case !retain && orphan == "":

@@ -115,6 +115,12 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 		return err
 	}
 	r.routeHosts = nil
+	kinds := []string{}
+	for _, route := range routes {
+		kinds = append(kinds, route.GetObjectKind().GroupVersionKind().Kind)
+	}
+	// Said once at start: whether routes are in the checks is not visible otherwise.
+	ctrl.Log.WithName("setup").Info("Gateway API routes in the name checks (served at start; routes installed later are watched from the next start)", "kinds", kinds)
 	for _, route := range routes {
 		idx, err := addIndex(ctx, mgr.GetCache(), route, servedNames, routeServedNames)
 		if err != nil {

@@ -46,6 +46,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -57,6 +58,9 @@ import (
 // interns its conditions' words. It changes no value, and applied twice it is a no-op
 // the second time.
 func Transform(in any) (any, error) {
+	if u, ok := in.(*unstructured.Unstructured); ok && u.GroupVersionKind().Group == gatewayGroup {
+		slimRoute(u)
+	}
 	obj, err := meta.Accessor(in)
 	if err != nil {
 		// Not an object (a tombstone, say): kept as it is.
@@ -84,6 +88,31 @@ func Transform(in any) (any, error) {
 	shareSpec(in)
 	internConditions(in)
 	return in, nil
+}
+
+// gatewayGroup is the Gateway API's group: its routes are cached for their hostnames.
+const gatewayGroup = "gateway.networking.k8s.io"
+
+// slimRoute keeps of a Gateway API route (cached as unstructured, whole, in a map form
+// several times a typed object's size, its status rewritten by gateway controllers)
+// what the operator reads: identity, generation, deletion, labels, owner references
+// and spec.hostnames. The one exception to "changes no value": a route is never
+// written back from the cache.
+func slimRoute(u *unstructured.Unstructured) {
+	md, _ := u.Object["metadata"].(map[string]any)
+	keep := map[string]any{}
+	for _, k := range []string{"name", "namespace", "uid", "resourceVersion", "generation", "deletionTimestamp", "labels", "ownerReferences", "creationTimestamp"} {
+		if v, ok := md[k]; ok {
+			keep[k] = v
+		}
+	}
+	out := map[string]any{"apiVersion": u.Object["apiVersion"], "kind": u.Object["kind"], "metadata": keep}
+	if spec, ok := u.Object["spec"].(map[string]any); ok {
+		if h, ok := spec["hostnames"]; ok {
+			out["spec"] = map[string]any{"hostnames": h}
+		}
+	}
+	u.Object = out
 }
 
 // conditionsType is the type of the status conditions of the operator's own kinds.

@@ -319,3 +319,33 @@ func TestCache(t *testing.T) {
 		t.Errorf("list in a namespace: %d items, err %v; want an error naming the missing namespace index", len(inNS.Items), err)
 	}
 }
+
+// TestSlimRoute: a Gateway API route, cached as unstructured, keeps only what the
+// operator reads - identity, generation, labels, owner references, spec.hostnames -
+// and loses its rules, status and annotations (a gateway controller's status, an
+// applied configuration), which would otherwise stay in the cache in map form.
+func TestSlimRoute(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": "web", "namespace": "team-x", "uid": "u1", "resourceVersion": "7", "generation": int64(3),
+			"labels":        map[string]any{"app": "web"},
+			"annotations":   map[string]any{"kubectl.kubernetes.io/last-applied-configuration": strings.Repeat("x", 4096)},
+			"managedFields": []any{map[string]any{"manager": "kubectl"}}},
+		"spec":   map[string]any{"hostnames": []any{"web.z.go.id"}, "rules": []any{map[string]any{"backendRefs": []any{map[string]any{"name": "web"}}}}},
+		"status": map[string]any{"parents": []any{map[string]any{"controllerName": "gw"}}},
+	}}
+	if _, err := slimcache.Transform(u); err != nil {
+		t.Fatal(err)
+	}
+	hosts, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "hostnames")
+	if u.GetName() != "web" || u.GetNamespace() != "team-x" || u.GetGeneration() != 3 || u.GetLabels()["app"] != "web" ||
+		len(hosts) != 1 || hosts[0] != "web.z.go.id" || u.GetKind() != "HTTPRoute" {
+		t.Errorf("lost what the operator reads: %v", u.Object)
+	}
+	if _, ok := u.Object["status"]; ok || u.GetAnnotations() != nil || u.GetManagedFields() != nil {
+		t.Errorf("kept what nothing reads: %v", u.Object)
+	}
+	if _, found, _ := unstructured.NestedSlice(u.Object, "spec", "rules"); found {
+		t.Errorf("kept the rules: %v", u.Object)
+	}
+}
