@@ -360,8 +360,11 @@ func TestConflicts(t *testing.T) {
 
 	// A foreign Ingress that serves a held name after the fact does not take it: the
 	// holder is untouched, and told. A restart makes the operator look at it afresh.
-	create(t, foreignIngress("legacy", "late-site", r.Status.FQDN, nil))
+	// (Made while the operator is stopped: one stopping as it tells would lose the
+	// Event - the manager stops its Event writer before its reconcilers - and the
+	// restarted one, its status already saying so, tells nothing.)
 	stopManager()
+	create(t, foreignIngress("legacy", "late-site", r.Status.FQDN, nil))
 	mark := requestReconciles("copycat")
 	if err := startManager(); err != nil {
 		t.Fatal(err)
