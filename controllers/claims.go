@@ -93,9 +93,9 @@ func (r *SubdomainRequestReconciler) claim(ctx context.Context, s *requestScope,
 	}
 	r.observed(mine)
 	if !claimOf(c, s.req) {
-		cond, reason := sdv1.ConditionNameAvailable, "NameConflict"
+		cond, reason := sdv1.ConditionNameAvailable, reasonNameConflict
 		if typ == sdv1.ClaimTypeAddress {
-			cond, reason = sdv1.ConditionAddressAssigned, "AddressConflict"
+			cond, reason = sdv1.ConditionAddressAssigned, reasonAddressConflict
 		}
 		if c.Spec.Request == "" {
 			zones, _ := sharedAddressOwners(c)
@@ -422,18 +422,11 @@ func (r *SubdomainRequestReconciler) foreignHolder(s *requestScope) (string, err
 	if err != nil {
 		return "", err
 	}
-	for _, c := range []struct {
-		kind string
-		objs []client.Object
-	}{{"Ingress", ingresses}, {"DNSEndpoint", records}} {
+	for _, objs := range [][]client.Object{ingresses, records} {
 		var found []string
-		for _, o := range c.objs {
+		for _, o := range objs {
 			if !mine(o, s.req) && !acmeSolver(o) {
-				kind := c.kind
-				if k := o.GetObjectKind().GroupVersionKind().Kind; k != "" {
-					kind = k // a Gateway API route among the Ingresses
-				}
-				found = append(found, fmt.Sprintf("%s %s/%s%s", kind, o.GetNamespace(), o.GetName(), heldBy(o)))
+				found = append(found, describe(r, o)+heldBy(o))
 			}
 		}
 		if len(found) > 0 {
@@ -684,6 +677,13 @@ func (r *SubdomainRequestReconciler) releaseClaims(ctx context.Context, req *sdv
 
 // reasonPoolExhausted is AddressAssigned's reason when the zone's pool has no free address.
 const reasonPoolExhausted = "PoolExhausted"
+
+// reasonNameConflict and reasonAddressConflict are a Conflict's reasons when another
+// holds the name (NameAvailable) or the address (AddressAssigned).
+const (
+	reasonNameConflict    = "NameConflict"
+	reasonAddressConflict = "AddressConflict"
+)
 
 // keptAddress is the address a request keeps of those it holds claims on: the one its
 // status reports, else the lowest. (It holds one but for a create whose response was

@@ -173,7 +173,7 @@ func TestForeignHolderStable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := &SubdomainRequestReconciler{ingressHosts: ingresses, dnsNames: dns}
+	r := &SubdomainRequestReconciler{Scheme: testScheme(t), ingressHosts: ingresses, dnsNames: dns}
 	s := &requestScope{req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes"}}, fqdn: "dinkes.pontianak.go.id"}
 	want := `Ingress legacy/a (not created by subdomain-operator)`
 	for range 50 {

@@ -317,7 +317,7 @@ func (r *SubdomainRequestReconciler) claimFQDN(ctx context.Context, s *requestSc
 		if err := r.giveBackClaim(ctx, s.req, s.fqdn); err != nil {
 			return true, err
 		}
-		return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, "NameConflict",
+		return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, reasonNameConflict,
 			"%s is already served by %s", s.fqdn, holder)
 	}
 	if err := r.claim(ctx, s, sdv1.ClaimTypeFQDN, s.fqdn, naming.FQDNClaimName(s.fqdn)); err != nil {
@@ -456,11 +456,7 @@ func (r *SubdomainRequestReconciler) hostingServer(s *requestScope, name string)
 		if o.GetNamespace() != s.namespace || mine(o, s.req) {
 			continue
 		}
-		kind := "Ingress"
-		if k := o.GetObjectKind().GroupVersionKind().Kind; k != "" {
-			kind = k // a Gateway API route
-		}
-		if h := fmt.Sprintf("%s %s/%s", kind, o.GetNamespace(), o.GetName()); holder == "" || h < holder {
+		if h := describe(r, o); holder == "" || h < holder {
 			holder = h
 		}
 	}
@@ -525,7 +521,7 @@ func (r *SubdomainRequestReconciler) assignAddress(ctx context.Context, s *reque
 			return true, err
 		}
 		if holder != "" {
-			conflict := reconcileerr.NewConflict(sdv1.ConditionAddressAssigned, "AddressConflict",
+			conflict := reconcileerr.NewConflict(sdv1.ConditionAddressAssigned, reasonAddressConflict,
 				"the zone's shared address %s is held by %s: no name of zone %s points at it until that request releases it", a, holder, s.zone.Name)
 			if served(s) == "" {
 				return true, conflict

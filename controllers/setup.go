@@ -118,17 +118,15 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	r.routeHosts = nil
 	kinds := []string{}
 	for _, route := range routes {
-		kinds = append(kinds, route.GetObjectKind().GroupVersionKind().Kind)
-	}
-	// Said once at start: whether routes are in the checks is not visible otherwise.
-	ctrl.Log.WithName("setup").Info("Gateway API routes in the name checks (served at start; routes installed later are watched from the next start)", "kinds", kinds)
-	for _, route := range routes {
 		idx, err := addIndex(ctx, mgr.GetCache(), route, servedNames, routeServedNames)
 		if err != nil {
 			return err
 		}
 		r.routeHosts = append(r.routeHosts, idx)
+		kinds = append(kinds, route.GetObjectKind().GroupVersionKind().Kind)
 	}
+	// Said once at start: whether routes are in the checks is not visible otherwise.
+	ctrl.Log.WithName("setup").Info("Gateway API routes in the name checks (served at start; routes installed later are watched from the next start)", "kinds", kinds)
 	if r.published, err = addIndex(ctx, mgr.GetCache(), &sdv1.SubdomainRequest{}, publishedAddresses, requestAddress); err != nil {
 		return err
 	}
@@ -389,7 +387,7 @@ func foreignChanged() predicate.Predicate {
 func (r *SubdomainRequestReconciler) waitingForName(ctx context.Context, _ client.Object) []reconcile.Request {
 	return r.listRequests(ctx, &client.ListOptions{}, func(req *sdv1.SubdomainRequest) bool {
 		c := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionNameAvailable)
-		return req.Status.Phase == sdv1.PhaseConflict && c != nil && c.Reason == "NameConflict"
+		return req.Status.Phase == sdv1.PhaseConflict && c != nil && c.Reason == reasonNameConflict
 	})
 }
 
@@ -458,7 +456,7 @@ func (r *SubdomainRequestReconciler) waitingForAnAddress(except string, sharing 
 			continue
 		}
 		if (req.Status.Phase == sdv1.PhaseFailed && a.Reason == reasonPoolExhausted) ||
-			(sharing && req.Status.Phase == sdv1.PhaseConflict && a.Reason == "AddressConflict") {
+			(sharing && req.Status.Phase == sdv1.PhaseConflict && a.Reason == reasonAddressConflict) {
 			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: req.Name}})
 		}
 	}

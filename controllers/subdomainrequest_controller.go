@@ -257,7 +257,7 @@ func (r *SubdomainRequestReconciler) waitsForRelease(s *requestScope, e *reconci
 		return false
 	}
 	switch e.Reason {
-	case "NameConflict", "AddressConflict", reasonPoolExhausted:
+	case reasonNameConflict, reasonAddressConflict, reasonPoolExhausted:
 		return r.freed.Load() != s.freedAt
 	}
 	return false

@@ -184,15 +184,13 @@ func (r *Recorder) Start(ctx context.Context) error {
 // drainTimeout bounds the writes of queued Events at shutdown.
 const drainTimeout = 2 * time.Second
 
-// drain writes first (when not nil) and the queued Events, one attempt each, within
-// drainTimeout of the end of ctx; it counts the rest as dropped.
+// drain writes first (when not nil) and the queued Events within drainTimeout of the
+// end of ctx; it counts the rest as dropped.
 func (r *Recorder) drain(ctx context.Context, first *eventsv1.Event) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	defer cancel()
 	once := func(e *eventsv1.Event) {
-		if dctx.Err() != nil {
-			dropped.Inc()
-		} else if err := r.client.Create(dctx, e); err != nil && !apierrors.IsAlreadyExists(err) {
+		if dctx.Err() != nil || !r.write(dctx, e) { // write counts what it gives up on
 			dropped.Inc()
 		}
 	}
