@@ -31,7 +31,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
@@ -110,42 +109,26 @@ func TestDeletedToldOnce(t *testing.T) {
 	waitPhase(t, "sekali", sdv1.PhaseReady)
 	var once sync.Once
 	var refused atomic.Bool
-	stopManager()
-	t.Cleanup(func() {
-		stopManager()
-		if err := startManager(); err != nil {
-			t.Error(err)
+	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if req.Method != http.MethodPatch || !strings.HasSuffix(req.URL.Path, "/subdomainrequests/sekali") || req.Body == nil {
+			return next.RoundTrip(req)
 		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		refuse := false
+		if strings.Contains(string(body), `"finalizers":null`) || strings.Contains(string(body), `"finalizers":[]`) {
+			once.Do(func() { refuse = true; refused.Store(true) })
+		}
+		if !refuse {
+			return next.RoundTrip(req)
+		}
+		status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"the object has been modified (test)","reason":"Conflict","code":409}`
+		return &http.Response{StatusCode: http.StatusConflict, Header: http.Header{"Content-Type": []string{"application/json"}},
+			Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
 	})
-	err := startManagerWrapped(5*time.Second, func(cfg *rest.Config) *rest.Config {
-		cfg = rest.CopyConfig(cfg)
-		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-				if req.Method != http.MethodPatch || !strings.HasSuffix(req.URL.Path, "/subdomainrequests/sekali") || req.Body == nil {
-					return rt.RoundTrip(req)
-				}
-				body, err := io.ReadAll(req.Body)
-				if err != nil {
-					return nil, err
-				}
-				req.Body = io.NopCloser(bytes.NewReader(body))
-				refuse := false
-				if strings.Contains(string(body), `"finalizers":null`) || strings.Contains(string(body), `"finalizers":[]`) {
-					once.Do(func() { refuse = true; refused.Store(true) })
-				}
-				if !refuse {
-					return rt.RoundTrip(req)
-				}
-				status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"the object has been modified (test)","reason":"Conflict","code":409}`
-				return &http.Response{StatusCode: http.StatusConflict, Header: http.Header{"Content-Type": []string{"application/json"}},
-					Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
-			})
-		})
-		return cfg
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := k8s.Delete(ctx, getRequest(t, "sekali")); err != nil {
 		t.Fatal(err)
 	}

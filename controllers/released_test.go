@@ -28,7 +28,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
@@ -73,35 +72,15 @@ func TestPoolFreedDuringPass(t *testing.T) {
 		}
 		time.Sleep(time.Second) // the release's event handlers run after the cache has it
 	}
-	stopManager()
-	t.Cleanup(func() {
-		stopManager()
-		if err := startManager(); err != nil {
-			t.Error(err)
+	withHook(t, 0, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if req.Method == http.MethodPatch && strings.HasSuffix(req.URL.Path, "/subdomainrequests/penuhw/status") {
+			once.Do(release)
 		}
+		return next.RoundTrip(req)
 	})
-	err := startManagerWrapped(0, func(cfg *rest.Config) *rest.Config {
-		cfg = rest.CopyConfig(cfg)
-		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-				if req.Method == http.MethodPatch && strings.HasSuffix(req.URL.Path, "/subdomainrequests/penuhw/status") {
-					once.Do(release)
-				}
-				return rt.RoundTrip(req)
-			})
-		})
-		return cfg
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	create(t, newRequest("penuhw", "penuh", "penuhw", approved("kadis")))
 	w := waitPhase(t, "penuhw", sdv1.PhaseReady)
 	if w.Status.Address != d.Status.Address {
 		t.Errorf("penuhw has %s, want the released %s", w.Status.Address, d.Status.Address)
 	}
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

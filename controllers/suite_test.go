@@ -19,6 +19,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -130,6 +131,34 @@ func startManagerWrapped(sync time.Duration, wrap func(*rest.Config) *rest.Confi
 	stopManager, operatorCache = stop, cache
 	return nil
 }
+
+// withHook runs the operator until the test ends with the informers' resync period
+// sync and hook in front of each request it sends the API server (next sends one on):
+// a test's way to make something happen at a chosen moment of the operator's work.
+func withHook(t *testing.T, sync time.Duration, hook func(req *http.Request, next http.RoundTripper) (*http.Response, error)) {
+	t.Helper()
+	stopManager()
+	t.Cleanup(func() {
+		stopManager()
+		if err := startManager(); err != nil {
+			t.Error(err)
+		}
+	})
+	err := startManagerWrapped(sync, func(cfg *rest.Config) *rest.Config {
+		cfg = rest.CopyConfig(cfg)
+		cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(req *http.Request) (*http.Response, error) { return hook(req, next) })
+		})
+		return cfg
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // withoutResync runs the operator without the suite's short resync until the test
 // ends, and waits until its first look at request name is over: for a test that must
