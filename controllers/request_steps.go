@@ -475,6 +475,10 @@ func (r *SubdomainRequestReconciler) nextWindow(s *requestScope) (time.Time, err
 			"zone %s: changeWindow: %v; renames and deletions wait until it is fixed", s.zone.Name, err)
 	}
 	if open, next := sched.Open(s.now); !open {
+		if next.IsZero() { // Parse refuses a window with no day: not reached
+			return time.Time{}, reconcileerr.NewInvalid("", "InvalidChangeWindow",
+				"zone %s: changeWindow never opens; renames and deletions wait until it is fixed", s.zone.Name)
+		}
 		s.requeueAt(next.Sub(s.now))
 		return next, nil
 	}

@@ -91,20 +91,28 @@ func Parse(cw *sdv1.ChangeWindow) (*Schedule, error) {
 }
 
 // Open reports whether changes may happen at now; if not, next is when they may.
+//
+// It walks calendar dates, not midnights: where the clock jumps at midnight
+// (America/Santiago, America/Havana) a day has no 00:00, and stepping from one
+// midnight to the next would land on the day before again. A window's start and end
+// are wall-clock times of their date; one the clock skips (daylight saving starts)
+// is the moment of the jump, so a window the jump cuts opens then and one it skips
+// whole does not open that day.
 func (s *Schedule) Open(now time.Time) (open bool, next time.Time) {
 	local := now.In(s.loc)
-	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, s.loc)
+	y, m, d := local.Date()
 	var best time.Time
-	for offset := 0; offset <= 7; offset++ {
-		day := midnight.AddDate(0, 0, offset)
+	// Eight days find any weekly window; fifteen, one a clock change skipped whole.
+	for offset := 0; offset <= 14; offset++ {
+		date := time.Date(y, m, d+offset, 0, 0, 0, 0, time.UTC) // the calendar date alone
 		for _, sp := range s.spans {
-			if day.Weekday() != sp.day {
+			if date.Weekday() != sp.day {
 				continue
 			}
-			// Wall-clock times of that day: on a day whose clock jumps (daylight
-			// saving) 05:00 is still 05:00, not five hours after midnight.
-			start := time.Date(day.Year(), day.Month(), day.Day(), 0, sp.start, 0, 0, s.loc)
-			end := time.Date(day.Year(), day.Month(), day.Day(), 0, sp.end, 0, 0, s.loc)
+			start, end := s.wall(date, sp.start), s.wall(date, sp.end)
+			if !start.Before(end) {
+				continue // the clock skips the whole window that day
+			}
 			if !local.Before(start) && local.Before(end) {
 				return true, now
 			}
@@ -117,6 +125,23 @@ func (s *Schedule) Open(now time.Time) (open bool, next time.Time) {
 		}
 	}
 	return false, best
+}
+
+// wall is the moment the schedule's clock reads minutes after midnight of date (24:00
+// is the next day's 00:00), or, when the clock skips that reading, the moment it jumps
+// past it. time.Date alone places a skipped reading an offset's difference before or
+// after the jump (for a skipped midnight, on the day before).
+func (s *Schedule) wall(date time.Time, minutes int) time.Time {
+	want := date.Add(time.Duration(minutes) * time.Minute)
+	t := time.Date(want.Year(), want.Month(), want.Day(), want.Hour(), want.Minute(), 0, 0, s.loc)
+	shown := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+	switch from, to := t.ZoneBounds(); {
+	case shown.Before(want) && !to.IsZero(): // placed before the jump
+		return to
+	case shown.After(want) && !from.IsZero(): // placed after it
+		return from
+	}
+	return t
 }
 
 // From is when a change asked for at t could first be made: t if the window is open
