@@ -104,6 +104,15 @@ func TestValidation(t *testing.T) {
 		{"negative memory", rawZone("vz15", quota("memory", "-1Gi")), "hosting.quota.memory must be a quantity of zero or more"},
 		{"half a pod", rawZone("vz16", quota("pods", "0.5")), "hosting.quota.pods must be a whole number"},
 		{"negative pods", rawZone("vz17", quota("pods", int64(-1))), "hosting.quota.pods must be a whole number"},
+		{"reserved name in capitals", newZone("vz19", "a.go.id", func(z *sdv1.SubdomainZone) { z.Spec.ReservedNames = []string{"www", "Admin"} }),
+			"reservedNames must be lowercase DNS labels"},
+		{"time zone Local", newZone("vz20", "a.go.id", func(z *sdv1.SubdomainZone) {
+			z.Spec.ChangeWindow = &sdv1.ChangeWindow{TimeZone: "Local", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "08:00", End: "16:00"}}}
+		}), "changeWindow.timeZone must be an IANA time zone name"},
+		{"letter date not in the calendar", newRequest("v9d", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.Letter.Date = "2026-02-30" }),
+			"letter.date must be a date of the calendar"},
+		{"letter date month 13", newRequest("v9m", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.Letter.Date = "2026-13-01" }),
+			"letter.date must be a date of the calendar"},
 		{"bad class name", rawZone("vz18", map[string]any{"ingress": map[string]any{"className": "Nginx_Class"}}), "ingress.className must name an IngressClass"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

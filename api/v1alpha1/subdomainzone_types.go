@@ -64,6 +64,7 @@ type SubdomainZoneSpec struct {
 	// +kubebuilder:default={www,mail,ftp,ns1,ns2,api,admin,webmail,cpanel}
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.all(n, n.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'))",message="reservedNames must be lowercase DNS labels (a-z, 0-9, '-'), as spec.subdomain is: an entry in capitals would reserve nothing"
 	ReservedNames []string `json:"reservedNames,omitempty"`
 
 	// Hosting holds defaults for each hosting namespace.
@@ -167,6 +168,7 @@ type ChangeWindow struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="changeWindow.timeZone must be an IANA time zone name such as Asia/Makassar: 'Local' would be the clock of whatever machine reads it"
 	TimeZone string `json:"timeZone"`
 
 	// Windows are the weekly opening hours.

@@ -36,6 +36,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	// The zones' change windows are read on the user's machine, which may have no time
+	// zone database (Windows without Go): without one, describe would judge a rename's
+	// time from its approval instead of the window's opening.
+	_ "time/tzdata"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"

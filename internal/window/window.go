@@ -60,7 +60,7 @@ type Schedule struct {
 // Parse checks a change window: an IANA time zone, known days, start before end.
 func Parse(cw *sdv1.ChangeWindow) (*Schedule, error) {
 	loc, err := time.LoadLocation(cw.TimeZone)
-	if err != nil || cw.TimeZone == "" {
+	if err != nil || cw.TimeZone == "" || cw.TimeZone == "Local" { // Local: the reader's own clock
 		return nil, fmt.Errorf("timeZone %q is not an IANA time zone", cw.TimeZone)
 	}
 	s := &Schedule{loc: loc}

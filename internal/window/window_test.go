@@ -64,6 +64,7 @@ func TestOpen(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for _, cw := range []*sdv1.ChangeWindow{
 		{TimeZone: "Mars/Olympus", Windows: sop.Windows},
+		{TimeZone: "Local", Windows: sop.Windows},
 		{TimeZone: "", Windows: sop.Windows},
 		{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "16:00", End: "08:00"}}},
 		{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Someday"}, Start: "08:00", End: "09:00"}}},
