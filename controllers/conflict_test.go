@@ -1080,3 +1080,73 @@ func TestRouteHolds(t *testing.T) {
 	}
 	waitServing(t, "rutehub", "rutehub.rute.go.id")
 }
+
+// TestZoneDomainsMeet: zones may nest, but a name of the outer zone that is the inner
+// zone's domain (or above it) is refused: its hosting namespace could serve every name
+// of the inner zone. A zone made under a name already served gives nothing until that
+// site goes; a second zone of the same domain gives nothing while the first is there
+// (it would give the names the first reserves). Each is woken when that changes.
+func TestZoneDomainsMeet(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("induk", "induk.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.8.0/24"} }))
+	create(t, newZone("anak", "dinkes.induk.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.9.0/24"} }))
+	create(t, newRequest("indukdinkes", "induk", "dinkes", approved("kadis")))
+	r := waitPhase(t, "indukdinkes", sdv1.PhaseConflict)
+	if c := condition(r, sdv1.ConditionNameAvailable); c.Reason != "NameConflict" || !strings.Contains(c.Message, "is the domain of SubdomainZone anak") {
+		t.Errorf("a name that is another zone's domain: NameAvailable %+v", c)
+	}
+	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-indukdinkes"}})
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "dinkes.induk.go.id"}})
+	// The inner zone gives its own names.
+	create(t, newRequest("anakweb", "anak", "web", approved("kadis")))
+	waitServing(t, "anakweb", "web.dinkes.induk.go.id")
+
+	// The same domain again: the second zone gives nothing while the first is there.
+	create(t, newZone("kembar", "induk.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.10.0/24"}
+		z.Spec.ReservedNames = []string{"mail"} // not admin, which the first reserves
+	}))
+	create(t, newRequest("kembaradmin", "kembar", "admin", approved("kadis")))
+	r = waitFor(t, "kembaradmin", "held by the first zone of its domain", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionStalled).Reason == "ZoneDomainOverlap"
+	})
+	if c := condition(r, sdv1.ConditionStalled); !strings.Contains(c.Message, "SubdomainZone induk has the same domain") {
+		t.Errorf("a second zone of a domain: Stalled %+v", c)
+	}
+	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "admin.induk.go.id"}})
+
+	// A zone under a name already served: its requests wait for that site to go.
+	create(t, newZone("atas", "atas.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.11.0/24"} }))
+	create(t, newRequest("atasweb", "atas", "web", approved("kadis")))
+	waitServing(t, "atasweb", "web.atas.go.id")
+	create(t, newZone("bawah", "x.web.atas.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.12.0/24"} }))
+	create(t, newRequest("bawahsatu", "bawah", "satu", approved("kadis")))
+	r = waitFor(t, "bawahsatu", "held by the site above its zone", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionStalled).Reason == "ZoneDomainOverlap"
+	})
+	if c := condition(r, sdv1.ConditionStalled); !strings.Contains(c.Message, "web.atas.go.id, at or above its domain x.web.atas.go.id, is held by request atasweb") {
+		t.Errorf("a zone under a served name: Stalled %+v", c)
+	}
+	mustNotExist(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-bawahsatu"}})
+
+	// Each is woken when what held it goes: the site's claim released, the zones deleted.
+	if err := k8s.Delete(ctx, getRequest(t, "atasweb")); err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, "bawahsatu", "satu.x.web.atas.go.id")
+	if err := k8s.Delete(ctx, getRequest(t, "anakweb")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "anakweb"}})
+	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "anak"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, "indukdinkes", "dinkes.induk.go.id")
+	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "induk"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(ctx, getRequest(t, "indukdinkes")); err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, "kembaradmin", "admin.induk.go.id")
+}

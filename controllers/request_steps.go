@@ -58,7 +58,9 @@ func (s *requestScope) setCondition(typ string, ok bool, reason, msg string) {
 // was deleted and made again with another one (an edit cannot change it). Read
 // against the new domain, the whole old name would pass for a label. Ends with an
 // Invalid error (reason ZoneDeleting) when the zone is being deleted and the request
-// never served.
+// never served, and (reason ZoneDomainOverlap) when it never served and another zone
+// that came first has the zone's domain, or a request of another zone holds a name at
+// or above it (domainOverlap; a change of either wakes it).
 func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestScope) (bool, error) {
 	zone := &sdv1.SubdomainZone{}
 	if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err != nil {
@@ -79,6 +81,18 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 		// up; its deletion gives back what it holds.
 		return true, reconcileerr.NewInvalid("", "ZoneDeleting",
 			"SubdomainZone %q is being deleted: nothing new is provisioned in it; delete this request, or request the name in another zone", zone.Name)
+	}
+	if s.req.Status.ReadyAt == nil {
+		// A site that serves keeps serving; nothing new is given in a zone whose
+		// domain another zone gives, or a site of another zone holds.
+		why, err := r.domainOverlap(ctx, zone)
+		if err != nil {
+			return true, err
+		}
+		if why != "" {
+			return true, reconcileerr.NewInvalid("", "ZoneDomainOverlap",
+				"nothing is provisioned in SubdomainZone %s: %s", zone.Name, why)
+		}
 	}
 	s.zone = zone
 	if s.req.Status.RequestedAt == nil {
@@ -277,7 +291,8 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 // subdomain-claimed-hostnames). One that appears after is named in NameAvailable's
 // message and a Warning Event, and the request, the holder, keeps its name. A served
 // request whose new name is taken goes on with the name it serves, and the Conflict
-// waits in s.refused.
+// waits in s.refused. A name that is another zone's domain or above it is taken by
+// that zone (a Conflict naming it) unless the request serves it already.
 func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestScope) (bool, error) {
 	stop, err := r.claimFQDN(ctx, s)
 	cur := served(s)
@@ -312,6 +327,19 @@ func (r *SubdomainRequestReconciler) claimFQDN(ctx context.Context, s *requestSc
 	holder, err := r.foreignHolder(s)
 	if err != nil {
 		return true, err
+	}
+	if holder == "" && !serving {
+		zone, err := r.zoneAtOrUnder(ctx, s, s.fqdn)
+		if err != nil {
+			return true, err
+		}
+		if zone != "" {
+			if err := r.giveBackClaim(ctx, s.req, s.fqdn); err != nil {
+				return true, err
+			}
+			return true, reconcileerr.NewConflict(sdv1.ConditionNameAvailable, reasonNameConflict,
+				"%s is the domain of SubdomainZone %s or above it: its hosting namespace could serve every name of that zone", s.fqdn, zone)
+		}
 	}
 	if holder != "" && !serving {
 		if err := r.giveBackClaim(ctx, s.req, s.fqdn); err != nil {

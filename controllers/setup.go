@@ -393,7 +393,11 @@ func (r *SubdomainRequestReconciler) waitingForName(ctx context.Context, _ clien
 
 // requestsOfZone maps a zone to its requests.
 func (r *SubdomainRequestReconciler) requestsOfZone(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.listRequests(ctx, client.MatchingFields{indexRequestZone: o.GetName()}, nil)
+	out := r.listRequests(ctx, client.MatchingFields{indexRequestZone: o.GetName()}, nil)
+	if z, ok := o.(*sdv1.SubdomainZone); ok {
+		out = append(out, r.requestsOfMeetingZones(ctx, z.Spec.Domain, z.Name, false)...)
+	}
+	return out
 }
 
 // waitingForClaim maps a released claim to its holder, when it lives and is not being
@@ -420,7 +424,7 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 		}
 	}
 	if c.Spec.Type != sdv1.ClaimTypeAddress {
-		return out
+		return append(out, r.requestsOfMeetingZones(ctx, c.Spec.Value, c.Spec.Zone, true)...)
 	}
 	// Its address is free again: allocate from the start of the pools, and drop this
 	// process's reservation of it (kept up to the in-flight TTL otherwise). Address
