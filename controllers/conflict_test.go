@@ -756,34 +756,42 @@ func foreignIngress(namespace, name, host string, labels map[string]string) *net
 // domain): the request is Failed, saying so, and serves as before.
 func TestZoneRecreatedWithAnotherDomain(t *testing.T) {
 	ctx := context.Background()
-	zone := newZone("zdom", "zdom.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.142.0.0/24"} })
-	create(t, zone)
-	create(t, newRequest("pindahdomain", "zdom", "pindahdomain", approved("kadis")))
-	waitPhase(t, "pindahdomain", sdv1.PhaseReady)
-	if err := k8s.Delete(ctx, zone); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := zoneWhen("zdom", func(z *sdv1.SubdomainZone) bool { return zoneReason(z) == "DeletionWaitsForRequests" }); err != nil {
-		t.Fatal(err)
-	}
-	if err := testenv.Edit(ctx, k8s, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "zdom"}}, func(z *sdv1.SubdomainZone) {
-		controllerutil.RemoveFinalizer(z, sdv1.ZoneFinalizer)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "zdom"}})
-	create(t, newZone("zdom", "lain.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.142.0.0/24"} }))
-	r := waitFor(t, "pindahdomain", "Failed on the domain", func(r *sdv1.SubdomainRequest) bool {
-		return r.Status.Phase == sdv1.PhaseFailed && condition(r, sdv1.ConditionNameAvailable).Reason == "ZoneDomainChanged"
-	})
-	if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, "pindahdomain.zdom.go.id is not under the domain") {
-		t.Errorf("NameAvailable = %+v", c)
-	}
-	if r.Status.FQDN != "pindahdomain.zdom.go.id" {
-		t.Errorf("fqdn %s", r.Status.FQDN)
-	}
-	for _, name := range []string{"pindahdomain.zdom.go.id.lain.go.id", "pindahdomain.lain.go.id"} {
-		mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	for _, tc := range []struct{ zone, request, domain, again, pool string }{
+		{"zdom", "pindahdomain", "zdom.go.id", "lain.go.id", "10.142.0.0/24"},
+		// Made again with the domain above: the whole old name still ends in the new
+		// domain, but its part before it is no label.
+		{"zdomatas", "pindahatas", "a.zdomatas.go.id", "zdomatas.go.id", "10.178.13.0/24"},
+	} {
+		zone := newZone(tc.zone, tc.domain, func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{tc.pool} })
+		create(t, zone)
+		create(t, newRequest(tc.request, tc.zone, tc.request, approved("kadis")))
+		waitPhase(t, tc.request, sdv1.PhaseReady)
+		if err := k8s.Delete(ctx, zone); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := zoneWhen(tc.zone, func(z *sdv1.SubdomainZone) bool { return zoneReason(z) == "DeletionWaitsForRequests" }); err != nil {
+			t.Fatal(err)
+		}
+		if err := testenv.Edit(ctx, k8s, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: tc.zone}}, func(z *sdv1.SubdomainZone) {
+			controllerutil.RemoveFinalizer(z, sdv1.ZoneFinalizer)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: tc.zone}})
+		create(t, newZone(tc.zone, tc.again, func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{tc.pool} }))
+		fqdn := tc.request + "." + tc.domain
+		r := waitFor(t, tc.request, "Failed on the domain", func(r *sdv1.SubdomainRequest) bool {
+			return r.Status.Phase == sdv1.PhaseFailed && condition(r, sdv1.ConditionNameAvailable).Reason == "ZoneDomainChanged"
+		})
+		if c := condition(r, sdv1.ConditionNameAvailable); !strings.Contains(c.Message, fqdn+" is not under the domain") {
+			t.Errorf("%s: NameAvailable = %+v", tc.request, c)
+		}
+		if r.Status.FQDN != fqdn {
+			t.Errorf("%s: fqdn %s", tc.request, r.Status.FQDN)
+		}
+		for _, name := range []string{fqdn + "." + tc.again, tc.request + "." + tc.again} {
+			mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: name}})
+		}
 	}
 }
 

@@ -70,7 +70,10 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 		}
 		return true, err
 	}
-	if fqdn := s.req.Status.FQDN; fqdn != "" && !strings.HasSuffix(fqdn, "."+zone.Spec.Domain) {
+	// Under the domain, one label: a zone made again with a domain above the old one
+	// still ends the old name, and its part before it would pass for a rename.
+	if fqdn := s.req.Status.FQDN; fqdn != "" && (!strings.HasSuffix(fqdn, "."+zone.Spec.Domain) ||
+		strings.Contains(strings.TrimSuffix(fqdn, "."+zone.Spec.Domain), ".")) {
 		return true, reconcileerr.NewInvalid(sdv1.ConditionNameAvailable, "ZoneDomainChanged",
 			"%s is not under the domain of SubdomainZone %q, now %s (the zone was made again with another domain): the request's objects are left as they are; give the zone its domain back, or delete the request and request the name anew",
 			fqdn, zone.Name, zone.Spec.Domain)
