@@ -138,7 +138,7 @@ type SubdomainLedgerSpec struct {
 // (named <zone>-<yyyy>-<mm>, further pages <zone>-<yyyy>-<mm>-p<n>): the basis of the
 // annual report. It outlives the requests.
 // +kubebuilder:object:root=true
-// +kubebuilder:resource:scope=Cluster,categories=subdomain
+// +kubebuilder:resource:scope=Cluster
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.spec.zone`
 // +kubebuilder:printcolumn:name="Year",type=integer,JSONPath=`.spec.year`
 // +kubebuilder:printcolumn:name="Month",type=integer,JSONPath=`.spec.month`

@@ -22,6 +22,7 @@ package admission_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -759,5 +760,65 @@ func TestSharedAddressClaim(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("the claim of an address no zone shares any more is still there: %v", err)
+	}
+}
+
+// TestLedgerRetention: ledger pages are not deleted by accident - not one, not a
+// collection, not by a cluster admin - only once annotated for purge with their own
+// name, and then only by a user allowed verb purge (policy subdomain-ledger-retention).
+func TestLedgerRetention(t *testing.T) {
+	env, u := start(t)
+	ctx := context.Background()
+	pages := map[string]*sdv1.SubdomainLedger{}
+	for month := int32(1); month <= 2; month++ {
+		l := &sdv1.SubdomainLedger{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pontianak-2026-%02d", month)},
+			Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2026, Month: month}}
+		if err := u.admin.Create(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		pages[l.Name] = l
+	}
+	jan, feb := pages["pontianak-2026-01"], pages["pontianak-2026-02"]
+	wantDenied(t, u.admin.Delete(ctx, jan), "to delete it, export it, then annotate it subdomain.kominfo.go.id/purge=pontianak-2026-01")
+	wantDenied(t, u.admin.DeleteAllOf(ctx, &sdv1.SubdomainLedger{}), "is the record of every change")
+
+	// Users who may delete ledgers, one of them purge too.
+	for _, r := range []struct {
+		user  string
+		verbs []string
+	}{{"arsip", []string{"get", "list", "patch", "delete"}}, {"arsiparis", []string{"get", "list", "patch", "delete", "purge"}}} {
+		role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "ledger-" + r.user},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{sdv1.GroupVersion.Group}, Resources: []string{"subdomainledgers"}, Verbs: r.verbs}}}
+		if err := u.admin.Create(ctx, role); err != nil {
+			t.Fatal(err)
+		}
+		bind(t, u.admin, "ledger-"+r.user, role.Name, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: r.user})
+	}
+	arsip, arsiparis := userClient(t, env, "arsip"), userClient(t, env, "arsiparis")
+	// The API server learns of the bindings through its watch: wait until both may list.
+	for _, c := range []client.Client{arsip, arsiparis} {
+		if err := testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+			return c.List(ctx, &sdv1.SubdomainLedgerList{}) == nil, nil
+		}); err != nil {
+			t.Fatalf("the ledger roles never took effect: %v", err)
+		}
+	}
+	mark := func(l *sdv1.SubdomainLedger, value string) {
+		t.Helper()
+		if err := testenv.Edit(ctx, u.admin, l, func(l *sdv1.SubdomainLedger) {
+			l.Annotations = map[string]string{"subdomain.kominfo.go.id/purge": value}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark(jan, "pontianak-2026-01")
+	mark(feb, "pontianak-2026-01") // another page's name: not this one
+	wantDenied(t, arsip.Delete(ctx, jan), "user arsip may not delete ledger page pontianak-2026-01")
+	wantDenied(t, arsiparis.Delete(ctx, feb), "annotate it subdomain.kominfo.go.id/purge=pontianak-2026-02")
+	if err := arsiparis.Delete(ctx, jan); err != nil {
+		t.Fatalf("a page annotated for purge, by a user allowed purge: %v", err)
+	}
+	if err := u.admin.Get(ctx, client.ObjectKeyFromObject(feb), &sdv1.SubdomainLedger{}); err != nil {
+		t.Fatalf("the other page: %v", err)
 	}
 }
