@@ -148,6 +148,15 @@ func clip(s string, n int) string {
 // seconds is d in whole seconds for the ledger, a part of a second counted as one: a
 // step of 24h0m0.9s is over a standard of 24h, as the live check (at full precision)
 // says, and 86,401 against 86,400 says it in the report too.
+// standardSeconds is a service-level standard in whole seconds for the ledger, nil
+// where the zone sets none.
+func standardSeconds(d *metav1.Duration) *int64 {
+	if d == nil {
+		return nil
+	}
+	return seconds(d.Duration)
+}
+
 func seconds(d time.Duration) *int64 {
 	v := int64(d / time.Second)
 	if d%time.Second > 0 {

@@ -235,6 +235,9 @@ func (r *SubdomainRequestReconciler) recordUnservedApproval(ctx context.Context,
 		fqdn = naming.FQDN(a.Name, s.zone.Spec.Domain)
 	}
 	e := sdv1.LedgerEntry{At: *at, FQDN: fqdn, ApprovedBy: a.ApprovedBy, Seconds: seconds(at.Sub(s.req.CreationTimestamp.Time))}
+	if s.zone != nil {
+		e.ApprovalStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Approval)
+	}
 	// Its own id: an approval given again before the deletion (an Approved entry of
 	// that name) is a record of its own.
 	return r.record(ctx, s, sdv1.LedgerApproved, "unserved/"+a.Name, e)

@@ -122,6 +122,14 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 			// The first Ready stands for the approval too.
 			e.ApprovalSeconds = seconds(req.Status.ApprovedAt.Sub(req.CreationTimestamp.Time))
 		}
+		if s.zone != nil { // the standards in force, for the report of this year and later ones
+			if e.ApprovalSeconds != nil {
+				e.ApprovalStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Approval)
+			}
+			if e.Seconds != nil {
+				e.ProvisioningStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Provisioning)
+			}
+		}
 		if lerr := r.record(ctx, s, sdv1.LedgerReady, req.Status.FQDN, e); lerr != nil {
 			// Without the record the transition is retried: Ready is not reported yet.
 			return resultFor(lerr, res)

@@ -19,6 +19,7 @@ package controllers_test
 import (
 	"context"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,10 +27,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/controllers"
+	"github.com/kominfo/subdomain-operator/internal/report"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
@@ -100,6 +103,68 @@ func TestServiceLevel(t *testing.T) {
 			t.Errorf("metric %s is not exposed", name)
 		}
 	}
+
+	// The ledger keeps the standards in force: the annual report judges the late
+	// approval against them after the zone relaxes its standard, and after the zone is
+	// gone.
+	ready := readyEntry(t, "sla", "lambat")
+	if a, p := ready.ApprovalStandardSeconds, ready.ProvisioningStandardSeconds; a == nil || *a != 10 || p == nil || *p != 3600 {
+		t.Fatalf("the Ready entry's standards: approval %v, provisioning %v; want 10 and 3600", a, p)
+	}
+	breaches := func(when string) {
+		t.Helper()
+		in := report.Input{Year: ready.At.UTC().Year(), Zone: "sla", Now: time.Now()}
+		zones, requests, ledgers := &sdv1.SubdomainZoneList{}, &sdv1.SubdomainRequestList{}, &sdv1.SubdomainLedgerList{}
+		for _, l := range []client.ObjectList{zones, requests, ledgers} {
+			if err := k8s.List(context.Background(), l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in.Zones, in.Requests, in.Ledgers = zones.Items, requests.Items, ledgers.Items
+		rep := report.Build(in)
+		if len(rep.ServiceLevel) != 1 || rep.ServiceLevel[0].Approval.Breaches != 1 || rep.ServiceLevel[0].Approval.StandardSeconds == 0 {
+			t.Errorf("%s: service level %+v, want one approval breach against a standard", when, rep.ServiceLevel)
+		}
+		if len(rep.Created) != 1 || !slices.Contains(rep.Created[0].OverStandard, "timeToApproval") || rep.Created[0].ApprovalStandardSeconds != 10 {
+			t.Errorf("%s: created %+v, want the approval over its 10s standard", when, rep.Created)
+		}
+	}
+	editZone(t, "sla", func(z *sdv1.SubdomainZone) { z.Spec.ServiceLevel.Approval = &metav1.Duration{Duration: 24 * time.Hour} })
+	breaches("the zone's standard relaxed")
+	if err := k8s.Delete(context.Background(), getRequest(t, "lambat")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "lambat"}})
+	if err := k8s.Delete(context.Background(), &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "sla"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "sla"}})
+	breaches("the zone gone")
+}
+
+// readyEntry is the first Ready ledger entry of request in zone.
+func readyEntry(t *testing.T, zone, request string) sdv1.LedgerEntry {
+	t.Helper()
+	var found *sdv1.LedgerEntry
+	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
+		ledgers := &sdv1.SubdomainLedgerList{}
+		if err := k8s.List(context.Background(), ledgers); err != nil {
+			return false, err
+		}
+		for _, l := range ledgers.Items {
+			for _, e := range l.Spec.Entries {
+				if l.Spec.Zone == zone && e.Request == request && e.Type == sdv1.LedgerReady {
+					found = &e
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no Ready entry of %s: %v", request, err)
+	}
+	return *found
 }
 
 // slaGauges gathers the registry once: zone sla's gauges (its Ready requests only),

@@ -99,6 +99,15 @@ type LedgerEntry struct {
 	// served (it has no Ready entry).
 	// +optional
 	ApprovalSeconds *int64 `json:"approvalSeconds,omitempty"`
+	// ApprovalStandardSeconds and ProvisioningStandardSeconds are the zone's service
+	// level (serviceLevel.approval, .provisioning) when the entry was written, on the
+	// entries that carry times (absent where the zone set none): the annual report and
+	// describe judge a time against the standard in force then, not the zone's of
+	// today, nor none once the zone is gone.
+	// +optional
+	ApprovalStandardSeconds *int64 `json:"approvalStandardSeconds,omitempty"`
+	// +optional
+	ProvisioningStandardSeconds *int64 `json:"provisioningStandardSeconds,omitempty"`
 }
 
 // LedgerPageSize is how many entries one SubdomainLedger holds; a month with more goes

@@ -89,6 +89,16 @@ func Standards(zone *sdv1.SubdomainZone) (approval, provisioning *time.Duration)
 	return approval, provisioning
 }
 
+// recorded is a standard the ledger recorded (seconds), else std: a step is judged
+// against the standard in force when it was made.
+func recorded(seconds *int64, std *time.Duration) *time.Duration {
+	if seconds == nil {
+		return std
+	}
+	d := time.Duration(*seconds) * time.Second
+	return &d
+}
+
 // describe writes one life's change report.
 func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 	// dash prints a value from the ledger, user text among them, on a terminal line.
@@ -114,10 +124,13 @@ func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 	// An Approved entry with its time-to-approval: the approval of a request deleted
 	// before it served (after any Approved entry of an approval given again, which
 	// carries none), or the first approval as earlier versions wrote it.
+	appStd, provStd := Standards(zone)
+	appStd, provStd = recorded(l.approvalStd, appStd), recorded(l.provisioningStd, provStd)
 	if i := slices.IndexFunc(l.approvals, func(e sdv1.LedgerEntry) bool { return e.Seconds != nil }); i >= 0 &&
 		(l.ready == nil || !l.approvals[i].At.Time.After(*l.ready)) {
 		a := l.approvals[i].At.UTC()
 		approved = &a
+		appStd = recorded(l.approvals[i].ApprovalStandardSeconds, appStd)
 		if requested == nil {
 			r := a.Add(-time.Duration(*l.approvals[i].Seconds) * time.Second)
 			requested = &r
@@ -135,7 +148,6 @@ func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 	default:
 		fmt.Fprintf(b, "Approved:    not recorded\n")
 	}
-	appStd, provStd := Standards(zone)
 	fmt.Fprintf(b, "\nTimeline (against the zone's service level):\n")
 	at := func(t *time.Time) string {
 		if t == nil {

@@ -83,11 +83,14 @@ type life struct {
 	ready           *time.Time
 	readySeconds    *int64 // approval to ready, of the first Ready entry
 	approvalSeconds *int64 // request to approval, of the first Ready entry
-	approvals       []sdv1.LedgerEntry
-	readies         []sdv1.LedgerEntry
-	renames         []sdv1.LedgerEntry
-	end             *sdv1.LedgerEntry // Deleted or Retained
-	rejected        *sdv1.LedgerEntry
+	// The standards of the first Ready entry (the zone's service level then), nil
+	// where it recorded none.
+	approvalStd, provisioningStd *int64
+	approvals                    []sdv1.LedgerEntry
+	readies                      []sdv1.LedgerEntry
+	renames                      []sdv1.LedgerEntry
+	end                          *sdv1.LedgerEntry // Deleted or Retained
+	rejected                     *sdv1.LedgerEntry
 }
 
 // retained tells a deletion with deletionPolicy Retain: the site, DNS records, Secret
@@ -136,6 +139,7 @@ func fold(entries []entry) []*life {
 			l.readies = append(l.readies, e)
 			if l.ready == nil {
 				l.ready, l.readySeconds, l.approvalSeconds = &at, e.Seconds, e.ApprovalSeconds
+				l.approvalStd, l.provisioningStd = e.ApprovalStandardSeconds, e.ProvisioningStandardSeconds
 				if l.firstApprover == "" {
 					l.firstApprover = e.ApprovedBy
 				}

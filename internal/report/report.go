@@ -108,6 +108,11 @@ type Event struct {
 	// OverStandard names the stages that took longer than the zone's service level:
 	// timeToApproval, approvalToReady.
 	OverStandard []string `json:"overStandard,omitempty"`
+	// ApprovalStandardSeconds and ProvisioningStandardSeconds are the standards its
+	// times were judged against: the zone's when the ledger recorded them (the zone's
+	// now for entries written before the ledger kept them).
+	ApprovalStandardSeconds     int64 `json:"approvalStandardSeconds,omitempty"`
+	ProvisioningStandardSeconds int64 `json:"provisioningStandardSeconds,omitempty"`
 }
 
 // Stage names, as in ZoneStats' JSON.
@@ -119,17 +124,32 @@ const (
 // timing sets e's times against the zone's standards (0: none).
 func (e *Event) timing(toApproval, toReady *int64, approvalStd, readyStd int64) {
 	e.TimeToApprovalSeconds, e.ApprovalToReadySeconds = toApproval, toReady
-	if toApproval != nil && approvalStd > 0 && *toApproval > approvalStd {
-		e.OverStandard = append(e.OverStandard, stageApproval)
+	if toApproval != nil {
+		e.ApprovalStandardSeconds = approvalStd
+		if approvalStd > 0 && *toApproval > approvalStd {
+			e.OverStandard = append(e.OverStandard, stageApproval)
+		}
 	}
-	if toReady != nil && readyStd > 0 && *toReady > readyStd {
-		e.OverStandard = append(e.OverStandard, stageProvisioning)
+	if toReady != nil {
+		e.ProvisioningStandardSeconds = readyStd
+		if readyStd > 0 && *toReady > readyStd {
+			e.OverStandard = append(e.OverStandard, stageProvisioning)
+		}
 	}
+}
+
+// standardOf is the standard an entry recorded (the zone's service level when it was
+// written), else - an entry of an earlier version - the zone's now (0: none).
+func standardOf(recorded *int64, now int64) int64 {
+	if recorded != nil {
+		return *recorded
+	}
+	return now
 }
 
 // times is e's times in words, each against its standard where over it: for the
 // markdown report.
-func (e Event) times(approvalStd, readyStd int64) string {
+func (e Event) times() string {
 	var parts []string
 	add := func(what string, v *int64, std int64, stage string) {
 		if v == nil {
@@ -141,8 +161,8 @@ func (e Event) times(approvalStd, readyStd int64) string {
 		}
 		parts = append(parts, p)
 	}
-	add("time to approval", e.TimeToApprovalSeconds, approvalStd, stageApproval)
-	add("approval to ready", e.ApprovalToReadySeconds, readyStd, stageProvisioning)
+	add("time to approval", e.TimeToApprovalSeconds, e.ApprovalStandardSeconds, stageApproval)
+	add("approval to ready", e.ApprovalToReadySeconds, e.ProvisioningStandardSeconds, stageProvisioning)
 	return strings.Join(parts, ", ")
 }
 
@@ -293,23 +313,26 @@ func Build(in Input) Report {
 			if !renamed && !firstReady {
 				continue
 			}
+			appStd := standardOf(e.ApprovalStandardSeconds, zs.Approval.StandardSeconds)
+			provStd := standardOf(e.ProvisioningStandardSeconds, zs.Provisioning.StandardSeconds)
 			if !renamed {
 				toApproval := e.ApprovalSeconds
 				if toApproval == nil {
 					toApproval = firstApproval[uidOf(e)]
 				}
-				ev.timing(toApproval, e.Seconds, zs.Approval.StandardSeconds, zs.Provisioning.StandardSeconds)
+				ev.timing(toApproval, e.Seconds, appStd, provStd)
 				rep.Created = append(rep.Created, ev)
 			}
 			if e.Seconds != nil {
-				zs.Provisioning.add(*e.Seconds)
+				zs.Provisioning.add(*e.Seconds, provStd, e.ProvisioningStandardSeconds, zoneOf[x.zone] == nil)
 			}
 			if e.ApprovalSeconds != nil {
-				zs.Approval.add(*e.ApprovalSeconds)
+				zs.Approval.add(*e.ApprovalSeconds, appStd, e.ApprovalStandardSeconds, zoneOf[x.zone] == nil)
 			}
 		case sdv1.LedgerApproved:
 			if e.Seconds != nil {
-				zs.Approval.add(*e.Seconds)
+				std := standardOf(e.ApprovalStandardSeconds, zs.Approval.StandardSeconds)
+				zs.Approval.add(*e.Seconds, std, e.ApprovalStandardSeconds, zoneOf[x.zone] == nil)
 			}
 		case sdv1.LedgerRenamed:
 			if l := lifeOf[x.zone+"\x00"+uidOf(e)]; l != nil {
@@ -317,7 +340,7 @@ func Build(in Input) Report {
 			}
 			for _, r := range readies[uidOf(e)+"/"+e.FQDN] {
 				if !r.At.Before(&e.At) {
-					ev.timing(nil, r.Seconds, zs.Approval.StandardSeconds, zs.Provisioning.StandardSeconds)
+					ev.timing(nil, r.Seconds, 0, standardOf(r.ProvisioningStandardSeconds, zs.Provisioning.StandardSeconds))
 					break
 				}
 			}
@@ -411,10 +434,16 @@ func liveSite(s *Site, r *sdv1.SubdomainRequest) {
 	}
 }
 
-func (s *Stats) add(v int64) {
+// add counts a time against std, the standard in force when it was recorded. The
+// zone's standard shown is its standard now; for a zone that is gone, the last one the
+// ledger recorded (gone says so; recorded is the entry's own).
+func (s *Stats) add(v, std int64, recorded *int64, gone bool) {
 	s.samples = append(s.samples, v)
-	if s.StandardSeconds > 0 && v > s.StandardSeconds {
+	if std > 0 && v > std {
 		s.Breaches++
+	}
+	if gone && recorded != nil {
+		s.StandardSeconds = *recorded
 	}
 }
 
@@ -492,13 +521,8 @@ func (r Report) markdown(w io.Writer) error {
 			row(&b, day(e.At), e.OPD, e.FQDN, extra(e))
 		}
 	}
-	standards := map[string][2]int64{}
-	for _, z := range r.ServiceLevel {
-		standards[z.Zone] = [2]int64{z.Approval.StandardSeconds, z.Provisioning.StandardSeconds}
-	}
 	withTimes := func(detail string, e Event) string {
-		std := standards[e.Zone]
-		if t := e.times(std[0], std[1]); t != "" {
+		if t := e.times(); t != "" {
 			return detail + "; " + t
 		}
 		return detail

@@ -205,3 +205,52 @@ func TestZeroIsAFigure(t *testing.T) {
 		}
 	}
 }
+
+// TestStandardsOnRecord: a time is judged against the standard the ledger recorded
+// with it, not the zone's of today: dishub's 30 h approval stays a breach of the 24 h
+// standard in force then after the zone relaxes it to 48 h, and after the zone is gone
+// (its standard shown is then the last one recorded). Entries without one (earlier
+// versions) are judged against the zone's now.
+func TestStandardsOnRecord(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		zones func([]sdv1.SubdomainZone) []sdv1.SubdomainZone
+		std   int64
+	}{
+		{"relaxed", func(z []sdv1.SubdomainZone) []sdv1.SubdomainZone {
+			z[0].Spec.ServiceLevel.Approval = &metav1.Duration{Duration: 48 * time.Hour}
+			return z
+		}, 48 * 3600},
+		{"gone", func([]sdv1.SubdomainZone) []sdv1.SubdomainZone { return nil }, 24 * 3600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := fixture()
+			for i, e := range in.Ledgers[0].Spec.Entries {
+				if e.Request == "dishub" && e.Type == sdv1.LedgerReady {
+					in.Ledgers[0].Spec.Entries[i].ApprovalStandardSeconds = secs(24 * 3600)
+					in.Ledgers[0].Spec.Entries[i].ProvisioningStandardSeconds = secs(4 * 3600)
+				}
+			}
+			in.Zones = tc.zones(in.Zones)
+			rep := Build(in)
+			if len(rep.ServiceLevel) != 1 {
+				t.Fatalf("service level %+v", rep.ServiceLevel)
+			}
+			if a := rep.ServiceLevel[0].Approval; a.Breaches != 1 || a.StandardSeconds != tc.std {
+				t.Errorf("time to approval %+v, want 1 breach, standard shown %d", a, tc.std)
+			}
+			for _, e := range rep.Created {
+				if e.Request == "dishub" && (!slices.Contains(e.OverStandard, stageApproval) || e.ApprovalStandardSeconds != 24*3600) {
+					t.Errorf("dishub %+v: want its approval over the 24h standard", e)
+				}
+			}
+			var out bytes.Buffer
+			if _, err := Describe(&out, "dishub", in.Ledgers, in.Zones); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "(standard 24h0m0s: BREACHED)") {
+				t.Errorf("describe dishub:\n%s", out.String())
+			}
+		})
+	}
+}
