@@ -884,3 +884,29 @@ func TestUnlabelledChildren(t *testing.T) {
 	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "copot"}})
 	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "copot.copot.go.id"}})
 }
+
+// TestLoadBalancerIPv6: a zone's IPv6 pool gets load balancer Services of its family.
+// Left to the API server a Service takes the cluster's first family (IPv4 here, the
+// test control plane being dual-stack as most clusters), and a load balancer refuses
+// an IPv6 address for it: the request waited for it for good.
+func TestLoadBalancerIPv6(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("lbv6", "lbv6.go.id", announcing("fd00:78::/120")))
+	create(t, newRequest("rsv6lb", "lbv6", "rsv6lb", approved("kadis")))
+	r := waitFor(t, "rsv6lb", "waiting for the load balancer", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
+	})
+	svc := &corev1.Service{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "ingress-nginx", Name: "sdr-rsv6lb"}, svc); err != nil {
+		t.Fatal(err)
+	}
+	if p := svc.Spec.IPFamilyPolicy; !slices.Equal(svc.Spec.IPFamilies, []corev1.IPFamily{corev1.IPv6Protocol}) || p == nil || *p != corev1.IPFamilyPolicySingleStack ||
+		!strings.Contains(svc.Spec.ClusterIP, ":") {
+		t.Errorf("the Service for %s: families %v, policy %v, cluster IP %s; want IPv6 alone", r.Status.Address, svc.Spec.IPFamilies, p, svc.Spec.ClusterIP)
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: r.Status.Address}}
+	if err := k8s.Status().Update(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, "rsv6lb", sdv1.PhaseReady)
+}

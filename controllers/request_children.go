@@ -449,6 +449,16 @@ func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *req
 		setAnnotation(svc, annotationCiliumIPs, addr)
 		svc.Spec.Selector = maps.Clone(s.zone.Spec.Ingress.ControllerSelector)
 		svc.Spec.Ports = lbPorts()
+		// The address's family: left to the API server, a Service takes the
+		// cluster's first family, and a load balancer refuses an address of the
+		// other (MetalLB: "does not match the ipFamily of the service"). A cluster
+		// without it refuses the Service, which says so (ChildRefused).
+		family := corev1.IPv4Protocol
+		if s.addr.Is6() {
+			family = corev1.IPv6Protocol
+		}
+		svc.Spec.IPFamilies = []corev1.IPFamily{family}
+		svc.Spec.IPFamilyPolicy = new(corev1.IPFamilyPolicySingleStack)
 		return nil
 	})
 	if err != nil {

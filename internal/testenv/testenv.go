@@ -167,6 +167,9 @@ func Start(opts Options) (*Env, error) {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
+	// Dual-stack Services, IPv4 first (as most clusters): a zone's IPv6 pool gets
+	// load balancer Services of its family.
+	e.Env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/24,fd00:10:96::/112")
 	if e.Config, err = e.Env.Start(); err != nil {
 		// envtest leaves etcd and kube-apiserver running when a later step fails (a
 		// CRD the API server refuses, say): stop what it started.
