@@ -409,7 +409,8 @@ func TestRefusedRenameKeepsUpkeep(t *testing.T) {
 
 // TestRenameBackAndForthRecorded: every rename is in the ledger, also one back to a
 // name the request had before (a->b->a->b: three Renamed and four Ready entries, each
-// with its own ID), and a second rejection with a new reason is recorded too.
+// with its own ID), a second rejection with a new reason is recorded too, and so is
+// the rejection of a served site's rename.
 func TestRenameBackAndForthRecorded(t *testing.T) {
 	ctx := context.Background()
 	create(t, newZone("ren6", "ren6.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.134.0.0/24"} }))
@@ -427,6 +428,13 @@ func TestRenameBackAndForthRecorded(t *testing.T) {
 	waitPhase(t, "tolak", sdv1.PhasePending)
 	annotate(t, "tolak", map[string]*string{sdv1.AnnotationRejected: ptr("nama sudah dipakai")})
 	waitPhase(t, "tolak", sdv1.PhaseRejected)
+	// A served site's rename rejected: the site stays, and the decision is on record
+	// (before, only a Warning Event told it, and Events last an hour).
+	editRequest(t, "bolak", func(r *sdv1.SubdomainRequest) { r.Spec.Subdomain = "tolakan" })
+	annotate(t, "bolak", map[string]*string{sdv1.AnnotationRejected: ptr("nama tidak sesuai")})
+	waitFor(t, "bolak", "the rename rejected", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionApproved).Reason == "Rejected" && r.Status.FQDN == "pulang.ren6.go.id" && r.Status.Phase == sdv1.PhaseReady
+	})
 
 	var got string
 	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
@@ -444,20 +452,21 @@ func TestRenameBackAndForthRecorded(t *testing.T) {
 				ids[e.ID] = true
 				what := e.FQDN
 				if e.Type == sdv1.LedgerRejected {
-					what = e.Reason
+					what = e.FQDN + ": " + e.Reason
 				}
 				seq = append(seq, fmt.Sprintf("%s %s %s", e.Request, e.Type, what))
 			}
 		}
 		slices.Sort(seq)
 		got = strings.Join(seq, "\n")
-		return len(seq) >= 11, nil
+		return len(seq) >= 13, nil
 	})
 	want := strings.Join([]string{
 		"bolak Approved pergi.ren6.go.id", "bolak Approved pulang.ren6.go.id", "bolak Approved pulang.ren6.go.id",
 		"bolak Ready pergi.ren6.go.id", "bolak Ready pergi.ren6.go.id", "bolak Ready pulang.ren6.go.id", "bolak Ready pulang.ren6.go.id",
+		"bolak Rejected tolakan.ren6.go.id: nama tidak sesuai",
 		"bolak Renamed pergi.ren6.go.id", "bolak Renamed pulang.ren6.go.id", "bolak Renamed pulang.ren6.go.id",
-		"tolak Rejected belum ada surat", "tolak Rejected nama sudah dipakai",
+		"tolak Rejected tolak.ren6.go.id: belum ada surat", "tolak Rejected tolak.ren6.go.id: nama sudah dipakai",
 	}, "\n")
 	if err != nil || got != want {
 		t.Errorf("ledger entries (%v):\n%s\nwant:\n%s", err, got, want)

@@ -106,7 +106,8 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 }
 
 // gateApproval runs the approval policy chain and records a new approval (a first
-// one, a rename's, or one given again after a withdrawal or by another approver).
+// one, a rename's, or one given again after a withdrawal or by another approver) and a
+// rejection (of a request, or of a served site's rename).
 // Sets Approved; emits a Warning Event when a served site's approval is withdrawn or
 // rejected (the site stays, so no phase change tells it). Stops the chain when
 // nothing may be provisioned (no approval yet, rejected - decided and recorded before
@@ -136,6 +137,17 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 	})
 	s.decision = d
 	if kept := d.Target != "" && (d.Reason == approval.ReasonApprovalWithdrawn || d.Reason == approval.ReasonRejected); kept {
+		if d.Reason == approval.ReasonRejected && d.Target != s.req.Spec.Subdomain && (prev == nil || prev.Message != d.Message) {
+			// A served site's rename rejected: the site stays, and the decision goes
+			// on record as a rejection does - before the condition that says it, so
+			// that a failed write is tried again.
+			reason := s.req.Annotations[sdv1.AnnotationRejected]
+			if err := r.record(ctx, s, sdv1.LedgerRejected, textKey(reason), sdv1.LedgerEntry{
+				FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: reason,
+			}); err != nil {
+				return true, err
+			}
+		}
 		if prev == nil || prev.Reason != d.Reason {
 			r.tell(s, corev1.EventTypeWarning, d.Reason, "Approve", "%s", d.Message)
 		}

@@ -176,7 +176,11 @@ func (l *life) describe(b *strings.Builder, zone *sdv1.SubdomainZone) {
 			fmt.Fprintf(b, "  %s  %s -> %s (approved by %s)\n", rfc(e.At.Time), e.PreviousFQDN, e.FQDN, dash(by))
 		}
 	}
-	if l.rejected != nil {
+	switch {
+	case l.rejected != nil && l.ready != nil && l.rejected.At.Time.After(*l.ready):
+		// A served site's rename rejected: the site stayed.
+		fmt.Fprintf(b, "\nRejected:    %s: the rename to %s: %s\n", rfc(l.rejected.At.Time), dash(l.rejected.FQDN), dash(l.rejected.Reason))
+	case l.rejected != nil:
 		fmt.Fprintf(b, "\nRejected:    %s: %s\n", rfc(l.rejected.At.Time), dash(l.rejected.Reason))
 	}
 	switch {
