@@ -383,11 +383,12 @@ func active(in Input, lives []*life, current bool) []Site {
 	}
 	sites := []Site{}
 	listed := map[string]bool{}
+	taken := indexNames(lives)
 	for _, l := range lives {
 		if l.ready == nil {
 			continue // never served
 		}
-		if l.end != nil && l.end.At.Time.Before(start) && (!l.retained() || takenAfter(lives, l, start)) {
+		if l.end != nil && l.end.At.Time.Before(start) && (!l.retained() || taken.takenAfter(l, start)) {
 			continue
 		}
 		s := Site{Zone: l.zone, Request: l.request, OPD: l.opd, FQDN: l.fqdn, Address: l.address, Namespace: l.namespace,

@@ -19,6 +19,7 @@ package report
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -252,5 +253,34 @@ func TestStandardsOnRecord(t *testing.T) {
 				t.Errorf("describe dishub:\n%s", out.String())
 			}
 		})
+	}
+}
+
+// BenchmarkBuildRetained: the annual report over 30,000 entries of 10,000 sites, half
+// of them deleted with Retain before the year (each a Ready, a Renamed and a Retained
+// entry). Before takenAfter used an index, each retained site walked every other
+// site's entries: 12.5 s a report here (2026-11-24), 0.10 s with it.
+// go test -run - -bench BuildRetained ./internal/report
+func BenchmarkBuildRetained(b *testing.B) {
+	const sites = 10000
+	var ledgers []sdv1.SubdomainLedger
+	for i := range sites {
+		name, uid := fmt.Sprintf("site%05d", i), fmt.Sprintf("uid%05d", i)
+		entries := []sdv1.LedgerEntry{
+			{ID: uid + "/Ready/a", Type: sdv1.LedgerReady, At: at("2024-03-02T05:00:00Z"), Request: name, FQDN: name + ".z.go.id"},
+			{ID: uid + "/Renamed/b", Type: sdv1.LedgerRenamed, At: at("2024-04-02T05:00:00Z"), Request: name, FQDN: name + "b.z.go.id", PreviousFQDN: name + ".z.go.id"},
+		}
+		typ := sdv1.LedgerDeleted
+		if i%2 == 0 {
+			typ = sdv1.LedgerRetained
+		}
+		entries = append(entries, sdv1.LedgerEntry{ID: uid + "/" + string(typ), Type: typ, At: at("2025-05-02T05:00:00Z"), Request: name, FQDN: name + "b.z.go.id"})
+		ledgers = append(ledgers, sdv1.SubdomainLedger{Spec: sdv1.SubdomainLedgerSpec{Zone: "z", Year: 2024, Month: 3, Page: int32(i + 1), Entries: entries}})
+	}
+	in := Input{Year: 2026, Now: at("2026-12-01T00:00:00Z").Time, Ledgers: ledgers}
+	for b.Loop() {
+		if rep := Build(in); len(rep.Active) != sites/2 {
+			b.Fatalf("%d active, want the %d retained", len(rep.Active), sites/2)
+		}
 	}
 }
