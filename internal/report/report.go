@@ -345,11 +345,16 @@ func Build(in Input) Report {
 				}
 			}
 			rep.Renamed = append(rep.Renamed, ev)
-		case sdv1.LedgerDeleted:
+		case sdv1.LedgerDeleted, sdv1.LedgerRetained:
+			if l := lifeOf[x.zone+"\x00"+uidOf(e)]; l != nil && l.ready == nil {
+				// A request that never served (a Conflict, a full pool) gave back a
+				// name it had claimed: no subdomain was deleted (describe shows it).
+				continue
+			}
 			ev.DeletionPolicy = sdv1.DeletionPolicyDelete
-			rep.Deleted = append(rep.Deleted, ev)
-		case sdv1.LedgerRetained:
-			ev.DeletionPolicy = sdv1.DeletionPolicyRetain
+			if e.Type == sdv1.LedgerRetained {
+				ev.DeletionPolicy = sdv1.DeletionPolicyRetain
+			}
 			rep.Deleted = append(rep.Deleted, ev)
 		case sdv1.LedgerRejected:
 			rep.Rejected = append(rep.Rejected, ev)

@@ -284,3 +284,27 @@ func BenchmarkBuildRetained(b *testing.B) {
 		}
 	}
 }
+
+// TestNeverServedNotDeleted: a request that claimed a name but never served (its
+// hosting namespace was someone else's: Conflict) and was deleted gave back that name,
+// which the ledger records; it is no subdomain deleted in the year. Before, the report
+// listed it ("deleted: 1" with no creation, and "address  released").
+func TestNeverServedNotDeleted(t *testing.T) {
+	in := fixture()
+	in.Ledgers = append(in.Ledgers, sdv1.SubdomainLedger{Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2026, Month: 10, Entries: []sdv1.LedgerEntry{
+		{ID: "konflik/Deleted", Type: sdv1.LedgerDeleted, At: at("2026-10-01T01:00:00Z"), Request: "konflik", FQDN: "konflik.pontianak.go.id"},
+	}}})
+	rep := Build(in)
+	for _, e := range rep.Deleted {
+		if e.Request == "konflik" {
+			t.Errorf("a request that never served is listed as deleted: %+v", e)
+		}
+	}
+	if len(rep.Deleted) != 1 || rep.Deleted[0].Request != "dishub" {
+		t.Errorf("deleted %+v, want dishub alone", rep.Deleted)
+	}
+	var out bytes.Buffer
+	if _, err := Describe(&out, "konflik", in.Ledgers, in.Zones); err != nil || !strings.Contains(out.String(), "Deleted:") {
+		t.Errorf("describe konflik (%v):\n%s", err, out.String())
+	}
+}
