@@ -53,7 +53,30 @@ func (r *SubdomainRequestReconciler) markRetained(ctx context.Context, req *sdv1
 			return err
 		}
 	}
-	return nil
+	return r.markSharedRetained(ctx, req)
+}
+
+// markSharedRetained marks the claim of a shared zone's address that a retained site
+// publishes (it holds no claim of its own on it) and takes it from its zones: no zone
+// deletes it when it stops sharing the address or goes, nor does garbage collection
+// (a foreground deletion takes its dependents), so no pool gives the address to
+// another request while the retained records point at it. The zone counts it as held.
+func (r *SubdomainRequestReconciler) markSharedRetained(ctx context.Context, req *sdv1.SubdomainRequest) error {
+	a, err := netip.ParseAddr(req.Status.Address)
+	if err != nil {
+		return nil
+	}
+	c := &sdv1.SubdomainClaim{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: naming.AddressClaimName(a)}, c); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !sharedAddressClaim(c) || c.Annotations[sdv1.AnnotationRetained] != "" {
+		return nil
+	}
+	base := c.DeepCopy()
+	metav1.SetMetaDataAnnotation(&c.ObjectMeta, sdv1.AnnotationRetained, "true")
+	c.OwnerReferences = nil
+	return client.IgnoreNotFound(r.Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
 }
 
 // sweepClaims runs for a request that is gone. Its claims went with its deletion

@@ -491,3 +491,41 @@ func TestSharedZoneDeletion(t *testing.T) {
 	}
 	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "depan"}})
 }
+
+// TestSharedRetainedKeepsAddress: a site of a shared zone deleted with Retain still
+// publishes the zone's address (its DNS record is left in place), and Retain releases
+// nothing: the address's claim is kept for it when the zone goes - even by a
+// foreground deletion, whose garbage collection takes a zone's dependents - so a pool
+// covering the address does not give it to another request. Before, the zone deleted
+// the claim on its way out and the pool gave the address away.
+func TestSharedRetainedKeepsAddress(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("simpan", "simpan.go.id", sharedAt("10.178.14.10")))
+	create(t, newRequest("simpana", "simpan", "a", approved("kadis"), func(r *sdv1.SubdomainRequest) {
+		r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
+	}))
+	if r := waitPhase(t, "simpana", sdv1.PhaseReady); r.Status.Address != "10.178.14.10" {
+		t.Fatalf("simpana: %s", statusString(r))
+	}
+	if err := k8s.Delete(ctx, getRequest(t, "simpana")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "simpana"}})
+	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "simpan"}}, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "simpan"}})
+
+	create(t, newZone("simpanpool", "simpanpool.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.14.10/32"} }))
+	create(t, newRequest("simpanb", "simpanpool", "b", approved("kadis")))
+	r := waitFor(t, "simpanb", "the pool full", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "PoolExhausted"
+	})
+	if r.Status.Address != "" {
+		t.Errorf("simpanb took the retained site's address: %s", statusString(r))
+	}
+	c := &sdv1.SubdomainClaim{}
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "ip-10-178-14-10"}, c); err != nil || c.Annotations[sdv1.AnnotationRetained] == "" {
+		t.Errorf("the address's claim, kept for the retained site: %v %+v", err, c.ObjectMeta)
+	}
+}

@@ -487,7 +487,8 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 		// zone takes the claim when the request releases it.
 		return sharedAddressTaker(c, zone), false, nil
 	}
-	if slices.ContainsFunc(c.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == zone.UID }) {
+	if slices.ContainsFunc(c.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == zone.UID }) ||
+		c.Annotations[sdv1.AnnotationRetained] != "" { // held for a retained site (markSharedRetained): no zone owns it
 		return "", true, nil
 	}
 	if deleting {
@@ -502,15 +503,17 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 }
 
 // disownSharedClaim takes zone off the owners of a shared address's claim, and
-// deletes the claim if no other zone owns it.
+// deletes the claim if no other zone owns it and no retained site publishes it.
 func (r *SubdomainZoneReconciler) disownSharedClaim(ctx context.Context, zone *sdv1.SubdomainZone, c *sdv1.SubdomainClaim) error {
 	others := slices.DeleteFunc(slices.Clone(c.OwnerReferences), func(ref metav1.OwnerReference) bool {
 		return ref.Kind == "SubdomainZone" && ref.Name == zone.Name
 	})
-	if len(others) == 0 {
+	if len(others) == 0 && c.Annotations[sdv1.AnnotationRetained] == "" {
 		err := r.Delete(ctx, c, client.Preconditions{UID: &c.UID, ResourceVersion: &c.ResourceVersion})
 		return client.IgnoreNotFound(err)
 	}
+	// A site deleted with Retain still publishes the address (markSharedRetained):
+	// the claim stays, owned by no zone, as a retained site's own claims do.
 	patched := c.DeepCopy()
 	patched.OwnerReferences = others
 	return client.IgnoreNotFound(r.Patch(ctx, patched, client.MergeFromWithOptions(c, client.MergeFromWithOptimisticLock{})))
