@@ -191,6 +191,29 @@ func sharedAddressTaker(c *sdv1.SubdomainClaim, z *sdv1.SubdomainZone) string {
 		c.Spec.Request, c.Spec.Zone, c.Name)
 }
 
+// dropForeignAddresses gives back, for a request that never served, the address claims
+// it holds outside its zone's pool (an approver moved it to another zone before it
+// served: spec.zone is fixed only once a name is claimed), and returns the rest. A
+// site that served keeps its address when its zone's pool narrows (no renumbering of
+// a live site); one that never served has nothing to keep.
+func (r *SubdomainRequestReconciler) dropForeignAddresses(ctx context.Context, s *requestScope, pool *ipam.Pool, held []sdv1.SubdomainClaim) ([]sdv1.SubdomainClaim, error) {
+	if s.req.Status.ReadyAt != nil {
+		return held, nil
+	}
+	kept := held[:0]
+	for i := range held {
+		c := held[i]
+		if a, err := netip.ParseAddr(c.Spec.Value); err == nil && pool.Contains(a) {
+			kept = append(kept, c)
+			continue
+		}
+		if err := r.deleteClaim(ctx, &c, s.req); err != nil {
+			return nil, err
+		}
+	}
+	return kept, nil
+}
+
 // allocate returns the request's pool address, claiming a free one if it holds none.
 func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestScope) (netip.Addr, error) {
 	pool, err := ipam.Parse(s.zone.Spec.AddressPool)
@@ -199,6 +222,9 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 	}
 	held, err := r.heldAddresses(ctx, false, s.req)
 	if err != nil {
+		return netip.Addr{}, err
+	}
+	if held, err = r.dropForeignAddresses(ctx, s, pool, held); err != nil {
 		return netip.Addr{}, err
 	}
 	if len(held) > 0 {

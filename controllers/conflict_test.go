@@ -1158,3 +1158,35 @@ func TestZoneDomainsMeet(t *testing.T) {
 	}
 	waitServing(t, "kembaradmin", "admin.induk.go.id")
 }
+
+// TestMovedBeforeServingTakesNewAddress: a request that never served and holds no name
+// (a Conflict on its namespace, then a rename into a name taken) may still be moved to
+// another zone (spec.zone is fixed only once a name is claimed); it then takes an
+// address of that zone's pool and gives back the one it held from the first. Before,
+// it kept the first zone's address: published and announced for the second zone, and
+// counted in the first zone's pool.
+func TestMovedBeforeServingTakesNewAddress(t *testing.T) {
+	create(t, newZone("asal", "asal.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.15.0/24"} }))
+	create(t, newZone("tujuan", "tujuan.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.16.0/24"} }))
+	create(t, newRequest("asaly", "asal", "dipakai", approved("kadis")))
+	waitPhase(t, "asaly", sdv1.PhaseReady)
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-asalx"}})
+	create(t, newRequest("asalx", "asal", "asalx", approved("kadis")))
+	r := waitFor(t, "asalx", "in Conflict holding an address", func(r *sdv1.SubdomainRequest) bool {
+		return r.Status.Phase == sdv1.PhaseConflict && r.Status.Address != ""
+	})
+	old := r.Status.Address
+	renameApproved(t, "asalx", "dipakai")
+	waitFor(t, "asalx", "in Conflict over the name, holding none", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionNameAvailable).Reason == "NameConflict" && r.Status.FQDN == "" && r.Status.ObservedGeneration == r.Generation
+	})
+	editRequest(t, "asalx", func(r *sdv1.SubdomainRequest) {
+		r.Spec.Zone, r.Spec.Subdomain, r.Spec.Hosting.Namespace = "tujuan", "pindahan", "opd-asalx-baru"
+		r.Annotations[sdv1.AnnotationApproved] = "pindahan"
+	})
+	r = waitServing(t, "asalx", "pindahan.tujuan.go.id")
+	if !strings.HasPrefix(r.Status.Address, "10.178.16.") {
+		t.Errorf("moved to zone tujuan, it serves at %s (it held %s of zone asal)", r.Status.Address, old)
+	}
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-" + strings.ReplaceAll(old, ".", "-")}})
+}
