@@ -201,6 +201,17 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 				// approver) at the same generation: the approver tells it apart.
 				what += "/" + textKey(d.Record.ApprovedBy)
 			}
+			if s.req.Status.ReadyAt != nil && (rec == nil || rec.Name != d.Record.Name) {
+				// A served site's rename: its time to approval, from when the rename
+				// was asked - the approval on record turned stale then - or none if
+				// it was asked and approved in one write.
+				from := now.Time
+				if prev != nil && prev.Status == metav1.ConditionFalse {
+					from = prev.LastTransitionTime.Time
+				}
+				e.Seconds = seconds(now.Sub(from))
+				e.ApprovalStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Approval)
+			}
 			if err := r.record(ctx, s, sdv1.LedgerApproved, what, e); err != nil {
 				return true, err
 			}

@@ -309,3 +309,53 @@ func TestLateApprovalThenLateProvisioning(t *testing.T) {
 		t.Errorf("breaches counted for zone slaganda: %v, want 2 (approval, provisioning)", breachCount(t, "slaganda"))
 	}
 }
+
+// TestRenameTimeToApproval: a rename's approval is measured too, from when the rename
+// was asked (the approval on record turned stale) to its approval: the ledger's
+// Approved entry of the new name carries it with the standard in force, and the annual
+// report judges the rename against it. Before, only the first approval was measured.
+func TestRenameTimeToApproval(t *testing.T) {
+	create(t, newZone("slaganti", "slaganti.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.17.0/24"}
+		z.Spec.ServiceLevel = sdv1.ServiceLevel{Approval: &metav1.Duration{Duration: time.Second}}
+	}))
+	create(t, newRequest("gantilambat", "slaganti", "lama", approved("kadis")))
+	waitPhase(t, "gantilambat", sdv1.PhaseReady)
+	setSubdomain(t, "gantilambat", "baru")
+	r := waitFor(t, "gantilambat", "the rename waiting for approval", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionApproved).Reason == "ApprovalStale"
+	})
+	asked := condition(r, sdv1.ConditionApproved).LastTransitionTime.Time
+	// Timestamps are stored to the second: approve two full seconds after.
+	time.Sleep(time.Until(asked.Add(2100 * time.Millisecond)))
+	annotate(t, "gantilambat", map[string]*string{sdv1.AnnotationApproved: ptr("baru")})
+	waitServing(t, "gantilambat", "baru.slaganti.go.id")
+
+	var approvedEntry *sdv1.LedgerEntry
+	if err := waitForLedger(t, "slaganti", "gantilambat", func(entries []sdv1.LedgerEntry) bool {
+		for _, e := range entries {
+			if e.Type == sdv1.LedgerApproved && e.FQDN == "baru.slaganti.go.id" {
+				approvedEntry = &e
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s, std := approvedEntry.Seconds, approvedEntry.ApprovalStandardSeconds; s == nil || *s < 2 || *s > 60 || std == nil || *std != 1 {
+		t.Errorf("the rename's Approved entry: seconds %v, standard %v; want 2 or more against 1", s, std)
+	}
+	in := report.Input{Year: approvedEntry.At.UTC().Year(), Zone: "slaganti", Now: time.Now()}
+	zones, requests, ledgers := &sdv1.SubdomainZoneList{}, &sdv1.SubdomainRequestList{}, &sdv1.SubdomainLedgerList{}
+	for _, l := range []client.ObjectList{zones, requests, ledgers} {
+		if err := k8s.List(context.Background(), l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.Zones, in.Requests, in.Ledgers = zones.Items, requests.Items, ledgers.Items
+	rep := report.Build(in)
+	if len(rep.Renamed) != 1 || rep.Renamed[0].TimeToApprovalSeconds == nil || !slices.Contains(rep.Renamed[0].OverStandard, "timeToApproval") {
+		t.Errorf("renamed %+v, want its time to approval over the standard", rep.Renamed)
+	}
+}

@@ -88,8 +88,9 @@ type LedgerEntry struct {
 	// +kubebuilder:validation:MaxLength=1024
 	Reason string `json:"reason,omitempty"`
 	// Seconds is approval-to-ready on Ready entries, and time-to-approval on the
-	// Approved entry of a request deleted before it served (and on Approved entries
-	// written by earlier versions).
+	// Approved entry of a request deleted before it served, on that of a served
+	// site's rename (from when the rename was asked), and on Approved entries written
+	// by earlier versions.
 	// +optional
 	Seconds *int64 `json:"seconds,omitempty"`
 	// ApprovalSeconds is time-to-approval (request to first approval) on the first

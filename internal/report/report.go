@@ -335,12 +335,21 @@ func Build(in Input) Report {
 				zs.Approval.add(*e.Seconds, std, e.ApprovalStandardSeconds, zoneOf[x.zone] == nil)
 			}
 		case sdv1.LedgerRenamed:
+			// The rename's time to approval: its Approved entry (the last of its
+			// name before it), written with one since this version.
+			var toApproval *int64
+			appStd := zs.Approval.StandardSeconds
 			if l := lifeOf[x.zone+"\x00"+uidOf(e)]; l != nil {
 				ev.ApprovedBy = l.renameApprover(e)
+				for _, a := range l.approvals {
+					if a.FQDN == e.FQDN && !a.At.After(e.At.Time) && a.Seconds != nil && l.ready != nil && a.At.Time.After(*l.ready) {
+						toApproval, appStd = a.Seconds, standardOf(a.ApprovalStandardSeconds, zs.Approval.StandardSeconds)
+					}
+				}
 			}
 			for _, r := range readies[uidOf(e)+"/"+e.FQDN] {
 				if !r.At.Before(&e.At) {
-					ev.timing(nil, r.Seconds, 0, standardOf(r.ProvisioningStandardSeconds, zs.Provisioning.StandardSeconds))
+					ev.timing(toApproval, r.Seconds, appStd, standardOf(r.ProvisioningStandardSeconds, zs.Provisioning.StandardSeconds))
 					break
 				}
 			}
