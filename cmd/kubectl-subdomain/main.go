@@ -55,13 +55,62 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/window"
 )
 
-const usage = `usage: kubectl subdomain [--kubeconfig FILE] COMMAND
+const usage = `usage: kubectl subdomain COMMAND [FLAGS]
   approve NAME                      approve the request's current spec.subdomain
   reject NAME --reason TEXT         reject the request
   list                              the managed subdomains
   describe NAME                     the change report of one request (of a deleted one: from the ledger)
   report --year YYYY [--zone Z] [-o markdown|csv|json]   the annual report
+  help                              this text
+kubectl's connection flags, anywhere on the line: --kubeconfig FILE, --context NAME,
+  --cluster NAME, --user NAME, --server URL, --as USER, --as-group GROUP (repeatable),
+  --request-timeout DURATION; -n/--namespace is accepted and ignored (the resources
+  are cluster-scoped).
 `
+
+// connection takes kubectl's connection flags out of args, wherever they are (kubectl
+// passes a plugin the flags after its name, and refuses flags before it), in the
+// --flag VALUE and --flag=VALUE forms; it returns the loading rules and overrides they
+// make and the arguments left.
+func connection(args []string) (*clientcmd.ClientConfigLoadingRules, *clientcmd.ConfigOverrides, []string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	over := &clientcmd.ConfigOverrides{}
+	set := map[string]func(string){
+		"kubeconfig":      func(v string) { rules.ExplicitPath = v },
+		"context":         func(v string) { over.CurrentContext = v },
+		"cluster":         func(v string) { over.Context.Cluster = v },
+		"user":            func(v string) { over.Context.AuthInfo = v },
+		"server":          func(v string) { over.ClusterInfo.Server = v },
+		"as":              func(v string) { over.AuthInfo.Impersonate = v },
+		"as-group":        func(v string) { over.AuthInfo.ImpersonateGroups = append(over.AuthInfo.ImpersonateGroups, v) },
+		"request-timeout": func(v string) { over.Timeout = v },
+		"namespace":       func(string) {},
+		"n":               func(string) {},
+	}
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f, ok := set[name]
+		if !ok || !strings.HasPrefix(a, "-") || (len(name) > 1 && !strings.HasPrefix(a, "--") && name != "kubeconfig") {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, nil, nil, fmt.Errorf("flag %s needs a value", a)
+			}
+			i++
+			value = args[i]
+		}
+		f(value)
+	}
+	return rules, over, rest, nil
+}
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
@@ -71,28 +120,21 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
-	global := flag.NewFlagSet("kubectl-subdomain", flag.ContinueOnError)
-	kubeconfig := global.String("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-	global.Usage = func() { fmt.Fprint(os.Stderr, usage) }
-	if err := global.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil // help asked for is no failure
-		}
+	rules, over, args, err := connection(args)
+	if err != nil {
 		return err
 	}
-	args = global.Args()
 	if len(args) == 0 {
-		global.Usage()
+		fmt.Fprint(os.Stderr, usage)
 		return errors.New("no command")
 	}
-	if slices.ContainsFunc(args[1:], func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
-		// Help for a command needs no cluster: the usage lists every command's flags.
+	if args[0] == "help" || slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
+		// Help needs no cluster: the usage lists every command's flags. It goes to
+		// stdout, asked for; a usage error's goes to stderr.
 		fmt.Fprint(out, usage)
 		return nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = *kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, over).ClientConfig()
 	if err != nil {
 		return err
 	}
@@ -113,7 +155,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "report":
 		return annual(ctx, c, rest, out)
 	}
-	global.Usage()
+	fmt.Fprint(os.Stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
 }
 

@@ -342,7 +342,7 @@ func Build(in Input) Report {
 			if l := lifeOf[x.zone+"\x00"+uidOf(e)]; l != nil {
 				ev.ApprovedBy = l.renameApprover(e)
 				for _, a := range l.approvals {
-					if a.FQDN == e.FQDN && !a.At.After(e.At.Time) && a.Seconds != nil && l.ready != nil && a.At.Time.After(*l.ready) {
+					if a.FQDN == e.FQDN && !a.At.After(e.At.Time) && a.Seconds != nil && l.ready != nil && !a.At.Time.Before(*l.ready) {
 						toApproval, appStd = a.Seconds, standardOf(a.ApprovalStandardSeconds, zs.Approval.StandardSeconds)
 					}
 				}

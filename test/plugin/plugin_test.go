@@ -37,6 +37,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
@@ -228,20 +230,21 @@ func TestPlugin(t *testing.T) {
 		len(rep.Rejected) != 1 || rep.Rejected[0].Reason != "duplicate of dinkes" {
 		t.Errorf("report: %+v", rep)
 	}
-	// Each creation and the rename carry their own times, all within the standards.
+	// Each creation and the rename carry their own times, all within the standards
+	// (the rename's time to approval too: from its asking to its approval).
 	for _, e := range append(slices.Clone(rep.Created), rep.Renamed...) {
-		if e.ApprovalToReadySeconds == nil || (e.PreviousFQDN == "") != (e.TimeToApprovalSeconds != nil) || len(e.OverStandard) != 0 {
+		if e.ApprovalToReadySeconds == nil || e.TimeToApprovalSeconds == nil || len(e.OverStandard) != 0 {
 			t.Errorf("times of %s: to approval %v, to ready %v, over %v", e.FQDN, e.TimeToApprovalSeconds, e.ApprovalToReadySeconds, e.OverStandard)
 		}
 	}
-	if len(rep.ServiceLevel) != 1 || rep.ServiceLevel[0].Approval.Count != 3 || rep.ServiceLevel[0].Approval.Breaches != 0 ||
+	if len(rep.ServiceLevel) != 1 || rep.ServiceLevel[0].Approval.Count != 4 || rep.ServiceLevel[0].Approval.Breaches != 0 ||
 		rep.ServiceLevel[0].Approval.StandardSeconds != 86400 || rep.ServiceLevel[0].Provisioning.Count < 3 {
 		t.Errorf("service level: %+v", rep.ServiceLevel)
 	}
 	out = run("report", "--year", year, "--zone", "pontianak", "-o", "markdown")
-	for _, want := range []string{"| pontianak | time to approval | 3 |", "deleted: 2 (retained: 1)",
+	for _, want := range []string{"| pontianak | time to approval | 4 |", "deleted: 2 (retained: 1)",
 		"| disdik.pontianak.go.id | deleted, retained: site left in place, nothing released",
-		"| kesehatan.pontianak.go.id | from dinkes.pontianak.go.id, approved by sekda; approval to ready "} {
+		"| kesehatan.pontianak.go.id | from dinkes.pontianak.go.id, approved by sekda; time to approval "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown report lacks %q:\n%s", want, out)
 		}
@@ -257,13 +260,36 @@ func TestPlugin(t *testing.T) {
 			t.Errorf("report %v: no error\n%s", bad, out)
 		}
 	}
-	for _, help := range [][]string{{"-h"}, {"report", "-h"}, {"list", "--help"}} {
+	// kubectl's connection flags after the command, as kubectl passes them: a
+	// kubeconfig whose current context points nowhere, and --context naming the one
+	// that works (the city's and the province's clusters in one kubeconfig).
+	kc, err := clientcmd.LoadFromFile(env.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	working := kc.CurrentContext
+	kc.Clusters["nowhere"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
+	kc.Contexts["nowhere"] = &clientcmdapi.Context{Cluster: "nowhere", AuthInfo: kc.Contexts[working].AuthInfo}
+	kc.CurrentContext = "nowhere"
+	twoContexts := filepath.Join(t.TempDir(), "two-contexts")
+	if err := clientcmd.WriteToFile(*kc, twoContexts); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "list", "--kubeconfig", twoContexts, "--request-timeout=5s").CombinedOutput(); err == nil {
+		t.Errorf("list on the context that points nowhere: no error\n%s", out)
+	}
+	for _, args := range [][]string{{"list", "--kubeconfig", twoContexts, "--context", working}, {"report", "--context=" + working, "--year", year, "--kubeconfig=" + twoContexts}} {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil || !strings.Contains(string(out), "kesehatan.pontianak.go.id") {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
+	for _, help := range [][]string{{"-h"}, {"report", "-h"}, {"list", "--help"}, {"help"}} {
 		if out, err := runAs(filepath.Join(t.TempDir(), "no-kubeconfig"), help...); err != nil || !strings.Contains(out, "report --year YYYY") {
 			t.Errorf("%v: %v\n%s", help, err, out)
 		}
 	}
 	out = run("report", "--year", year, "-o", "csv")
-	for _, want := range []string{"dishub.pontianak.go.id", "deletionPolicy=Delete: address", "deletionPolicy=Retain: deleted, retained", ",sekda,approval_to_ready_s="} {
+	for _, want := range []string{"dishub.pontianak.go.id", "deletionPolicy=Delete: address", "deletionPolicy=Retain: deleted, retained", ",sekda,time_to_approval_s="} {
 		if !strings.Contains(out, want) {
 			t.Errorf("csv report lacks %q:\n%s", want, out)
 		}
