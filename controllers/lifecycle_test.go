@@ -35,6 +35,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
 
@@ -909,4 +910,43 @@ func TestLoadBalancerIPv6(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPhase(t, "rsv6lb", sdv1.PhaseReady)
+
+	// A Service of the other family, as an earlier version made it, is made anew: its
+	// first family never changes (the API server refuses it), so a patch would be
+	// refused for good. Made while the operator is stopped, in place of its own.
+	create(t, newZone("lbv6lama", "lbv6lama.go.id", announcing("fd00:79::/120")))
+	create(t, newRequest("rsv6lama", "lbv6lama", "rsv6lama", approved("kadis")))
+	r = waitFor(t, "rsv6lama", "waiting for the load balancer", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
+	})
+	key := types.NamespacedName{Namespace: "ingress-nginx", Name: "sdr-rsv6lama"}
+	stopManager()
+	if err := k8s.Delete(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}})
+	old := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name,
+		Labels: map[string]string{sdv1.LabelRequest: "rsv6lama"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: sdv1.GroupVersion.String(), Kind: "SubdomainRequest", Name: r.Name, UID: r.UID,
+			Controller: new(true), BlockOwnerDeletion: new(true)}}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: lbTestPorts(), IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol}}}
+	create(t, old)
+	if err := startManager(); err != nil {
+		t.Fatal(err)
+	}
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		got := &corev1.Service{}
+		if err := k8s.Get(ctx, key, got); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		return got.UID != old.UID && slices.Equal(got.Spec.IPFamilies, []corev1.IPFamily{corev1.IPv6Protocol}), nil
+	})
+	if err != nil {
+		t.Errorf("the IPv4 Service of rsv6lama was not made anew for its IPv6 address: %v; %s", err, statusString(getRequest(t, "rsv6lama")))
+	}
+}
+
+// lbTestPorts are ports 80/443 to the controller's http/https.
+func lbTestPorts() []corev1.ServicePort {
+	return []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}, {Name: "https", Port: 443, TargetPort: intstr.FromString("https")}}
 }

@@ -438,6 +438,23 @@ func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *req
 		return false, nil
 	}
 	addr := s.addr.String()
+	family := corev1.IPv4Protocol
+	if s.addr.Is6() {
+		family = corev1.IPv6Protocol
+	}
+	// A Service's first family never changes (the API server refuses it): one of the
+	// other family - the request took an address of the other family, or an earlier
+	// version left it the cluster's first - is made anew (it announced nothing).
+	cur := &corev1.Service{}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(svc), cur); err == nil && mine(cur, s.req) && cur.DeletionTimestamp.IsZero() &&
+		len(cur.Spec.IPFamilies) > 0 && cur.Spec.IPFamilies[0] != family {
+		uid := cur.UID
+		if err := r.Delete(ctx, cur.DeepCopy(), client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			return true, err
+		}
+		return true, reconcileerr.NewWaiting(sdv1.ConditionAddressAssigned, "WaitingForLoadBalancer", time.Second,
+			"Service %s/%s was of family %s: it is made anew for %s", svc.Namespace, svc.Name, cur.Spec.IPFamilies[0], addr)
+	}
 	err := r.ensure(ctx, s, sdv1.ConditionAddressAssigned, svc, func() error {
 		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
 		// MetalLB and Cilium announce the address themselves: no node ports, which
@@ -453,10 +470,6 @@ func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *req
 		// cluster's first family, and a load balancer refuses an address of the
 		// other (MetalLB: "does not match the ipFamily of the service"). A cluster
 		// without it refuses the Service, which says so (ChildRefused).
-		family := corev1.IPv4Protocol
-		if s.addr.Is6() {
-			family = corev1.IPv6Protocol
-		}
 		svc.Spec.IPFamilies = []corev1.IPFamily{family}
 		svc.Spec.IPFamilyPolicy = new(corev1.IPFamilyPolicySingleStack)
 		return nil
