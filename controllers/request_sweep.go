@@ -63,12 +63,29 @@ func (r *SubdomainRequestReconciler) markRetained(ctx context.Context, req *sdv1
 // another request while the retained records point at it. The zone counts it as held.
 func (r *SubdomainRequestReconciler) markSharedRetained(ctx context.Context, req *sdv1.SubdomainRequest) error {
 	a, err := netip.ParseAddr(req.Status.Address)
-	if err != nil {
-		return nil
+	if err != nil || req.Status.ReadyAt == nil {
+		return nil // a site that never served published nothing
 	}
 	c := &sdv1.SubdomainClaim{}
-	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: naming.AddressClaimName(a)}, c); err != nil {
-		return client.IgnoreNotFound(err)
+	err = r.APIReader.Get(ctx, client.ObjectKey{Name: naming.AddressClaimName(a)}, c)
+	if apierrors.IsNotFound(err) {
+		// Gone with its zone (a foreground deletion's garbage collection takes a
+		// zone's dependents while the zone waits for its requests): held again for
+		// the retained site, as the zone held it. A pool may have taken the address
+		// meanwhile: then it is that request's, and the site's record is stale.
+		c = &sdv1.SubdomainClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: naming.AddressClaimName(a), Labels: map[string]string{
+				sdv1.LabelZone: req.Spec.Zone, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
+			}, Annotations: map[string]string{sdv1.AnnotationRetained: "true"}},
+			Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: a.String(), Zone: req.Spec.Zone},
+		}
+		if err := r.Create(ctx, c); !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
+	}
+	if err != nil {
+		return err
 	}
 	if !sharedAddressClaim(c) || c.Annotations[sdv1.AnnotationRetained] != "" {
 		return nil

@@ -495,37 +495,56 @@ func TestSharedZoneDeletion(t *testing.T) {
 // TestSharedRetainedKeepsAddress: a site of a shared zone deleted with Retain still
 // publishes the zone's address (its DNS record is left in place), and Retain releases
 // nothing: the address's claim is kept for it when the zone goes - even by a
-// foreground deletion, whose garbage collection takes a zone's dependents - so a pool
-// covering the address does not give it to another request. Before, the zone deleted
-// the claim on its way out and the pool gave the address away.
+// foreground deletion, whose garbage collection takes a zone's dependents, begun
+// before or after the request's - so a pool covering the address does not give it to
+// another request. Before, the zone deleted the claim on its way out and the pool gave
+// the address away.
 func TestSharedRetainedKeepsAddress(t *testing.T) {
 	ctx := context.Background()
-	create(t, newZone("simpan", "simpan.go.id", sharedAt("10.178.14.10")))
-	create(t, newRequest("simpana", "simpan", "a", approved("kadis"), func(r *sdv1.SubdomainRequest) {
-		r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
-	}))
-	if r := waitPhase(t, "simpana", sdv1.PhaseReady); r.Status.Address != "10.178.14.10" {
-		t.Fatalf("simpana: %s", statusString(r))
-	}
-	if err := k8s.Delete(ctx, getRequest(t, "simpana")); err != nil {
-		t.Fatal(err)
-	}
-	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "simpana"}})
-	if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "simpan"}}, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
-		t.Fatal(err)
-	}
-	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "simpan"}})
+	for _, tc := range []struct {
+		zone, addr string
+		zoneFirst  bool // the zone's deletion begun while the request lives
+	}{{"simpan", "10.178.14.10", false}, {"simpandulu", "10.178.14.11", true}} {
+		create(t, newZone(tc.zone, tc.zone+".go.id", sharedAt(tc.addr)))
+		site := tc.zone + "a"
+		create(t, newRequest(site, tc.zone, "a", approved("kadis"), func(r *sdv1.SubdomainRequest) {
+			r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
+		}))
+		if r := waitPhase(t, site, sdv1.PhaseReady); r.Status.Address != tc.addr {
+			t.Fatalf("%s: %s", site, statusString(r))
+		}
+		claim := "ip-" + strings.ReplaceAll(tc.addr, ".", "-")
+		deleteZone := func() {
+			if err := k8s.Delete(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: tc.zone}}, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.zoneFirst {
+			deleteZone()
+			// Garbage collection takes the zone's dependents first: the claim.
+			waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: claim}})
+		}
+		if err := k8s.Delete(ctx, getRequest(t, site)); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: site}})
+		if !tc.zoneFirst {
+			deleteZone()
+		}
+		waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: tc.zone}})
 
-	create(t, newZone("simpanpool", "simpanpool.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.14.10/32"} }))
-	create(t, newRequest("simpanb", "simpanpool", "b", approved("kadis")))
-	r := waitFor(t, "simpanb", "the pool full", func(r *sdv1.SubdomainRequest) bool {
-		return condition(r, sdv1.ConditionAddressAssigned).Reason == "PoolExhausted"
-	})
-	if r.Status.Address != "" {
-		t.Errorf("simpanb took the retained site's address: %s", statusString(r))
-	}
-	c := &sdv1.SubdomainClaim{}
-	if err := k8s.Get(ctx, types.NamespacedName{Name: "ip-10-178-14-10"}, c); err != nil || c.Annotations[sdv1.AnnotationRetained] == "" {
-		t.Errorf("the address's claim, kept for the retained site: %v %+v", err, c.ObjectMeta)
+		pool := tc.zone + "pool"
+		create(t, newZone(pool, pool+".go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{tc.addr + "/32"} }))
+		create(t, newRequest(tc.zone+"b", pool, "b", approved("kadis")))
+		r := waitFor(t, tc.zone+"b", "the pool full", func(r *sdv1.SubdomainRequest) bool {
+			return condition(r, sdv1.ConditionAddressAssigned).Reason == "PoolExhausted"
+		})
+		if r.Status.Address != "" {
+			t.Errorf("%sb took the retained site's address: %s", tc.zone, statusString(r))
+		}
+		c := &sdv1.SubdomainClaim{}
+		if err := k8s.Get(ctx, types.NamespacedName{Name: claim}, c); err != nil || c.Annotations[sdv1.AnnotationRetained] == "" {
+			t.Errorf("the address's claim, kept for the retained site: %v %+v", err, c.ObjectMeta)
+		}
 	}
 }
