@@ -43,6 +43,7 @@ import (
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/ipam"
 	"github.com/kominfo/subdomain-operator/internal/naming"
+	"github.com/kominfo/subdomain-operator/internal/window"
 )
 
 // SubdomainZoneReconciler keeps a zone while requests use it, holds a shared zone's
@@ -100,8 +101,11 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		return ctrl.Result{}, err
 	}
 	if cw := zone.Spec.ChangeWindow; cw != nil {
-		if _, err := time.LoadLocation(cw.TimeZone); err != nil {
-			ready, reason, msg = false, "InvalidTimeZone", fmt.Sprintf("changeWindow.timeZone %q is not an IANA time zone", cw.TimeZone)
+		// The requests' own reading of it (window.Parse): a time zone it refuses -
+		// "Local", which a zone stored before the CRD refused it may still have -
+		// holds every rename and deletion.
+		if _, err := window.Parse(cw); err != nil {
+			ready, reason, msg = false, "InvalidTimeZone", fmt.Sprintf("changeWindow: %v; renames and deletions wait until it is fixed", err)
 		}
 	}
 	if len(users) > 0 {
