@@ -1122,6 +1122,16 @@ func TestZoneDomainsMeet(t *testing.T) {
 		t.Errorf("a second zone of a domain: Stalled %+v", c)
 	}
 	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "admin.induk.go.id"}})
+	// A decision on a request held so is taken and recorded all the same.
+	create(t, newRequest("kembartolak", "kembar", "tolak", func(r *sdv1.SubdomainRequest) {
+		r.Annotations = map[string]string{sdv1.AnnotationRejected: "zona ganda"}
+	}))
+	waitPhase(t, "kembartolak", sdv1.PhaseRejected)
+	if err := waitForLedger(t, "kembar", "kembartolak", func(entries []sdv1.LedgerEntry) bool {
+		return countEntries(entries, sdv1.LedgerRejected, func(e sdv1.LedgerEntry) string { return e.Reason })["zona ganda"] == 1
+	}); err != nil {
+		t.Errorf("the rejection in the held zone: %v", err)
+	}
 
 	// A zone under a name already served: its requests wait for that site to go.
 	create(t, newZone("atas", "atas.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.11.0/24"} }))

@@ -145,18 +145,19 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// seconds is d in whole seconds for the ledger, a part of a second counted as one: a
-// step of 24h0m0.9s is over a standard of 24h, as the live check (at full precision)
-// says, and 86,401 against 86,400 says it in the report too.
-// standardSeconds is a service-level standard in whole seconds for the ledger, nil
-// where the zone sets none.
+// standardSeconds is a service-level standard in whole seconds for the ledger, 0
+// where the zone sets none: "no standard then", which a reader must not take for an
+// entry of an earlier version (no field) and judge against the zone's standard now.
 func standardSeconds(d *metav1.Duration) *int64 {
 	if d == nil {
-		return nil
+		return new(int64(0))
 	}
 	return seconds(d.Duration)
 }
 
+// seconds is d in whole seconds for the ledger, a part of a second counted as one: a
+// step of 24h0m0.9s is over a standard of 24h, as the live check (at full precision)
+// says, and 86,401 against 86,400 says it in the report too.
 func seconds(d time.Duration) *int64 {
 	v := int64(d / time.Second)
 	if d%time.Second > 0 {

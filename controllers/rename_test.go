@@ -453,6 +453,9 @@ func TestRenameBackAndForthRecorded(t *testing.T) {
 				what := e.FQDN
 				if e.Type == sdv1.LedgerRejected {
 					what = e.FQDN + ": " + e.Reason
+					if e.PreviousFQDN != "" {
+						what = e.PreviousFQDN + " -> " + what
+					}
 				}
 				seq = append(seq, fmt.Sprintf("%s %s %s", e.Request, e.Type, what))
 			}
@@ -464,7 +467,7 @@ func TestRenameBackAndForthRecorded(t *testing.T) {
 	want := strings.Join([]string{
 		"bolak Approved pergi.ren6.go.id", "bolak Approved pulang.ren6.go.id", "bolak Approved pulang.ren6.go.id",
 		"bolak Ready pergi.ren6.go.id", "bolak Ready pergi.ren6.go.id", "bolak Ready pulang.ren6.go.id", "bolak Ready pulang.ren6.go.id",
-		"bolak Rejected tolakan.ren6.go.id: nama tidak sesuai",
+		"bolak Rejected pulang.ren6.go.id -> tolakan.ren6.go.id: nama tidak sesuai",
 		"bolak Renamed pergi.ren6.go.id", "bolak Renamed pulang.ren6.go.id", "bolak Renamed pulang.ren6.go.id",
 		"tolak Rejected tolak.ren6.go.id: belum ada surat", "tolak Rejected tolak.ren6.go.id: nama sudah dipakai",
 	}, "\n")

@@ -58,9 +58,7 @@ func (s *requestScope) setCondition(typ string, ok bool, reason, msg string) {
 // was deleted and made again with another one (an edit cannot change it). Read
 // against the new domain, the whole old name would pass for a label. Ends with an
 // Invalid error (reason ZoneDeleting) when the zone is being deleted and the request
-// never served, and (reason ZoneDomainOverlap) when it never served and another zone
-// that came first has the zone's domain, or a request of another zone holds a name at
-// or above it (domainOverlap; a change of either wakes it).
+// never served.
 func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestScope) (bool, error) {
 	zone := &sdv1.SubdomainZone{}
 	if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err != nil {
@@ -84,18 +82,6 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 		// up; its deletion gives back what it holds.
 		return true, reconcileerr.NewInvalid("", "ZoneDeleting",
 			"SubdomainZone %q is being deleted: nothing new is provisioned in it; delete this request, or request the name in another zone", zone.Name)
-	}
-	if s.req.Status.ReadyAt == nil {
-		// A site that serves keeps serving; nothing new is given in a zone whose
-		// domain another zone gives, or a site of another zone holds.
-		why, err := r.domainOverlap(ctx, zone)
-		if err != nil {
-			return true, err
-		}
-		if why != "" {
-			return true, reconcileerr.NewInvalid("", "ZoneDomainOverlap",
-				"nothing is provisioned in SubdomainZone %s: %s", zone.Name, why)
-		}
 	}
 	s.zone = zone
 	if s.req.Status.RequestedAt == nil {
@@ -143,7 +129,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 			// that a failed write is tried again.
 			reason := s.req.Annotations[sdv1.AnnotationRejected]
 			if err := r.record(ctx, s, sdv1.LedgerRejected, textKey(reason), sdv1.LedgerEntry{
-				FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: reason,
+				FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), PreviousFQDN: s.req.Status.FQDN, Reason: reason,
 			}); err != nil {
 				return true, err
 			}
@@ -318,8 +304,24 @@ func (r *SubdomainRequestReconciler) ensureFinalizer(ctx context.Context, s *req
 // message and a Warning Event, and the request, the holder, keeps its name. A served
 // request whose new name is taken goes on with the name it serves, and the Conflict
 // waits in s.refused. A name that is another zone's domain or above it is taken by
-// that zone (a Conflict naming it) unless the request serves it already.
+// that zone (a Conflict naming it) unless the request serves it already. Ends first
+// with an Invalid error (reason ZoneDomainOverlap) for a request that never served
+// when another zone that came first has its zone's domain, or a request of another
+// zone holds a name at or above it (domainOverlap; a change of either wakes it).
 func (r *SubdomainRequestReconciler) claimName(ctx context.Context, s *requestScope) (bool, error) {
+	if s.req.Status.ReadyAt == nil {
+		// A site that serves keeps serving; nothing new is given in a zone whose
+		// domain another zone gives, or a site of another zone holds (after the
+		// approval step: a decision on such a request is recorded all the same).
+		why, err := r.domainOverlap(ctx, s.zone)
+		if err != nil {
+			return true, err
+		}
+		if why != "" {
+			return true, reconcileerr.NewInvalid("", "ZoneDomainOverlap",
+				"nothing is provisioned in SubdomainZone %s: %s", s.zone.Name, why)
+		}
+	}
 	stop, err := r.claimFQDN(ctx, s)
 	cur := served(s)
 	e := reconcileerr.As(err)

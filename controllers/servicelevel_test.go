@@ -346,6 +346,13 @@ func TestRenameTimeToApproval(t *testing.T) {
 	if s, std := approvedEntry.Seconds, approvedEntry.ApprovalStandardSeconds; s == nil || *s < 2 || *s > 60 || std == nil || *std != 1 {
 		t.Errorf("the rename's Approved entry: seconds %v, standard %v; want 2 or more against 1", s, std)
 	}
+	// The zone sets no provisioning standard: the Ready entry records that (0), so a
+	// standard set later does not judge it.
+	for _, e := range ledgerOf(t, "slaganti", "gantilambat") {
+		if e.Type == sdv1.LedgerReady && e.FQDN == "baru.slaganti.go.id" && (e.ProvisioningStandardSeconds == nil || *e.ProvisioningStandardSeconds != 0) {
+			t.Errorf("the rename's Ready entry: provisioning standard %v, want 0 (none then)", e.ProvisioningStandardSeconds)
+		}
+	}
 	in := report.Input{Year: approvedEntry.At.UTC().Year(), Zone: "slaganti", Now: time.Now()}
 	zones, requests, ledgers := &sdv1.SubdomainZoneList{}, &sdv1.SubdomainRequestList{}, &sdv1.SubdomainLedgerList{}
 	for _, l := range []client.ObjectList{zones, requests, ledgers} {

@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -60,26 +61,34 @@ func (r *SubdomainRequestReconciler) zoneAtOrUnder(ctx context.Context, s *reque
 
 // domainOverlap says why zone cannot give a name now, or "": another zone has the same
 // domain and came first (by creation, then by name), or a request of another zone
-// holds a name that is this zone's domain or above it.
+// holds a name that is this zone's domain or above it. Of several reasons it gives the
+// same one every time (the oldest such zone, else the first by name): the message is
+// in the request's status, which must not change from pass to pass.
 func (r *SubdomainRequestReconciler) domainOverlap(ctx context.Context, zone *sdv1.SubdomainZone) (string, error) {
 	zones := &sdv1.SubdomainZoneList{}
 	if err := r.List(ctx, zones, client.UnsafeDisableDeepCopy); err != nil {
 		return "", err
 	}
 	domain := zone.Spec.Domain
-	for _, z := range zones.Items {
-		if z.Name == zone.Name {
-			continue
-		}
-		if z.Spec.Domain == domain {
-			if older(&z, zone) {
-				return fmt.Sprintf("SubdomainZone %s has the same domain, %s, and came first: one domain gets its names (and its reserved names) from one zone", z.Name, domain), nil
+	var first *sdv1.SubdomainZone // the oldest other zone of the same domain
+	var above []*sdv1.SubdomainZone
+	for i := range zones.Items {
+		z := &zones.Items[i]
+		switch {
+		case z.Name == zone.Name:
+		case z.Spec.Domain == domain:
+			if older(z, zone) && (first == nil || older(z, first)) {
+				first = z
 			}
-			continue
+		case strings.HasSuffix(domain, "."+z.Spec.Domain):
+			above = append(above, z)
 		}
-		if !strings.HasSuffix(domain, "."+z.Spec.Domain) {
-			continue
-		}
+	}
+	if first != nil {
+		return fmt.Sprintf("SubdomainZone %s has the same domain, %s, and came first: one domain gets its names (and its reserved names) from one zone", first.Name, domain), nil
+	}
+	slices.SortFunc(above, func(a, b *sdv1.SubdomainZone) int { return strings.Compare(a.Name, b.Name) })
+	for _, z := range above {
 		// The name of z that is this domain or above it: its label next to z's domain.
 		rest := strings.TrimSuffix(domain, "."+z.Spec.Domain)
 		name := rest[strings.LastIndex(rest, ".")+1:] + "." + z.Spec.Domain

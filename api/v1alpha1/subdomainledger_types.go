@@ -102,9 +102,9 @@ type LedgerEntry struct {
 	ApprovalSeconds *int64 `json:"approvalSeconds,omitempty"`
 	// ApprovalStandardSeconds and ProvisioningStandardSeconds are the zone's service
 	// level (serviceLevel.approval, .provisioning) when the entry was written, on the
-	// entries that carry times (absent where the zone set none): the annual report and
-	// describe judge a time against the standard in force then, not the zone's of
-	// today, nor none once the zone is gone.
+	// entries that carry times (0: the zone set none): the annual report and describe
+	// judge a time against the standard in force then, not the zone's of today, nor
+	// none once the zone is gone. Entries of earlier versions have neither.
 	// +optional
 	ApprovalStandardSeconds *int64 `json:"approvalStandardSeconds,omitempty"`
 	// +optional

@@ -95,6 +95,9 @@ func recorded(seconds *int64, std *time.Duration) *time.Duration {
 	if seconds == nil {
 		return std
 	}
+	if *seconds == 0 { // the zone had none then
+		return nil
+	}
 	d := time.Duration(*seconds) * time.Second
 	return &d
 }

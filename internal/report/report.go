@@ -139,7 +139,8 @@ func (e *Event) timing(toApproval, toReady *int64, approvalStd, readyStd int64) 
 }
 
 // standardOf is the standard an entry recorded (the zone's service level when it was
-// written), else - an entry of an earlier version - the zone's now (0: none).
+// written; 0: it had none), else - an entry of an earlier version - the zone's now
+// (0: none).
 func standardOf(recorded *int64, now int64) int64 {
 	if recorded != nil {
 		return *recorded
@@ -552,7 +553,12 @@ func (r Report) markdown(w io.Writer) error {
 		return withTimes("from "+e.PreviousFQDN+", approved by "+e.ApprovedBy, e)
 	})
 	events("Deleted", r.Deleted, Event.deletionDetail)
-	events("Rejected", r.Rejected, func(e Event) string { return e.Reason })
+	events("Rejected", r.Rejected, func(e Event) string {
+		if e.PreviousFQDN != "" { // a served site's rename: the site stayed
+			return "rename from " + e.PreviousFQDN + " (the site stays): " + e.Reason
+		}
+		return e.Reason
+	})
 	b.WriteString("\n## Service level\n\n| Zone | Stage | Count | Median | p90 | Standard | Breaches |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, z := range r.ServiceLevel {
 		for _, st := range []struct {

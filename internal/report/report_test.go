@@ -308,3 +308,45 @@ func TestNeverServedNotDeleted(t *testing.T) {
 		t.Errorf("describe konflik (%v):\n%s", err, out.String())
 	}
 }
+
+// TestNoStandardThen: an entry written while the zone had no standard (recorded as 0)
+// is not judged against one the zone set later.
+func TestNoStandardThen(t *testing.T) {
+	in := fixture()
+	for i, e := range in.Ledgers[0].Spec.Entries {
+		if e.Request == "dishub" && e.Type == sdv1.LedgerReady {
+			in.Ledgers[0].Spec.Entries[i].ApprovalStandardSeconds = secs(0)
+			in.Ledgers[0].Spec.Entries[i].ProvisioningStandardSeconds = secs(0)
+		}
+	}
+	rep := Build(in)
+	for _, e := range rep.Created {
+		if e.Request == "dishub" && len(e.OverStandard) != 0 {
+			t.Errorf("dishub judged against a standard set later: %+v", e)
+		}
+	}
+	if a := rep.ServiceLevel[0].Approval; a.Breaches != 0 {
+		t.Errorf("time to approval %+v, want no breach", a)
+	}
+	var out bytes.Buffer
+	if _, err := Describe(&out, "dishub", in.Ledgers, in.Zones); err != nil || strings.Contains(out.String(), "BREACHED") {
+		t.Errorf("describe dishub (%v):\n%s", err, out.String())
+	}
+}
+
+// TestRejectedRename: a served site's rename rejected reads as that, not as a request
+// rejected: the site stayed.
+func TestRejectedRename(t *testing.T) {
+	in := fixture()
+	in.Ledgers = append(in.Ledgers, sdv1.SubdomainLedger{Spec: sdv1.SubdomainLedgerSpec{Zone: "pontianak", Year: 2026, Month: 10, Entries: []sdv1.LedgerEntry{
+		{ID: "dinkes/Rejected/x@5", Type: sdv1.LedgerRejected, At: at("2026-10-01T01:00:00Z"), Request: "dinkes",
+			FQDN: "sehat.pontianak.go.id", PreviousFQDN: "kesehatan.pontianak.go.id", Reason: "bukan nama resmi"},
+	}}})
+	var md bytes.Buffer
+	if err := Build(in).Render(&md, "markdown"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| sehat.pontianak.go.id | rename from kesehatan.pontianak.go.id (the site stays): bukan nama resmi |"; !strings.Contains(md.String(), want) {
+		t.Errorf("markdown lacks %q:\n%s", want, md.String())
+	}
+}
