@@ -187,16 +187,24 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 				// approver) at the same generation: the approver tells it apart.
 				what += "/" + textKey(d.Record.ApprovedBy)
 			}
-			if s.req.Status.ReadyAt != nil && (rec == nil || rec.Name != d.Record.Name) {
+			if s.req.Status.ReadyAt != nil && (rec == nil || rec.Name != d.Record.Name) && prev != nil {
 				// A served site's rename: its time to approval, from when the rename
-				// was asked - the approval on record turned stale then - or none if
-				// it was asked and approved in one write.
-				from := now.Time
-				if prev != nil && prev.Status == metav1.ConditionFalse {
-					from = prev.LastTransitionTime.Time
+				// was asked - the approval on record turned stale then (Approved
+				// False, ApprovalStale) - or none if it was asked and approved in one
+				// write (Approved still True). Approved False for another reason
+				// (withdrawn, rejected) turned False before the rename was asked: its
+				// time is not known, and none is recorded.
+				var took *int64
+				switch {
+				case prev.Status == metav1.ConditionTrue:
+					took = seconds(0)
+				case prev.Reason == approval.ReasonApprovalStale:
+					took = seconds(now.Sub(prev.LastTransitionTime.Time))
 				}
-				e.Seconds = seconds(now.Sub(from))
-				e.ApprovalStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Approval)
+				if took != nil {
+					e.Seconds = took
+					e.ApprovalStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Approval)
+				}
 			}
 			if err := r.record(ctx, s, sdv1.LedgerApproved, what, e); err != nil {
 				return true, err

@@ -365,4 +365,32 @@ func TestRenameTimeToApproval(t *testing.T) {
 	if len(rep.Renamed) != 1 || rep.Renamed[0].TimeToApprovalSeconds == nil || !slices.Contains(rep.Renamed[0].OverStandard, "timeToApproval") {
 		t.Errorf("renamed %+v, want its time to approval over the standard", rep.Renamed)
 	}
+
+	// Approved turned False before the rename was asked (the approval withdrawn):
+	// when the rename was asked is not known, and no time is recorded - not the
+	// time since the withdrawal.
+	annotate(t, "gantilambat", map[string]*string{sdv1.AnnotationApproved: nil})
+	r = waitFor(t, "gantilambat", "the approval withdrawn", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionApproved).Reason == "ApprovalWithdrawn"
+	})
+	time.Sleep(time.Until(condition(r, sdv1.ConditionApproved).LastTransitionTime.Add(2100 * time.Millisecond)))
+	editRequest(t, "gantilambat", func(r *sdv1.SubdomainRequest) {
+		r.Spec.Subdomain = "ketiga"
+		r.Annotations[sdv1.AnnotationApproved] = "ketiga"
+	})
+	waitServing(t, "gantilambat", "ketiga.slaganti.go.id")
+	if err := waitForLedger(t, "slaganti", "gantilambat", func(entries []sdv1.LedgerEntry) bool {
+		for _, e := range entries {
+			if e.Type == sdv1.LedgerApproved && e.FQDN == "ketiga.slaganti.go.id" {
+				approvedEntry = &e
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if approvedEntry.Seconds != nil {
+		t.Errorf("the rename asked and approved in one write after a withdrawal: seconds %d, want none recorded", *approvedEntry.Seconds)
+	}
 }
