@@ -39,6 +39,13 @@ func TestConnection(t *testing.T) {
 		over.Timeout != "5s" || over.Context.Cluster != "c" || over.Context.AuthInfo != "u" {
 		t.Errorf("rules %+v, overrides %+v", rules, over)
 	}
+	_, over, rest, err = connection([]string{"list", "--token=t", "--certificate-authority", "ca.crt", "--client-certificate", "c.crt",
+		"--client-key", "c.key", "--tls-server-name", "k", "--insecure-skip-tls-verify"})
+	if err != nil || len(rest) != 1 || over.AuthInfo.Token != "t" || over.ClusterInfo.CertificateAuthority != "ca.crt" ||
+		over.AuthInfo.ClientCertificate != "c.crt" || over.AuthInfo.ClientKey != "c.key" || over.ClusterInfo.TLSServerName != "k" ||
+		!over.ClusterInfo.InsecureSkipTLSVerify {
+		t.Errorf("credentials flags: %v, left %q, overrides %+v", err, rest, over)
+	}
 	if _, _, _, err := connection([]string{"list", "--context"}); err == nil {
 		t.Error("--context without a value: no error")
 	}

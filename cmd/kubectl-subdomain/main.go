@@ -24,6 +24,7 @@ limitations under the License.
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -63,7 +65,9 @@ const usage = `usage: kubectl subdomain COMMAND [FLAGS]
   report --year YYYY [--zone Z] [-o markdown|csv|json]   the annual report
   help                              this text
 kubectl's connection flags, anywhere on the line: --kubeconfig FILE, --context NAME,
-  --cluster NAME, --user NAME, --server URL, --as USER, --as-group GROUP (repeatable),
+  --cluster NAME, --user NAME, --server URL, --token TOKEN, --certificate-authority FILE,
+  --client-certificate FILE, --client-key FILE, --tls-server-name NAME,
+  --insecure-skip-tls-verify, --as USER, --as-group GROUP (repeatable),
   --request-timeout DURATION; -n/--namespace is accepted and ignored (the resources
   are cluster-scoped).
 `
@@ -76,16 +80,21 @@ func connection(args []string) (*clientcmd.ClientConfigLoadingRules, *clientcmd.
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	over := &clientcmd.ConfigOverrides{}
 	set := map[string]func(string){
-		"kubeconfig":      func(v string) { rules.ExplicitPath = v },
-		"context":         func(v string) { over.CurrentContext = v },
-		"cluster":         func(v string) { over.Context.Cluster = v },
-		"user":            func(v string) { over.Context.AuthInfo = v },
-		"server":          func(v string) { over.ClusterInfo.Server = v },
-		"as":              func(v string) { over.AuthInfo.Impersonate = v },
-		"as-group":        func(v string) { over.AuthInfo.ImpersonateGroups = append(over.AuthInfo.ImpersonateGroups, v) },
-		"request-timeout": func(v string) { over.Timeout = v },
-		"namespace":       func(string) {},
-		"n":               func(string) {},
+		"kubeconfig":            func(v string) { rules.ExplicitPath = v },
+		"context":               func(v string) { over.CurrentContext = v },
+		"cluster":               func(v string) { over.Context.Cluster = v },
+		"user":                  func(v string) { over.Context.AuthInfo = v },
+		"server":                func(v string) { over.ClusterInfo.Server = v },
+		"as":                    func(v string) { over.AuthInfo.Impersonate = v },
+		"as-group":              func(v string) { over.AuthInfo.ImpersonateGroups = append(over.AuthInfo.ImpersonateGroups, v) },
+		"request-timeout":       func(v string) { over.Timeout = v },
+		"token":                 func(v string) { over.AuthInfo.Token = v },
+		"client-certificate":    func(v string) { over.AuthInfo.ClientCertificate = v },
+		"client-key":            func(v string) { over.AuthInfo.ClientKey = v },
+		"certificate-authority": func(v string) { over.ClusterInfo.CertificateAuthority = v },
+		"tls-server-name":       func(v string) { over.ClusterInfo.TLSServerName = v },
+		"namespace":             func(string) {},
+		"n":                     func(string) {},
 	}
 	var rest []string
 	for i := 0; i < len(args); i++ {
@@ -95,6 +104,14 @@ func connection(args []string) (*clientcmd.ClientConfigLoadingRules, *clientcmd.
 			break
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "insecure-skip-tls-verify" && strings.HasPrefix(a, "--") { // a switch: no separate value
+			skip, err := strconv.ParseBool(cmp.Or(value, "true"))
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("flag %s: %w", a, err)
+			}
+			over.ClusterInfo.InsecureSkipTLSVerify = skip
+			continue
+		}
 		f, ok := set[name]
 		if !ok || !strings.HasPrefix(a, "-") || (len(name) > 1 && !strings.HasPrefix(a, "--") && name != "kubeconfig") {
 			rest = append(rest, a)
