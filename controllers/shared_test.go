@@ -504,7 +504,7 @@ func TestSharedRetainedKeepsAddress(t *testing.T) {
 	for _, tc := range []struct {
 		zone, addr string
 		zoneFirst  bool // the zone's deletion begun while the request lives
-	}{{"simpan", "10.178.14.10", false}, {"simpandulu", "10.178.14.11", true}} {
+	}{{"sretain", "10.178.14.10", false}, {"sretaindulu", "10.178.14.11", true}} {
 		create(t, newZone(tc.zone, tc.zone+".go.id", sharedAt(tc.addr)))
 		site := tc.zone + "a"
 		create(t, newRequest(site, tc.zone, "a", approved("kadis"), func(r *sdv1.SubdomainRequest) {
