@@ -73,16 +73,9 @@ func (r *SubdomainRequestReconciler) markSharedRetained(ctx context.Context, req
 		// zone's dependents while the zone waits for its requests): held again for
 		// the retained site, as the zone held it. A pool may have taken the address
 		// meanwhile: then it is that request's, and the site's record is stale.
-		c = &sdv1.SubdomainClaim{
-			ObjectMeta: metav1.ObjectMeta{Name: naming.AddressClaimName(a), Labels: map[string]string{
-				sdv1.LabelZone: req.Spec.Zone, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
-			}, Annotations: map[string]string{sdv1.AnnotationRetained: "true"}},
-			Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: a.String(), Zone: req.Spec.Zone},
-		}
-		if err := r.Create(ctx, c); !apierrors.IsAlreadyExists(err) {
-			return err
-		}
-		return nil
+		c = newSharedAddressClaim(naming.AddressClaimName(a), a.String(), req.Spec.Zone)
+		c.Annotations = map[string]string{sdv1.AnnotationRetained: "true"}
+		return client.IgnoreAlreadyExists(r.Create(ctx, c))
 	}
 	if err != nil {
 		return err

@@ -355,6 +355,17 @@ func sharedAddressClaim(o any) bool {
 	return ok && c.Spec.Type == sdv1.ClaimTypeAddress && c.Spec.Request == ""
 }
 
+// newSharedAddressClaim is the claim, named name, on a zone's shared address value
+// (an address claim of no request): the zone's, or one held for a retained site.
+func newSharedAddressClaim(name, value, zone string) *sdv1.SubdomainClaim {
+	return &sdv1.SubdomainClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			sdv1.LabelZone: zone, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
+		}},
+		Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: value, Zone: zone},
+	}
+}
+
 // protect keeps a zone while requests use it. A live zone gets ZoneFinalizer. A
 // zone being deleted returns the requests (by the cache) that still name it; with
 // none, its finalizer is removed and gone says the zone goes (nothing more to do).
@@ -468,12 +479,8 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 		return "", false, nil
 	}
 	if apierrors.IsNotFound(err) {
-		c = &sdv1.SubdomainClaim{
-			ObjectMeta: metav1.ObjectMeta{Name: want, Labels: map[string]string{
-				sdv1.LabelZone: zone.Name, sdv1.LabelClaimType: string(sdv1.ClaimTypeAddress),
-			}, OwnerReferences: []metav1.OwnerReference{zoneOwner(zone)}},
-			Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: value, Zone: zone.Name},
-		}
+		c = newSharedAddressClaim(want, value, zone.Name)
+		c.OwnerReferences = []metav1.OwnerReference{zoneOwner(zone)}
 		if err = r.Create(ctx, c); err == nil || !apierrors.IsAlreadyExists(err) {
 			return "", err == nil, err
 		}
