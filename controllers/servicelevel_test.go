@@ -107,21 +107,13 @@ func TestServiceLevel(t *testing.T) {
 	// The ledger keeps the standards in force: the annual report judges the late
 	// approval against them after the zone relaxes its standard, and after the zone is
 	// gone.
-	ready := readyEntry(t, "sla", "lambat")
+	ready := ledgerEntry(t, "sla", "lambat", sdv1.LedgerReady, "")
 	if a, p := ready.ApprovalStandardSeconds, ready.ProvisioningStandardSeconds; a == nil || *a != 10 || p == nil || *p != 3600 {
 		t.Fatalf("the Ready entry's standards: approval %v, provisioning %v; want 10 and 3600", a, p)
 	}
 	breaches := func(when string) {
 		t.Helper()
-		in := report.Input{Year: ready.At.UTC().Year(), Zone: "sla", Now: time.Now()}
-		zones, requests, ledgers := &sdv1.SubdomainZoneList{}, &sdv1.SubdomainRequestList{}, &sdv1.SubdomainLedgerList{}
-		for _, l := range []client.ObjectList{zones, requests, ledgers} {
-			if err := k8s.List(context.Background(), l); err != nil {
-				t.Fatal(err)
-			}
-		}
-		in.Zones, in.Requests, in.Ledgers = zones.Items, requests.Items, ledgers.Items
-		rep := report.Build(in)
+		rep := annualReport(t, "sla", ready.At.UTC().Year())
 		if len(rep.ServiceLevel) != 1 || rep.ServiceLevel[0].Approval.Breaches != 1 || rep.ServiceLevel[0].Approval.StandardSeconds == 0 {
 			t.Errorf("%s: service level %+v, want one approval breach against a standard", when, rep.ServiceLevel)
 		}
@@ -142,29 +134,34 @@ func TestServiceLevel(t *testing.T) {
 	breaches("the zone gone")
 }
 
-// readyEntry is the first Ready ledger entry of request in zone.
-func readyEntry(t *testing.T, zone, request string) sdv1.LedgerEntry {
+// ledgerEntry waits for the first ledger entry of request in zone of type typ (and of
+// name fqdn, unless "") and returns it.
+func ledgerEntry(t *testing.T, zone, request string, typ sdv1.LedgerEntryType, fqdn string) sdv1.LedgerEntry {
 	t.Helper()
-	var found *sdv1.LedgerEntry
-	err := testenv.Eventually(context.Background(), timeout, interval, func() (bool, error) {
-		ledgers := &sdv1.SubdomainLedgerList{}
-		if err := k8s.List(context.Background(), ledgers); err != nil {
-			return false, err
+	var found sdv1.LedgerEntry
+	if err := waitForLedger(t, zone, request, func(entries []sdv1.LedgerEntry) bool {
+		i := slices.IndexFunc(entries, func(e sdv1.LedgerEntry) bool { return e.Type == typ && (fqdn == "" || e.FQDN == fqdn) })
+		if i >= 0 {
+			found = entries[i]
 		}
-		for _, l := range ledgers.Items {
-			for _, e := range l.Spec.Entries {
-				if l.Spec.Zone == zone && e.Request == request && e.Type == sdv1.LedgerReady {
-					found = &e
-					return true, nil
-				}
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("no Ready entry of %s: %v", request, err)
+		return i >= 0
+	}); err != nil {
+		t.Fatalf("no %s entry of %s %s: %v", typ, request, fqdn, err)
 	}
-	return *found
+	return found
+}
+
+// annualReport is zone's report of year, made as the plugin makes it: from the zones,
+// requests and ledgers the API server holds now.
+func annualReport(t *testing.T, zone string, year int) report.Report {
+	t.Helper()
+	zones, requests, ledgers := &sdv1.SubdomainZoneList{}, &sdv1.SubdomainRequestList{}, &sdv1.SubdomainLedgerList{}
+	for _, l := range []client.ObjectList{zones, requests, ledgers} {
+		if err := k8s.List(context.Background(), l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return report.Build(report.Input{Year: year, Zone: zone, Now: time.Now(), Zones: zones.Items, Requests: requests.Items, Ledgers: ledgers.Items})
 }
 
 // slaGauges gathers the registry once: zone sla's gauges (its Ready requests only),
@@ -331,18 +328,7 @@ func TestRenameTimeToApproval(t *testing.T) {
 	annotate(t, "gantilambat", map[string]*string{sdv1.AnnotationApproved: ptr("baru")})
 	waitServing(t, "gantilambat", "baru.slaganti.go.id")
 
-	var approvedEntry *sdv1.LedgerEntry
-	if err := waitForLedger(t, "slaganti", "gantilambat", func(entries []sdv1.LedgerEntry) bool {
-		for _, e := range entries {
-			if e.Type == sdv1.LedgerApproved && e.FQDN == "baru.slaganti.go.id" {
-				approvedEntry = &e
-				return true
-			}
-		}
-		return false
-	}); err != nil {
-		t.Fatal(err)
-	}
+	approvedEntry := ledgerEntry(t, "slaganti", "gantilambat", sdv1.LedgerApproved, "baru.slaganti.go.id")
 	if s, std := approvedEntry.Seconds, approvedEntry.ApprovalStandardSeconds; s == nil || *s < 2 || *s > 60 || std == nil || *std != 1 {
 		t.Errorf("the rename's Approved entry: seconds %v, standard %v; want 2 or more against 1", s, std)
 	}
@@ -353,15 +339,7 @@ func TestRenameTimeToApproval(t *testing.T) {
 			t.Errorf("the rename's Ready entry: provisioning standard %v, want 0 (none then)", e.ProvisioningStandardSeconds)
 		}
 	}
-	in := report.Input{Year: approvedEntry.At.UTC().Year(), Zone: "slaganti", Now: time.Now()}
-	zones, requests, ledgers := &sdv1.SubdomainZoneList{}, &sdv1.SubdomainRequestList{}, &sdv1.SubdomainLedgerList{}
-	for _, l := range []client.ObjectList{zones, requests, ledgers} {
-		if err := k8s.List(context.Background(), l); err != nil {
-			t.Fatal(err)
-		}
-	}
-	in.Zones, in.Requests, in.Ledgers = zones.Items, requests.Items, ledgers.Items
-	rep := report.Build(in)
+	rep := annualReport(t, "slaganti", approvedEntry.At.UTC().Year())
 	if len(rep.Renamed) != 1 || rep.Renamed[0].TimeToApprovalSeconds == nil || !slices.Contains(rep.Renamed[0].OverStandard, "timeToApproval") {
 		t.Errorf("renamed %+v, want its time to approval over the standard", rep.Renamed)
 	}
@@ -379,17 +357,7 @@ func TestRenameTimeToApproval(t *testing.T) {
 		r.Annotations[sdv1.AnnotationApproved] = "ketiga"
 	})
 	waitServing(t, "gantilambat", "ketiga.slaganti.go.id")
-	if err := waitForLedger(t, "slaganti", "gantilambat", func(entries []sdv1.LedgerEntry) bool {
-		for _, e := range entries {
-			if e.Type == sdv1.LedgerApproved && e.FQDN == "ketiga.slaganti.go.id" {
-				approvedEntry = &e
-				return true
-			}
-		}
-		return false
-	}); err != nil {
-		t.Fatal(err)
-	}
+	approvedEntry = ledgerEntry(t, "slaganti", "gantilambat", sdv1.LedgerApproved, "ketiga.slaganti.go.id")
 	if approvedEntry.Seconds != nil {
 		t.Errorf("the rename asked and approved in one write after a withdrawal: seconds %d, want none recorded", *approvedEntry.Seconds)
 	}
