@@ -19,8 +19,11 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -392,5 +395,48 @@ func TestRefusedRenameWritesNothing(t *testing.T) {
 				t.Errorf("%s: a pass of the refused rename wrote %s", tc.phase, w)
 			}
 		}
+	}
+}
+
+// TestRejectionRecordRetried: a rejection whose ledger entry cannot be written (the
+// API server fails every ledger write for a while) is not reported as Rejected until
+// it is on record, and the entry is written once the API server takes it. Before,
+// the pass that failed to record it wrote phase Rejected all the same, and every
+// later pass took the rejection for recorded: the ledger never had it.
+func TestRejectionRecordRetried(t *testing.T) {
+	var failing, failed atomic.Bool
+	failing.Store(true)
+	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if !failing.Load() || req.Method == http.MethodGet || !strings.Contains(req.URL.Path, "/subdomainledgers") {
+			return next.RoundTrip(req)
+		}
+		failed.Store(true)
+		status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcd is down (test)","reason":"InternalError","code":500}`
+		return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": []string{"application/json"}},
+			Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
+	})
+	create(t, newZone("tolakulang", "tolakulang.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.18.0/24"} }))
+	create(t, newRequest("tolakulang", "tolakulang", "tolakulang", func(r *sdv1.SubdomainRequest) {
+		r.Annotations = map[string]string{sdv1.AnnotationRejected: "bukan wewenang"}
+	}))
+	waitFor(t, "tolakulang", "the rejection's record to fail", func(r *sdv1.SubdomainRequest) bool {
+		return failed.Load() && r.Status.Phase != ""
+	})
+	// Several passes while the writes fail.
+	time.Sleep(2 * time.Second)
+	r := getRequest(t, "tolakulang")
+	if r.Status.Phase == sdv1.PhaseRejected {
+		t.Errorf("phase Rejected while its rejection is not on record: %s", statusString(r))
+	}
+	if c := condition(r, sdv1.ConditionReady); !strings.Contains(c.Message, "not on record") {
+		t.Errorf("Ready does not say the rejection waits to be recorded: %+v", c)
+	}
+	failing.Store(false)
+	waitPhase(t, "tolakulang", sdv1.PhaseRejected)
+	err := waitForLedger(t, "tolakulang", "tolakulang", func(entries []sdv1.LedgerEntry) bool {
+		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool { return e.Type == sdv1.LedgerRejected && e.Reason == "bukan wewenang" })
+	})
+	if err != nil {
+		t.Errorf("the rejection never reached the ledger: %v", err)
 	}
 }

@@ -223,6 +223,10 @@ func (r *SubdomainRequestReconciler) phase(s *requestScope, err error, e *reconc
 		return sdv1.PhaseConflict, e.Reason, e.Message
 	case e != nil && e.Kind == reconcileerr.Invalid:
 		return sdv1.PhaseFailed, e.Reason, e.Message
+	case s.decision.Rejected && err != nil:
+		// Not on record yet (gateApproval): not Rejected either, or the next pass
+		// would take the rejection as recorded.
+		return sdv1.PhasePending, "ReconcileError", "the rejection is not on record yet: " + err.Error()
 	case s.decision.Rejected:
 		return sdv1.PhaseRejected, s.decision.Reason, s.decision.Message
 	case err == nil && s.label == "" && s.decision.Reason != "":

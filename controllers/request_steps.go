@@ -138,18 +138,20 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 			r.tell(s, corev1.EventTypeWarning, d.Reason, "Approve", "%s", d.Message)
 		}
 	}
+	if d.Rejected && (s.req.Status.Phase != sdv1.PhaseRejected || prev == nil || prev.Message != d.Message) {
+		// Rejected before the zone's name rules are applied: a rejection of a
+		// reserved or too long name is a rejection on record all the same. A new
+		// reason is a new rejection, also without a spec change. On record before
+		// the condition and the phase that say it: a failed write leaves neither
+		// (phase says the rejection waits to be recorded), and is tried again.
+		if err := r.record(ctx, s, sdv1.LedgerRejected, textKey(s.req.Annotations[sdv1.AnnotationRejected]), sdv1.LedgerEntry{
+			FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: s.req.Annotations[sdv1.AnnotationRejected],
+		}); err != nil {
+			return true, err
+		}
+	}
 	s.setCondition(sdv1.ConditionApproved, d.Approved, d.Reason, d.Message)
 	if d.Rejected {
-		// Rejected before the zone's name rules are applied: a rejection of a
-		// reserved or too long name is a rejection on record all the same.
-		if s.req.Status.Phase != sdv1.PhaseRejected || prev == nil || prev.Message != d.Message {
-			// A new reason is a new rejection, also without a spec change.
-			if err := r.record(ctx, s, sdv1.LedgerRejected, textKey(s.req.Annotations[sdv1.AnnotationRejected]), sdv1.LedgerEntry{
-				FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: s.req.Annotations[sdv1.AnnotationRejected],
-			}); err != nil {
-				return true, err
-			}
-		}
 		return true, nil
 	}
 	// The zone's name rules are for names to take: a name already served keeps serving
