@@ -155,3 +155,83 @@ func TestDeletedToldOnce(t *testing.T) {
 		time.Sleep(interval)
 	}
 }
+
+// TestDeletionErrorSaid: a deletion the API server refuses to carry out (a policy of
+// the cluster's refuses the hosting namespace's deletion) says why on the request,
+// as an error outside a deletion does. Before, Ready read "the request is being
+// deleted" whatever stopped it; the cause was in the log only.
+func TestDeletionErrorSaid(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("hapusgagal", "hapusgagal.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.19.0/24"} }))
+	create(t, newRequest("hapusgagal", "hapusgagal", "hapusgagal", approved("kadis")))
+	ns := waitPhase(t, "hapusgagal", sdv1.PhaseReady).Status.Namespace
+	var refusing, refused atomic.Bool
+	refusing.Store(true)
+	withHook(t, 0, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if req.Method != http.MethodDelete || req.URL.Path != "/api/v1/namespaces/"+ns || !refusing.Load() {
+			return next.RoundTrip(req)
+		}
+		refused.Store(true)
+		status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"namespaces \"` + ns +
+			`\" is forbidden: deleting a hosting namespace needs a change ticket (test)","reason":"Forbidden","code":403}`
+		return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": []string{"application/json"}},
+			Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
+	})
+	if err := k8s.Delete(ctx, getRequest(t, "hapusgagal")); err != nil {
+		t.Fatal(err)
+	}
+	r := waitFor(t, "hapusgagal", "the deletion to say why it cannot go on", func(r *sdv1.SubdomainRequest) bool {
+		return refused.Load() && strings.Contains(condition(r, sdv1.ConditionReady).Message, "needs a change ticket")
+	})
+	if r.Status.Phase != sdv1.PhaseTerminating || condition(r, sdv1.ConditionReady).Reason != "ReconcileError" {
+		t.Errorf("want phase Terminating, Ready reason ReconcileError: %s", statusString(r))
+	}
+	refusing.Store(false)
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "hapusgagal"}})
+}
+
+// TestStuckNamespaceSaid: a deletion waiting for a hosting namespace that cannot go (a
+// finalizer whose controller is gone holds an object in it) says what holds it - the
+// namespace controller's conditions - and looks again less and less often instead of
+// reading the namespace from the API server every 2 s for as long as it stays. Before,
+// the message said only "waiting for namespace ... to be deleted", and a wait of 30 s
+// read the namespace about 15 times.
+func TestStuckNamespaceSaid(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("nsmacet", "nsmacet.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.20.0/24"} }))
+	create(t, newRequest("nsmacet", "nsmacet", "nsmacet", approved("kadis")))
+	ns := waitPhase(t, "nsmacet", sdv1.PhaseReady).Status.Namespace
+	var reads atomic.Int32
+	// No resync: each pass of the wait is the operator's own backstop (or a watch event).
+	withHook(t, 0, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if req.Method == http.MethodGet && req.URL.Path == "/api/v1/namespaces/"+ns {
+			reads.Add(1)
+		}
+		return next.RoundTrip(req)
+	})
+	hold := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tahan",
+		Finalizers: []string{"example.com/hold"}}}
+	create(t, hold)
+	t.Cleanup(func() {
+		if err := testenv.Edit(ctx, k8s, hold, func(c *corev1.ConfigMap) { c.Finalizers = nil }); client.IgnoreNotFound(err) != nil {
+			t.Error(err)
+		}
+	})
+	if err := k8s.Delete(ctx, getRequest(t, "nsmacet")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "nsmacet", "the wait to name the finalizer that holds the namespace", func(r *sdv1.SubdomainRequest) bool {
+		return strings.Contains(condition(r, sdv1.ConditionReady).Message, "example.com/hold")
+	})
+	from := reads.Load()
+	time.Sleep(30 * time.Second)
+	n := reads.Load() - from
+	if n > 10 {
+		t.Errorf("the waiting deletion read namespace %s %d times in 30 s, want at most 10", ns, n)
+	}
+	t.Logf("namespace %s read %d times in 30 s of the wait", ns, n)
+	if err := testenv.Edit(ctx, k8s, hold, func(c *corev1.ConfigMap) { c.Finalizers = nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "nsmacet"}})
+}

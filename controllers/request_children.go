@@ -74,8 +74,9 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 		return true, err
 	}
 	if !ns.DeletionTimestamp.IsZero() {
-		return true, reconcileerr.NewWaiting(sdv1.ConditionHostingReady, "NamespaceTerminating", cacheLagRetry,
-			"namespace %s is being deleted; waiting to create it again", s.namespace)
+		wait, why := namespaceWait(ns, s.now)
+		return true, reconcileerr.NewWaiting(sdv1.ConditionHostingReady, "NamespaceTerminating", wait,
+			"namespace %s is being deleted; waiting to create it again%s", s.namespace, why)
 	}
 	q := s.zone.Spec.Hosting.Quota
 	hard := corev1.ResourceList{}

@@ -22,6 +22,8 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -124,7 +126,7 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 			}
 		}
 		s.req.Status.DeletionPolicy = sdv1.DeletionPolicyDelete
-		if err := r.deleteChildren(ctx, children); err != nil {
+		if err := r.deleteChildren(ctx, s, children); err != nil {
 			return err
 		}
 		if err := r.recordEnd(ctx, s, sdv1.LedgerDeleted); err != nil {
@@ -408,8 +410,8 @@ func (r *SubdomainRequestReconciler) referencedLive(ctx context.Context, s *requ
 }
 
 // deleteChildren deletes the DNS records and Service first (the name stops resolving
-// soonest), then the namespace, and waits until the namespace is gone.
-func (r *SubdomainRequestReconciler) deleteChildren(ctx context.Context, children []client.Object) error {
+// soonest), then the namespace, and waits until the namespace is gone (namespaceWait).
+func (r *SubdomainRequestReconciler) deleteChildren(ctx context.Context, s *requestScope, children []client.Object) error {
 	var nsLeft *corev1.Namespace
 	for _, c := range children {
 		switch o := c.(type) {
@@ -429,9 +431,39 @@ func (r *SubdomainRequestReconciler) deleteChildren(ctx context.Context, childre
 			return err
 		}
 	}
-	return reconcileerr.NewWaiting("", reasonDeletingNamespace, cacheLagRetry,
-		"waiting for namespace %s to be deleted before releasing the name and address", nsLeft.Name)
+	wait, why := namespaceWait(nsLeft, s.now)
+	return reconcileerr.NewWaiting("", reasonDeletingNamespace, wait,
+		"waiting for namespace %s to be deleted before releasing the name and address%s", nsLeft.Name, why)
 }
+
+// namespaceWait says how long a pass waiting for namespace ns to go looks again after,
+// and why it is still there. The namespace's watch event brings the pass that finds
+// it gone; the look is a backstop (for a namespace whose label someone took off,
+// which the cache does not show): soon at first, as a namespace usually goes in
+// seconds, then half the time it has been terminating, up to maxNamespaceWait - a
+// namespace stuck for hours (a finalizer whose controller is gone, an API group that
+// cannot be listed) is not read from the API server every two seconds. why quotes
+// the namespace controller's conditions that hold (what is left, which finalizers),
+// which name what holds it; empty when there are none.
+func namespaceWait(ns *corev1.Namespace, now time.Time) (wait time.Duration, why string) {
+	wait = cacheLagRetry
+	if t := ns.DeletionTimestamp; t != nil {
+		wait = min(max(now.Sub(t.Time)/2, cacheLagRetry), maxNamespaceWait)
+	}
+	var held []string
+	for _, c := range ns.Status.Conditions {
+		if c.Status == corev1.ConditionTrue && c.Message != "" {
+			held = append(held, fmt.Sprintf("%s: %s", c.Type, c.Message))
+		}
+	}
+	if len(held) == 0 {
+		return wait, ""
+	}
+	return wait, "; " + clip(strings.Join(held, "; "), maxRefusal)
+}
+
+// maxNamespaceWait bounds the backstop of a pass waiting for a namespace to go.
+const maxNamespaceWait = 5 * time.Minute
 
 // reasonDeletingNamespace is the reason of a Delete deletion waiting for its namespace.
 const reasonDeletingNamespace = "DeletingNamespace"

@@ -215,8 +215,13 @@ func (r *SubdomainRequestReconciler) staleCopy(req *sdv1.SubdomainRequest) bool 
 func (r *SubdomainRequestReconciler) phase(s *requestScope, err error, e *reconcileerr.Error) (sdv1.Phase, string, string) {
 	switch {
 	case !s.req.DeletionTimestamp.IsZero():
-		if e != nil {
+		switch {
+		case e != nil:
 			return sdv1.PhaseTerminating, e.Reason, e.Message
+		case err != nil:
+			// The deletion cannot go on (a policy refuses the namespace's deletion,
+			// the API server fails): say why, as outside a deletion.
+			return sdv1.PhaseTerminating, "ReconcileError", err.Error()
 		}
 		return sdv1.PhaseTerminating, "Terminating", "the request is being deleted"
 	case e != nil && e.Kind == reconcileerr.Conflict:
