@@ -950,3 +950,65 @@ func TestLoadBalancerIPv6(t *testing.T) {
 func lbTestPorts() []corev1.ServicePort {
 	return []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}, {Name: "https", Port: 443, TargetPort: intstr.FromString("https")}}
 }
+
+// TestFinalizerRemovedWhileDown: a request whose finalizer was removed by hand while no
+// operator ran, and whose children garbage collection took before one started again,
+// has its claims released by the next operator: it sees the claims of a request it
+// does not know when it starts. Before, nothing brought the gone request's name to a
+// reconcile (no event of it or of its children came), and both claims stayed held for
+// good.
+func TestFinalizerRemovedWhileDown(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("sapubangun", "sapubangun.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.21.0/24"} }))
+	create(t, newRequest("sapubangun", "sapubangun", "sapubangun", approved("kadis")))
+	r := waitPhase(t, "sapubangun", sdv1.PhaseReady)
+	addressClaim := naming.AddressClaimName(netip.MustParseAddr(r.Status.Address))
+	stopManager()
+	running := false
+	t.Cleanup(func() {
+		if !running {
+			if err := startManager(); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err := testenv.Edit(ctx, k8s, r, func(r *sdv1.SubdomainRequest) { r.Finalizers = nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(ctx, r); client.IgnoreNotFound(err) != nil {
+		t.Fatal(err)
+	}
+	// Garbage collection takes what it made while no operator runs.
+	for _, o := range []client.Object{
+		&sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "sapubangun"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.Status.Namespace}},
+		&dnsv1.DNSEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "sapubangun"}},
+	} {
+		err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+			err := k8s.Get(ctx, client.ObjectKeyFromObject(o), o)
+			return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+		})
+		if err != nil {
+			t.Fatalf("%T %s did not go: %v", o, o.GetName(), err)
+		}
+	}
+	for _, name := range []string{"sapubangun.sapubangun.go.id", addressClaim} {
+		if err := k8s.Get(ctx, types.NamespacedName{Name: name}, &sdv1.SubdomainClaim{}); err != nil {
+			t.Fatalf("claim %s went with no operator running: %v", name, err)
+		}
+	}
+	if err := startManager(); err != nil {
+		t.Fatal(err)
+	}
+	running = true
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "sapubangun.sapubangun.go.id"}})
+	waitGone(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: addressClaim}})
+	err := waitForLedger(t, "sapubangun", "sapubangun", func(entries []sdv1.LedgerEntry) bool {
+		return slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool {
+			return e.Type == sdv1.LedgerDeleted && e.FQDN == "sapubangun.sapubangun.go.id"
+		})
+	})
+	if err != nil {
+		t.Errorf("no Deleted entry: %v", err)
+	}
+}

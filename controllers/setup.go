@@ -176,6 +176,15 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 				CreateFunc: func(event.CreateEvent) bool { return false },
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 			})).
+		// A claim whose request is gone when the claim is first seen - at the
+		// manager's start - is swept: a request whose finalizer was removed by hand
+		// while no operator ran left it, and nothing else brings its name here.
+		Watches(&sdv1.SubdomainClaim{}, handler.EnqueueRequestsFromMapFunc(r.goneRequestOfClaim),
+			builder.WithPredicates(predicate.Funcs{
+				UpdateFunc:  func(event.UpdateEvent) bool { return false },
+				DeleteFunc:  func(event.DeleteEvent) bool { return false },
+				GenericFunc: func(event.GenericEvent) bool { return false },
+			})).
 		// A site that stopped publishing an address (its zone switched, or moved its
 		// sharedAddress) may have been all that kept a pool from giving it.
 		Watches(&sdv1.SubdomainRequest{}, handler.EnqueueRequestsFromMapFunc(r.waitingForAddress),
@@ -398,6 +407,21 @@ func (r *SubdomainRequestReconciler) requestsOfZone(ctx context.Context, o clien
 		out = append(out, r.requestsOfMeetingZones(ctx, z.Spec.Domain, z.Name, false)...)
 	}
 	return out
+}
+
+// goneRequestOfClaim maps a claim held by a request the cache does not have (gone,
+// and its claims not released: sweepClaims) to that request's name. A claim a live
+// request has just made maps to nothing: a batch's claims cost a cache read each.
+func (r *SubdomainRequestReconciler) goneRequestOfClaim(ctx context.Context, o client.Object) []reconcile.Request {
+	c, ok := o.(*sdv1.SubdomainClaim)
+	if !ok || c.Spec.Request == "" || c.Labels[sdv1.LabelRequestUID] == "" || c.Annotations[sdv1.AnnotationRetained] != "" {
+		return nil
+	}
+	holder := &sdv1.SubdomainRequest{}
+	if err := r.Get(ctx, types.NamespacedName{Name: c.Spec.Request}, holder); !apierrors.IsNotFound(err) {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: c.Spec.Request}}}
 }
 
 // waitingForClaim maps a released claim to its holder, when it lives and is not being
