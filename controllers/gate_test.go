@@ -404,17 +404,7 @@ func TestRefusedRenameWritesNothing(t *testing.T) {
 // the pass that failed to record it wrote phase Rejected all the same, and every
 // later pass took the rejection for recorded: the ledger never had it.
 func TestRejectionRecordRetried(t *testing.T) {
-	var failing, failed atomic.Bool
-	failing.Store(true)
-	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
-		if !failing.Load() || req.Method == http.MethodGet || !strings.Contains(req.URL.Path, "/subdomainledgers") {
-			return next.RoundTrip(req)
-		}
-		failed.Store(true)
-		status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcd is down (test)","reason":"InternalError","code":500}`
-		return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": []string{"application/json"}},
-			Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
-	})
+	failing, failed := failLedgerWrites(t)
 	create(t, newZone("tolakulang", "tolakulang.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.18.0/24"} }))
 	create(t, newRequest("tolakulang", "tolakulang", "tolakulang", func(r *sdv1.SubdomainRequest) {
 		r.Annotations = map[string]string{sdv1.AnnotationRejected: "bukan wewenang"}
@@ -438,5 +428,49 @@ func TestRejectionRecordRetried(t *testing.T) {
 	})
 	if err != nil {
 		t.Errorf("the rejection never reached the ledger: %v", err)
+	}
+}
+
+// failLedgerWrites runs the operator until the test ends with the API server failing
+// (500) each of its ledger writes while failing is set (it is at first); failed tells
+// whether one was failed.
+func failLedgerWrites(t *testing.T) (failing, failed *atomic.Bool) {
+	failing, failed = &atomic.Bool{}, &atomic.Bool{}
+	failing.Store(true)
+	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if !failing.Load() || req.Method == http.MethodGet || !strings.Contains(req.URL.Path, "/subdomainledgers") {
+			return next.RoundTrip(req)
+		}
+		failed.Store(true)
+		status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcd is down (test)","reason":"InternalError","code":500}`
+		return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": []string{"application/json"}},
+			Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
+	})
+	return failing, failed
+}
+
+// TestReadyRecordFailureSaid: a request whose Ready entry cannot be written (the API
+// server fails every ledger write for a while) is not reported Ready, and its status
+// says where it stands and why. Before, the failed record skipped the whole status
+// write: a request provisioned in its first pass had no status at all (no phase, no
+// condition) for as long as the ledger could not be written.
+func TestReadyRecordFailureSaid(t *testing.T) {
+	failing, failed := failLedgerWrites(t)
+	create(t, newZone("catatsiap", "catatsiap.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.22.0/24"} }))
+	create(t, newRequest("catatsiap", "catatsiap", "catatsiap", approved("kadis")))
+	r := waitFor(t, "catatsiap", "the status to say the Ready entry is not written", func(r *sdv1.SubdomainRequest) bool {
+		return failed.Load() && strings.Contains(condition(r, sdv1.ConditionReady).Message, "not written yet")
+	})
+	if r.Status.Phase != sdv1.PhaseProvisioning || condition(r, sdv1.ConditionReady).Status != metav1.ConditionFalse ||
+		condition(r, sdv1.ConditionDNSReady).Status != metav1.ConditionTrue || r.Status.ReadyAt != nil {
+		t.Errorf("want phase Provisioning, Ready False, the steps' conditions True, no readyAt: %s", statusString(r))
+	}
+	failing.Store(false)
+	waitPhase(t, "catatsiap", sdv1.PhaseReady)
+	err := waitForLedger(t, "catatsiap", "catatsiap", func(entries []sdv1.LedgerEntry) bool {
+		return countEntries(entries, sdv1.LedgerReady, func(e sdv1.LedgerEntry) string { return e.FQDN })["catatsiap.catatsiap.go.id"] == 1
+	})
+	if err != nil {
+		t.Errorf("want one Ready entry: %v", err)
 	}
 }

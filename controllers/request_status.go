@@ -67,6 +67,20 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 	}
 	phase, reason, msg := r.phase(s, err, e)
 	ready := phase == sdv1.PhaseReady
+	// A name starts serving when Ready turns True, or when a rename puts a new name
+	// in place of a served one. Not when the phase leaves Scheduled: a change waiting
+	// for its window keeps Ready True, and its reconciles must write nothing.
+	wasServing := meta.IsStatusConditionTrue(base.Status.Conditions, sdv1.ConditionReady)
+	if ready && (!wasServing || base.Status.FQDN != req.Status.FQDN) {
+		if lerr := r.recordServing(ctx, s); lerr != nil {
+			// Without the record Ready is not reported: the transition is retried
+			// (the next pass finds Ready not True), and the rest of the status says
+			// where the request stands and why it is not Ready yet.
+			phase, reason, msg = sdv1.PhaseProvisioning, "ReconcileError",
+				fmt.Sprintf("%s is served, but its entry in the ledger is not written yet: %v", req.Status.FQDN, lerr)
+			ready, err = false, lerr
+		}
+	}
 	if !s.scheduled.IsZero() && (phase == sdv1.PhaseReady || phase == sdv1.PhaseTerminating) {
 		// Ready keeps saying whether the current name is served; the phase and
 		// Reconciling say that a change waits for the window.
@@ -92,53 +106,6 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 		// looked yet.
 		for i := range req.Status.Conditions {
 			req.Status.Conditions[i].ObservedGeneration = req.Generation
-		}
-	}
-	// A name starts serving when Ready turns True, or when a rename puts a new name
-	// in place of a served one. Not when the phase leaves Scheduled: a change waiting
-	// for its window keeps Ready True, and its reconciles must write nothing.
-	wasServing := meta.IsStatusConditionTrue(base.Status.Conditions, sdv1.ConditionReady)
-	if ready && (!wasServing || base.Status.FQDN != req.Status.FQDN) {
-		now := metav1.NewTime(s.now)
-		e := sdv1.LedgerEntry{At: now, FQDN: req.Status.FQDN, Address: req.Status.Address, Namespace: req.Status.Namespace}
-		if a := req.Status.Approval; a != nil {
-			e.ApprovedBy = a.ApprovedBy
-			if a.ApprovedAt != nil {
-				from := a.ApprovedAt.Time
-				if req.Status.ReadyAt != nil && s.zone != nil {
-					// A rename waits for the change window: its time counts from when
-					// it could first be made (creation is not held).
-					from = window.ChangeFrom(s.zone.Spec.ChangeWindow, from)
-				}
-				took := now.Sub(from)
-				e.Seconds = seconds(took)
-				if req.Status.ReadyAt == nil {
-					zone := req.Spec.Zone
-					s.told = append(s.told, func() { approvalToReady.WithLabelValues(zone).Observe(took.Seconds()) })
-				}
-			}
-		}
-		if req.Status.ReadyAt == nil && req.Status.ApprovedAt != nil {
-			// The first Ready stands for the approval too.
-			e.ApprovalSeconds = seconds(req.Status.ApprovedAt.Sub(req.CreationTimestamp.Time))
-		}
-		if s.zone != nil { // the standards in force, for the report of this year and later ones
-			if e.ApprovalSeconds != nil {
-				e.ApprovalStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Approval)
-			}
-			if e.Seconds != nil {
-				e.ProvisioningStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Provisioning)
-			}
-		}
-		if lerr := r.record(ctx, s, sdv1.LedgerReady, req.Status.FQDN, e); lerr != nil {
-			// Without the record the transition is retried: Ready is not reported yet.
-			return resultFor(lerr, res)
-		}
-		if req.Status.ReadyAt == nil {
-			// The first Ready, as approvedAt is the first approval: the service level
-			// measures the first provisioning; each later name's time is in its
-			// ledger entry.
-			req.Status.ReadyAt = &now
 		}
 	}
 	if req.DeletionTimestamp.IsZero() {
@@ -262,4 +229,57 @@ func setAbnormal(s *requestScope, typ string, on bool, reason, msg string) {
 		return
 	}
 	s.setCondition(typ, true, reason, msg)
+}
+
+// recordServing records in the ledger that the request's name starts serving (its
+// first Ready, or a rename's new name), with its times and the zone's standards then,
+// and sets readyAt at the first. On an error nothing is set or told: the next pass
+// records it again.
+func (r *SubdomainRequestReconciler) recordServing(ctx context.Context, s *requestScope) error {
+	req := s.req
+	now := metav1.NewTime(s.now)
+	e := sdv1.LedgerEntry{At: now, FQDN: req.Status.FQDN, Address: req.Status.Address, Namespace: req.Status.Namespace}
+	var tell func()
+	if a := req.Status.Approval; a != nil {
+		e.ApprovedBy = a.ApprovedBy
+		if a.ApprovedAt != nil {
+			from := a.ApprovedAt.Time
+			if req.Status.ReadyAt != nil && s.zone != nil {
+				// A rename waits for the change window: its time counts from when
+				// it could first be made (creation is not held).
+				from = window.ChangeFrom(s.zone.Spec.ChangeWindow, from)
+			}
+			took := now.Sub(from)
+			e.Seconds = seconds(took)
+			if req.Status.ReadyAt == nil {
+				zone := req.Spec.Zone
+				tell = func() { approvalToReady.WithLabelValues(zone).Observe(took.Seconds()) }
+			}
+		}
+	}
+	if req.Status.ReadyAt == nil && req.Status.ApprovedAt != nil {
+		// The first Ready stands for the approval too.
+		e.ApprovalSeconds = seconds(req.Status.ApprovedAt.Sub(req.CreationTimestamp.Time))
+	}
+	if s.zone != nil { // the standards in force, for the report of this year and later ones
+		if e.ApprovalSeconds != nil {
+			e.ApprovalStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Approval)
+		}
+		if e.Seconds != nil {
+			e.ProvisioningStandardSeconds = standardSeconds(s.zone.Spec.ServiceLevel.Provisioning)
+		}
+	}
+	if err := r.record(ctx, s, sdv1.LedgerReady, req.Status.FQDN, e); err != nil {
+		return err
+	}
+	if tell != nil {
+		s.told = append(s.told, tell)
+	}
+	if req.Status.ReadyAt == nil {
+		// The first Ready, as approvedAt is the first approval: the service level
+		// measures the first provisioning; each later name's time is in its
+		// ledger entry.
+		req.Status.ReadyAt = &now
+	}
+	return nil
 }
