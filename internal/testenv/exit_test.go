@@ -29,7 +29,8 @@ import (
 
 // exitChild, set in a re-executed test binary, selects what it does instead of the
 // tests: "exit" registers a, b and c, releases a and ends through Exit(3); "signal"
-// registers one function, says ready and waits for Ctrl-C.
+// registers one function, says ready and waits for Ctrl-C; "controlplane" starts a
+// control plane and waits to be killed (controlPlaneChild).
 const exitChild = "TESTENV_EXIT_CHILD"
 
 func TestMain(m *testing.M) {
@@ -49,6 +50,8 @@ func TestMain(m *testing.M) {
 		time.Sleep(time.Minute)
 		fmt.Println("not interrupted")
 		os.Exit(0)
+	case "controlplane":
+		controlPlaneChild()
 	}
 	os.Exit(m.Run())
 }

@@ -167,6 +167,10 @@ func Start(opts Options) (*Env, error) {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
+	if err := dieWithThisProcess(e.Env, dir); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
 	// Dual-stack Services, IPv4 first (as most clusters): a zone's IPv6 pool gets
 	// load balancer Services of its family.
 	e.Env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/24,fd00:10:96::/112")
@@ -205,6 +209,52 @@ func Start(opts Options) (*Env, error) {
 		}
 	}
 	return e, nil
+}
+
+// dieWithThisProcess makes env's etcd and kube-apiserver die with this process, as
+// kube-controller-manager and what dnsenv starts do (Pdeathsig): without it they
+// outlive a test binary killed by `go test -timeout`, a cancelled CI job or SIGKILL.
+// envtest starts them itself, without a way to set their SysProcAttr, so their Path
+// is a shim in dir that execs the real binary under util-linux's `setpriv --pdeathsig
+// KILL`. The shim checks, once the death signal is set, that its parent is still this
+// process (else it would wait for a parent that is already gone). The pid stays the
+// same through the execs and the real binary's path is its argv[0], as before (the
+// tests and KillAPIServer find the processes by it). Without setpriv, it warns and
+// starts the binaries directly.
+func dieWithThisProcess(env *envtest.Environment, dir string) error {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: setpriv (util-linux) not found: etcd and kube-apiserver will outlive this process if it is killed")
+		return nil
+	}
+	if setpriv, err = filepath.Abs(setpriv); err != nil {
+		return err
+	}
+	shims := filepath.Join(dir, "bin")
+	if err := os.Mkdir(shims, 0o755); err != nil {
+		return err
+	}
+	shim := func(name string) (string, error) {
+		path := filepath.Join(shims, name)
+		script := fmt.Sprintf(`#!/bin/sh
+# testenv: run %[1]s; the kernel kills it when process %[2]d, which started it, dies.
+exec %[3]s --pdeathsig KILL -- /bin/sh -c '[ "$PPID" = %[2]d ] || exit 125; exec "$@"' sh %[1]s "$@"
+`, shellQuote(filepath.Join(AssetsDir(), name)), os.Getpid(), shellQuote(setpriv))
+		return path, os.WriteFile(path, []byte(script), 0o755)
+	}
+	if env.ControlPlane.Etcd == nil {
+		env.ControlPlane.Etcd = &envtest.Etcd{}
+	}
+	if env.ControlPlane.Etcd.Path, err = shim("etcd"); err != nil {
+		return err
+	}
+	env.ControlPlane.GetAPIServer().Path, err = shim("kube-apiserver")
+	return err
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // AddUser adds an authenticated user and returns its client config.
