@@ -70,7 +70,7 @@ func main() {
 	once := flag.Bool("once", false, "show the result and stop instead of waiting for Ctrl-C")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer cancel()
 	d := &demo{root: testenv.RepoRoot()}
 	err := d.run(ctx, *kubeconfig, *once)

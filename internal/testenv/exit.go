@@ -75,10 +75,11 @@ func Exit(code int) {
 	os.Exit(code)
 }
 
-// ExitOnInterrupt makes Ctrl-C or SIGTERM end the process through Exit(130).
+// ExitOnInterrupt makes Ctrl-C, SIGTERM or SIGHUP (its terminal closed) end the
+// process through Exit(130).
 func ExitOnInterrupt() {
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		sig := <-ch
 		fmt.Fprintf(os.Stderr, "%s: stopping what this process started\n", sig)

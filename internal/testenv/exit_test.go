@@ -85,32 +85,37 @@ func TestExitRunsWhatIsStillRegistered(t *testing.T) {
 	}
 }
 
-// TestInterruptExitsThroughExit: after ExitOnInterrupt, SIGINT runs the registered
-// functions and ends the process with 130.
+// TestInterruptExitsThroughExit: after ExitOnInterrupt, SIGINT (Ctrl-C), SIGTERM or
+// SIGHUP (the terminal closed) runs the registered functions and ends the process
+// with 130.
 func TestInterruptExitsThroughExit(t *testing.T) {
-	cmd := child(t, "signal")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != "ready" {
-		t.Fatalf("child did not get ready: %q", lines.Text())
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	var rest []string
-	for lines.Scan() {
-		rest = append(rest, lines.Text())
-	}
-	if code := exitCode(t, cmd.Wait()); code != 130 {
-		t.Fatalf("exit code %d, want 130", code)
-	}
-	if len(rest) != 1 || rest[0] != "cleaned up" {
-		t.Fatalf("after SIGINT the child printed %q, want [cleaned up]", rest)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := child(t, "signal")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			lines := bufio.NewScanner(stdout)
+			if !lines.Scan() || lines.Text() != "ready" {
+				t.Fatalf("child did not get ready: %q", lines.Text())
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			var rest []string
+			for lines.Scan() {
+				rest = append(rest, lines.Text())
+			}
+			if code := exitCode(t, cmd.Wait()); code != 130 {
+				t.Fatalf("exit code %d, want 130", code)
+			}
+			if len(rest) != 1 || rest[0] != "cleaned up" {
+				t.Fatalf("after %s the child printed %q, want [cleaned up]", sig, rest)
+			}
+		})
 	}
 }
