@@ -51,7 +51,6 @@ func TestDemo(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Kill() }()
 	var out strings.Builder
 	lines := make(chan string)
 	go func() {
@@ -60,6 +59,27 @@ func TestDemo(t *testing.T) {
 			lines <- sc.Text()
 		}
 		close(lines)
+	}()
+	waited := false
+	defer func() {
+		if waited {
+			return
+		}
+		// A failure above: stop the demo as Ctrl-C does, so that it stops what it
+		// started; kill it only when it does not stop.
+		go func() {
+			for range lines { // keep its output flowing
+			}
+		}()
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Minute):
+			_ = cmd.Process.Kill()
+			<-done
+		}
 	}()
 	deadline := time.After(3 * time.Minute)
 wait:
@@ -104,7 +124,9 @@ wait:
 	for l := range lines {
 		out.WriteString(l + "\n")
 	}
-	if err := cmd.Wait(); err != nil {
+	err = cmd.Wait()
+	waited = true
+	if err != nil {
 		t.Fatalf("demo did not stop cleanly: %v\n%s", err, out.String())
 	}
 	for _, pid := range children {
