@@ -3,7 +3,9 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 
 BIN_DIR   ?= $(CURDIR)/bin
-export KUBEBUILDER_ASSETS ?= $(BIN_DIR)
+# The tests find kube-apiserver, etcd and kube-controller-manager here: where
+# hack/build-tools.sh builds them, whatever the environment says.
+export KUBEBUILDER_ASSETS := $(BIN_DIR)
 CONTROLLER_GEN := $(BIN_DIR)/controller-gen
 # kubectl for install/deploy: bin/kubectl once built (make envtest-assets), else the one on PATH.
 KUBECTL   ?= $(or $(wildcard $(BIN_DIR)/kubectl),$(shell command -v kubectl))
