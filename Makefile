@@ -29,8 +29,11 @@ $(CONTROLLER_GEN): hack/tools/go.mod hack/tools/go.sum
 	hack/build-tools.sh controller-gen
 
 ##@ Code generation
+# controller-gen never deletes a CRD file: manifests clears them first, so that a kind
+# removed or renamed leaves no CRD behind (and make verify sees the file go).
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's ClusterRole from markers; copy them into the chart.
+	rm -f config/crd/bases/*.yaml
 	$(CONTROLLER_GEN) rbac:roleName=subdomain-operator crd paths=./... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	rm -f charts/subdomain-operator/files/crds/*.yaml charts/subdomain-operator/files/policies/*.yaml
