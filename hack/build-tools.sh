@@ -80,7 +80,8 @@ build() {
         (cd "$dir" && env "${BUILD_ENV[@]}" go build "${BUILD_FLAGS[@]}" -o "$tmp/$tool" "$pkg")
         echo ">> built $tool in $((SECONDS - start))s" >&2
       fi
-      rm -rf "$cache" # only a hand-made directory without the binary can be here
+      chmod 0755 "$tmp" # mktemp -d makes it 0700; cache entries were always 0755
+      rm -rf "$cache"    # only a hand-made directory without the binary can be here
       mv -T "$tmp" "$cache"
     fi
     exec {lock}>&-
