@@ -78,7 +78,9 @@ run: ## Run the manager against the cluster in $$KUBECONFIG.
 
 .PHONY: demo
 demo: envtest-assets ## Embedded control plane + operator + samples; `make demo KUBECONFIG=path` uses that cluster.
-	@if [ -x /usr/sbin/named ] && [ ! -x $(BIN_DIR)/external-dns ]; then hack/build-tools.sh external-dns; fi
+	@# named found as the demo finds it (dnsenv.NamedPath: $$NAMED, /usr/sbin/named, PATH): then
+	@# external-dns too, built or updated to its pin (a copy from the cache once built).
+	@if [ -n "$${NAMED:-}" ] || [ -x /usr/sbin/named ] || command -v named >/dev/null; then hack/build-tools.sh external-dns; fi
 	go run ./hack/demo $(if $(filter command line,$(origin KUBECONFIG)),--use-kubeconfig $(KUBECONFIG))
 
 ##@ Deploy
