@@ -69,8 +69,13 @@ func (r *SubdomainRequestReconciler) ensure(ctx context.Context, s *requestScope
 		if !apierrors.IsAlreadyExists(err) {
 			return r.refused(s, cond, obj, err)
 		}
-		_, err = r.whoHolds(ctx, s, cond, key, obj)
-		return err
+		if done, err := r.whoHolds(ctx, s, cond, key, obj); done {
+			return err
+		}
+		// Gone again between the create and the read (a foreign or terminating
+		// object's deletion ending): not made either; create it again soon.
+		return reconcileerr.NewWaiting(cond, "Progressing", cacheLagRetry,
+			"%s was there a moment ago and is gone; creating it again", describe(r, obj))
 	case err != nil:
 		return err
 	}

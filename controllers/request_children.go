@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -360,7 +361,7 @@ func (r *SubdomainRequestReconciler) ensureDNS(ctx context.Context, s *requestSc
 		}
 		return nil
 	})
-	if apierrors.IsNotFound(err) {
+	if namespaceMissing(err) {
 		return true, reconcileerr.NewWaiting(sdv1.ConditionDNSReady, "DNSNamespaceMissing", conflictRetry,
 			"namespace %s (zone spec.dns.namespace) does not exist; create it for DNSEndpoint objects", dnsNS)
 	}
@@ -517,4 +518,16 @@ func lbPorts() []corev1.ServicePort {
 		{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
 		{Name: "https", Port: 443, TargetPort: intstr.FromString("https"), Protocol: corev1.ProtocolTCP},
 	}
+}
+
+// namespaceMissing tells whether err is the API server's "namespace not found" for a
+// write into a namespace that does not exist - not another 404 (the object deleted
+// between the cache's read and the write, a kind whose CRD is gone).
+func namespaceMissing(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	return d != nil && d.Kind == "namespaces"
 }

@@ -1,0 +1,119 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+// status404 is the API server's answer to a request for an object or a kind it does
+// not have.
+func status404(req *http.Request, body string) *http.Response {
+	return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{"Content-Type": []string{"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: req}
+}
+
+// TestRecordsGoneNotNamespace: a 404 from the DNSEndpoint's write that is not about
+// its namespace (the DNSEndpoint CRD removed, say: the API server has no such
+// resource) is an error said as it is, not "namespace ... does not exist" while the
+// namespace stands. Before, any 404 read as a missing DNS namespace.
+func TestRecordsGoneNotNamespace(t *testing.T) {
+	var refusing, refused atomic.Bool
+	refusing.Store(true)
+	withHook(t, 0, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if !refusing.Load() || req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/namespaces/subdomain-system/dnsendpoints") {
+			return next.RoundTrip(req)
+		}
+		refused.Store(true)
+		return status404(req, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"the server could not find the requested resource (test)",`+
+			`"reason":"NotFound","details":{"group":"externaldns.k8s.io","kind":"dnsendpoints"},"code":404}`), nil
+	})
+	create(t, newZone("rekamhilang", "rekamhilang.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.23.0/24"} }))
+	create(t, newRequest("rekamhilang", "rekamhilang", "rekamhilang", approved("kadis")))
+	r := waitFor(t, "rekamhilang", "the refused DNSEndpoint write said", func(r *sdv1.SubdomainRequest) bool {
+		return refused.Load() && (condition(r, sdv1.ConditionDNSReady).Reason == "DNSNamespaceMissing" ||
+			strings.Contains(condition(r, sdv1.ConditionReady).Message, "could not find the requested resource"))
+	})
+	if c := condition(r, sdv1.ConditionDNSReady); c.Reason == "DNSNamespaceMissing" {
+		t.Errorf("a 404 of the kind read as a missing namespace while subdomain-system stands: %+v", c)
+	}
+	refusing.Store(false)
+	poke(t, "rekamhilang")
+	waitPhase(t, "rekamhilang", sdv1.PhaseReady)
+}
+
+// TestChildGoneAfterConflictMade: a create refused as AlreadyExists whose object is
+// gone when the operator reads it (a foreign or terminating object's deletion ending
+// in between) is created again. Here a served site's credentials Secret is deleted,
+// and someone's Secret of that name comes and goes around the operator's create of a
+// new one. Before, the step took the Secret as made: CredentialsReady stayed True
+// with no Secret, and nothing brought the request back (no event of a Secret that
+// does not exist).
+func TestChildGoneAfterConflictMade(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("sekejap", "sekejap.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.24.0/24"} }))
+	create(t, newRequest("sekejap", "sekejap", "sekejap", approved("kadis")))
+	waitPhase(t, "sekejap", sdv1.PhaseReady)
+	var once atomic.Bool
+	// No resync: a pass comes from an event or the operator's own requeue only.
+	withHook(t, 0, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if req.Method != http.MethodPost || req.URL.Path != "/api/v1/namespaces/opd-sekejap/secrets" || !once.CompareAndSwap(false, true) {
+			return next.RoundTrip(req)
+		}
+		foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-sekejap", Name: sdv1.CredentialsSecretName}}
+		if err := k8s.Create(ctx, foreign); err != nil {
+			return nil, err
+		}
+		resp, err := next.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		if err := k8s.Delete(ctx, foreign); err != nil {
+			return nil, err
+		}
+		return resp, nil
+	})
+	key := types.NamespacedName{Namespace: "opd-sekejap", Name: sdv1.CredentialsSecretName}
+	if err := k8s.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}); err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{}
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := k8s.Get(ctx, key, secret)
+		return err == nil && metav1.IsControlledBy(secret, getRequest(t, "sekejap")), client.IgnoreNotFound(err)
+	})
+	if !once.Load() {
+		t.Fatal("the operator never created the Secret again: the test proves nothing")
+	}
+	if err != nil {
+		t.Fatalf("the credentials Secret was never made again: %v; %s", err, statusString(getRequest(t, "sekejap")))
+	}
+	waitPhase(t, "sekejap", sdv1.PhaseReady)
+}
