@@ -23,8 +23,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -116,4 +118,46 @@ func TestChildGoneAfterConflictMade(t *testing.T) {
 		t.Fatalf("the credentials Secret was never made again: %v; %s", err, statusString(getRequest(t, "sekejap")))
 	}
 	waitPhase(t, "sekejap", sdv1.PhaseReady)
+}
+
+// TestUnusedNamespaceDropped: a request whose hosting namespace was made but whose
+// quota was refused, then moved by an approver to another namespace (allowed until
+// the namespace is on record), does not leave the first one behind: it carries the
+// request's label and FQDN annotation, which let the host policies serve the name
+// from it. Before, it stayed until the request was gone.
+func TestUnusedNamespaceDropped(t *testing.T) {
+	ctx := context.Background()
+	var refusing, refused atomic.Bool
+	refusing.Store(true)
+	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if !refusing.Load() || req.Method != http.MethodPost || req.URL.Path != "/api/v1/namespaces/opd-pindahns/resourcequotas" {
+			return next.RoundTrip(req)
+		}
+		refused.Store(true)
+		return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": []string{"application/json"}},
+			Body:    io.NopCloser(strings.NewReader(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"quotas need a ticket (test)","reason":"Forbidden","code":403}`)),
+			Request: req}, nil
+	})
+	create(t, newZone("pindahns", "pindahns.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.25.0/24"} }))
+	create(t, newRequest("pindahns", "pindahns", "pindahns", approved("kadis")))
+	waitFor(t, "pindahns", "the quota refused", func(r *sdv1.SubdomainRequest) bool {
+		return refused.Load() && strings.Contains(condition(r, sdv1.ConditionReady).Message, "quotas need a ticket")
+	})
+	first := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-pindahns"}}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(first), first); err != nil {
+		t.Fatalf("the first namespace was not made: %v", err)
+	}
+	editRequest(t, "pindahns", func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "web-pindahns" })
+	refusing.Store(false)
+	r := waitPhase(t, "pindahns", sdv1.PhaseReady)
+	if r.Status.Namespace != "web-pindahns" {
+		t.Fatalf("status.namespace = %q, want web-pindahns", r.Status.Namespace)
+	}
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(first), first)
+		return apierrors.IsNotFound(err) || (err == nil && !first.DeletionTimestamp.IsZero()), client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		t.Errorf("namespace opd-pindahns, made for the request and not its hosting namespace, stays: %v", err)
+	}
 }

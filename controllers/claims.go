@@ -46,6 +46,8 @@ const (
 	indexClaimRequest = "spec.request"
 	// indexServiceRequest indexes the (labelled) Services by their request label.
 	indexServiceRequest = "metadata.labels.request"
+	// indexNamespaceRequest indexes the (labelled) namespaces by their request label.
+	indexNamespaceRequest = "metadata.labels.request"
 	// indexRequestName indexes requests by the names they serve: status.fqdn and the
 	// old names still in their grace period.
 	indexRequestName = "status.names"

@@ -59,6 +59,9 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 		if err := r.zonePlace(ctx, s.namespace); err != nil {
 			return true, err
 		}
+		if err := r.dropUnusedNamespaces(ctx, s); err != nil {
+			return true, err
+		}
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.namespace}}
 	err := r.ensure(ctx, s, sdv1.ConditionHostingReady, ns, func() error {
@@ -126,6 +129,34 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 		"namespace %s (Pod Security restricted) with quota, limits, network policy and admin binding for group %s",
 		s.namespace, s.req.Spec.OPD.AdminGroup))
 	return false, nil
+}
+
+// dropUnusedNamespaces deletes the namespaces this request created that are not its
+// hosting namespace, before it has one (status.namespace): made by a pass whose next
+// hosting object was refused, then left when an approver moved the request to
+// another namespace (which CRD rules allow until the namespace is on record). Such a
+// namespace carries the request's label and FQDN annotation, so the host policies
+// would let it serve the request's name.
+func (r *SubdomainRequestReconciler) dropUnusedNamespaces(ctx context.Context, s *requestScope) error {
+	if s.req.Status.Namespace != "" {
+		return nil
+	}
+	list := &corev1.NamespaceList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexNamespaceRequest: s.req.Name}); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		ns := &list.Items[i]
+		if ns.Name == s.namespace || !mine(ns, s.req) || !ns.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if err := r.Delete(ctx, ns, client.Preconditions{UID: &ns.UID}); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+		r.tell(s, corev1.EventTypeNormal, "NamespaceDropped", "Provision",
+			"deleted namespace %s: made for this request, it is not its hosting namespace (%s)", ns.Name, s.namespace)
+	}
+	return nil
 }
 
 // zonePlace refuses, with a Conflict, a hosting namespace that some zone names as its

@@ -147,6 +147,11 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	}); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &corev1.Namespace{}, indexNamespaceRequest, func(o client.Object) []string {
+		return []string{o.GetLabels()[sdv1.LabelRequest]}
+	}); err != nil {
+		return err
+	}
 	if err := idx.IndexField(ctx, &sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest); err != nil {
 		return err
 	}
