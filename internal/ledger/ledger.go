@@ -58,7 +58,8 @@ const maxPages = 100_000
 // Writer batches appends: entries written by concurrent reconciles within a few
 // milliseconds go to their ledger in one write per page they fill, so that bulk
 // provisioning makes far fewer ledger writes than entries. Append blocks until its entry is stored.
-// Add it to the manager; it runs on every replica.
+// Add it to the manager; it runs on every replica. After Start has ended, Append writes
+// its entry itself.
 type Writer struct {
 	c client.Client
 	// r reads ledgers from the API server: the manager does not cache them.
@@ -70,6 +71,13 @@ type Writer struct {
 	// it and a new page instead of being refused first.
 	mu   sync.Mutex
 	open map[string]openPage
+
+	// quit is closed when Start ends, to wake Appends waiting for room in the queue;
+	// stopped is then set under smu, so that no entry is queued after the writer's last
+	// look at the queue (an Append holds smu for reading while it queues).
+	quit    chan struct{}
+	smu     sync.RWMutex
+	stopped bool
 }
 
 // openPage is where the next entries of a month go.
@@ -91,19 +99,34 @@ const batchWindow = 20 * time.Millisecond
 // API reader: ledgers are not worth caching); start it with Start (a manager Runnable).
 func NewWriter(c client.Client, r client.Reader) *Writer {
 	// The buffer lets reconciles queue entries while a batch is being written.
-	return &Writer{c: c, r: r, in: make(chan pending, maxBatch), open: map[string]openPage{}}
+	return &Writer{c: c, r: r, in: make(chan pending, maxBatch), open: map[string]openPage{}, quit: make(chan struct{})}
 }
 
-// NeedLeaderElection is false: reconciles only run on the leader anyway.
+// NeedLeaderElection is false: reconciles only run on the leader anyway. The manager
+// stops such runnables before the reconcilers, so Start ends while reconciles may
+// still append: it writes the batch in progress and what is queued, and an Append
+// after that writes its entry itself.
 func (w *Writer) NeedLeaderElection() bool { return false }
 
-// Append queues e and waits until it is stored.
+// Append queues e and waits until it is stored. Once the writer has stopped, it writes
+// e itself, with ctx, as a batch of one.
 func (w *Writer) Append(ctx context.Context, zone string, e sdv1.LedgerEntry) error {
 	p := pending{zone: zone, e: e, done: make(chan error, 1)}
-	select {
-	case w.in <- p:
-	case <-ctx.Done():
-		return ctx.Err()
+	w.smu.RLock()
+	queued := false
+	if !w.stopped {
+		select {
+		case w.in <- p:
+			queued = true
+		case <-w.quit:
+		case <-ctx.Done():
+			w.smu.RUnlock()
+			return ctx.Err()
+		}
+	}
+	w.smu.RUnlock()
+	if !queued {
+		return w.storeOne(ctx, p)
 	}
 	select {
 	case err := <-p.done:
@@ -113,13 +136,29 @@ func (w *Writer) Append(ctx context.Context, zone string, e sdv1.LedgerEntry) er
 	}
 }
 
+// storeOne writes one entry as flush does.
+func (w *Writer) storeOne(ctx context.Context, p pending) error {
+	at := p.e.At.UTC()
+	return w.store(ctx, Name(p.zone, at.Year(), at.Month()), p.zone, []sdv1.LedgerEntry{p.e})
+}
+
+// drainTimeout bounds the writes left when ctx of Start ends: the batch in progress
+// and what is queued.
+const drainTimeout = 5 * time.Second
+
 // Start writes batches until ctx ends. A batch is what arrived while the previous one
 // was written; an idle writer waits batchWindow after a first entry for company.
+// Writes do not end with ctx: the batch in progress and then every queued entry are
+// written until drainTimeout after ctx ended (their Appends' callers are reconciles,
+// which the manager stops after this writer).
 func (w *Writer) Start(ctx context.Context) error {
+	wctx, cancel := outliving(ctx, drainTimeout)
+	defer cancel()
 	for {
 		var batch []pending
 		select {
 		case <-ctx.Done():
+			w.stop(wctx)
 			return nil
 		case p := <-w.in:
 			batch = append(batch, p)
@@ -140,8 +179,32 @@ func (w *Writer) Start(ctx context.Context) error {
 			}
 			timer.Stop()
 		}
+		w.flush(wctx, batch)
+	}
+}
+
+// stop ends queuing and writes what is queued with ctx. Appends waiting for room in
+// the queue wake and write their entries themselves.
+func (w *Writer) stop(ctx context.Context) {
+	close(w.quit)
+	w.smu.Lock()
+	w.stopped = true
+	w.smu.Unlock()
+	for {
+		batch := w.drain(nil)
+		if len(batch) == 0 {
+			return
+		}
 		w.flush(ctx, batch)
 	}
+}
+
+// outliving is a context with ctx's values that ends d after ctx ends, or when cancel
+// is called.
+func outliving(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(d, cancel) })
+	return out, func() { stop(); cancel() }
 }
 
 // maxBatch bounds one batch.

@@ -29,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
@@ -384,3 +385,78 @@ func TestEntryTime(t *testing.T) {
 		t.Errorf("page read back: %+v", l.Spec.Entries)
 	}
 }
+
+// TestWriterStop: the manager stops the writer before the reconcilers that append.
+// The batch in progress when its context ends, and every entry queued, is still
+// written (not failed with the writer's context), and an Append after the writer
+// stopped writes its entry itself instead of waiting for a writer that is gone.
+func TestWriterStop(t *testing.T) {
+	c := env.Client
+	entry := readyEntry("sekadau")
+	// Each write takes a while, so that the writer's context ends while a batch is
+	// being collected or written.
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(req *http.Request) (*http.Response, error) {
+			if req.Method != http.MethodGet {
+				time.Sleep(30 * time.Millisecond)
+			}
+			return rt.RoundTrip(req)
+		})
+	})
+	slow, err := client.New(cfg, client.Options{Scheme: c.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ledger.NewWriter(slow, slow)
+	wctx, stop := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		_ = w.Start(wctx)
+	}()
+	// Reconciles append with their own contexts, which live on.
+	const goroutines, each = 8, 5
+	errs := make(chan error, goroutines*each)
+	for g := range goroutines {
+		go func() {
+			for i := range each {
+				errs <- w.Append(context.Background(), "sekadau", entry(fmt.Sprintf("stop-%d-%d", g, i)))
+			}
+		}()
+	}
+	time.Sleep(5 * time.Millisecond)
+	stop()
+	timeout := time.After(15 * time.Second)
+wait:
+	for n := range goroutines * each {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Errorf("an append while the writer stopped: %v", err)
+			}
+		case <-timeout:
+			t.Errorf("%d of %d appends still waiting 15s after the writer's context ended", goroutines*each-n, goroutines*each)
+			break wait
+		}
+	}
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the writer did not stop")
+	}
+	// After the stop: written at once, by the Append itself.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := w.Append(ctx, "sekadau", entry("after-stop")); err != nil {
+		t.Errorf("an append after the writer stopped: %v (after %s)", err, time.Since(start).Round(time.Millisecond))
+	}
+	if n, err := entries(context.Background(), c, "sekadau"); err != nil || n != goroutines*each+1 {
+		t.Errorf("sekadau ledgers have %d entries, want %d: %v", n, goroutines*each+1, err)
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
