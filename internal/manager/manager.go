@@ -63,7 +63,8 @@ type Config struct {
 	// MetricsSecure serves metrics over HTTPS (a self-signed certificate), each
 	// scrape authenticated by a TokenReview and authorized by a SubjectAccessReview
 	// (verb get on the non-resource URL /metrics: ClusterRole
-	// subdomain-operator-metrics-reader).
+	// subdomain-operator-metrics-reader), their answers cached for a minute or less
+	// (internal/metricsauth).
 	MetricsSecure           bool
 	PprofAddr               string
 	ProbeAddr               string
@@ -193,7 +194,9 @@ func metricsOptions(cfg Config) metricsserver.Options {
 	o := metricsserver.Options{BindAddress: cfg.MetricsAddr}
 	if cfg.MetricsSecure {
 		o.SecureServing = true
-		o.FilterProvider = metricsauth.FilterProvider
+		// The reviews' answers expire in real time, whatever clock tests give the
+		// reconcilers.
+		o.FilterProvider = metricsauth.NewFilterProvider(clock.RealClock{})
 	}
 	return o
 }
