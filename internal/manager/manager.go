@@ -20,7 +20,9 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	goruntime "runtime"
 	"runtime/debug"
 	"time"
@@ -32,6 +34,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -151,10 +154,13 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
+	// Alive as long as it serves: a long cache sync must not get it killed. Ready once
+	// its caches have synced: one that never does (RBAC without list on a kind it
+	// watches) blocks the manager's start for good, and must not pass for ready.
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("caches", cachesSynced(mgr.GetCache())); err != nil {
 		return nil, err
 	}
 	lw := ledger.NewWriter(mgr.GetClient(), mgr.GetAPIReader())
@@ -183,6 +189,23 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 		return nil, fmt.Errorf("setting up the zone controller: %w", err)
 	}
 	return mgr, nil
+}
+
+// syncWait is how long a readiness check waits for the caches: long enough for a
+// sync about to end, well within a probe's timeout (1 s by default).
+const syncWait = 100 * time.Millisecond
+
+// cachesSynced is a readiness check that fails until every informer of c (those the
+// controllers set up before the manager started, and any started since) has synced.
+func cachesSynced(c cache.Cache) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), syncWait)
+		defer cancel()
+		if !c.WaitForCacheSync(ctx) {
+			return errors.New("caches are not synced")
+		}
+		return nil
+	}
 }
 
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
