@@ -35,7 +35,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,7 +69,7 @@ func main() {
 	once := flag.Bool("once", false, "show the result and stop instead of waiting for Ctrl-C")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, cancel := signal.NotifyContext(context.Background(), testenv.StopSignals()...)
 	defer cancel()
 	d := &demo{root: testenv.RepoRoot()}
 	err := d.run(ctx, *kubeconfig, *once)

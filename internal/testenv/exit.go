@@ -75,11 +75,22 @@ func Exit(code int) {
 	os.Exit(code)
 }
 
-// ExitOnInterrupt makes Ctrl-C, SIGTERM or SIGHUP (its terminal closed) end the
-// process through Exit(130).
+// StopSignals are the signals that stop a tool of the project's: Ctrl-C, SIGTERM, and
+// SIGHUP (its terminal closed) unless the process was started ignoring it (nohup):
+// asking for a signal undoes its being ignored, and a benchmark left running under
+// nohup would stop at the logout.
+func StopSignals() []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
+}
+
+// ExitOnInterrupt makes the StopSignals end the process through Exit(130).
 func ExitOnInterrupt() {
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(ch, StopSignals()...)
 	go func() {
 		sig := <-ch
 		fmt.Fprintf(os.Stderr, "%s: stopping what this process started\n", sig)

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -117,5 +118,48 @@ func TestInterruptExitsThroughExit(t *testing.T) {
 				t.Fatalf("after %s the child printed %q, want [cleaned up]", sig, rest)
 			}
 		})
+	}
+}
+
+// TestNohupKeepsRunning: a process started ignoring SIGHUP (nohup) keeps running when
+// it comes - ExitOnInterrupt must not undo nohup - and still stops on Ctrl-C.
+func TestNohupKeepsRunning(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", `trap "" HUP; exec "$0" -test.run='^$'`, os.Args[0])
+	cmd.Env = append(os.Environ(), exitChild+"=signal")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != "ready" {
+		t.Fatalf("child did not get ready: %q", lines.Text())
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	// Still running: a child that ended is a zombie (state Z) until Wait.
+	state, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(state)); len(f) < 3 || f[2] == "Z" {
+		t.Fatalf("the child ignoring SIGHUP stopped on it: %s", state)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var rest []string
+	for lines.Scan() {
+		rest = append(rest, lines.Text())
+	}
+	if code := exitCode(t, cmd.Wait()); code != 130 {
+		t.Fatalf("exit code %d, want 130", code)
+	}
+	if len(rest) != 1 || rest[0] != "cleaned up" {
+		t.Fatalf("after SIGINT the child printed %q, want [cleaned up]", rest)
 	}
 }

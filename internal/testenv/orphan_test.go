@@ -20,7 +20,6 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -54,8 +53,8 @@ func controlPlaneChild() {
 // is killed (SIGKILL, as `go test -timeout` or a CI job's cancellation does), its etcd
 // and kube-apiserver do not stay behind.
 func TestControlPlaneDiesWithItsProcess(t *testing.T) {
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		msg := "setpriv (util-linux) not found: the control plane cannot be tied to its process"
+	if _, err := Setpriv(); err != nil {
+		msg := err.Error() + ": the control plane cannot be tied to its process"
 		if os.Getenv("SUBDOMAIN_E2E_REQUIRED") == "1" {
 			t.Fatal(msg)
 		}
@@ -173,4 +172,19 @@ func alive(pid int, program string) bool {
 		return false
 	}
 	return argv0(pid) == program
+}
+
+// TestOldSetprivRefused: a setpriv without --pdeathsig (util-linux before 2.33) is
+// not used - each control plane would fail to start with an unexplained timeout -
+// but reported, so the control plane starts without the shim.
+func TestOldSetprivRefused(t *testing.T) {
+	dir := t.TempDir()
+	old := "#!/bin/sh\necho \"setpriv: unrecognized option '--pdeathsig'\" >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "setpriv"), []byte(old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if path, err := Setpriv(); err == nil || !strings.Contains(err.Error(), "cannot set a parent-death signal") {
+		t.Fatalf("Setpriv() = %q, %v; want an error saying it cannot set a parent-death signal", path, err)
+	}
 }

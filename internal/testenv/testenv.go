@@ -222,13 +222,10 @@ func Start(opts Options) (*Env, error) {
 // tests and KillAPIServer find the processes by it). Without setpriv, it warns and
 // starts the binaries directly.
 func dieWithThisProcess(env *envtest.Environment, dir string) error {
-	setpriv, err := exec.LookPath("setpriv")
+	setpriv, err := Setpriv()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "testenv: setpriv (util-linux) not found: etcd and kube-apiserver will outlive this process if it is killed")
+		fmt.Fprintf(os.Stderr, "testenv: %v: etcd and kube-apiserver will outlive this process if it is killed\n", err)
 		return nil
-	}
-	if setpriv, err = filepath.Abs(setpriv); err != nil {
-		return err
 	}
 	shims := filepath.Join(dir, "bin")
 	if err := os.Mkdir(shims, 0o755); err != nil {
@@ -250,6 +247,23 @@ exec %[3]s --pdeathsig KILL -- /bin/sh -c '[ "$PPID" = %[2]d ] || exit 125; exec
 	}
 	env.ControlPlane.GetAPIServer().Path, err = shim("kube-apiserver")
 	return err
+}
+
+// Setpriv returns the absolute path of a util-linux setpriv that can set a parent-death
+// signal (--pdeathsig came with util-linux 2.33; an older one refuses the option), or
+// why there is none.
+func Setpriv() (string, error) {
+	path, err := exec.LookPath("setpriv")
+	if err != nil {
+		return "", errors.New("setpriv (util-linux) not found")
+	}
+	if path, err = filepath.Abs(path); err != nil {
+		return "", err
+	}
+	if out, err := exec.Command(path, "--pdeathsig", "KILL", "--", "/bin/true").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s cannot set a parent-death signal (util-linux 2.33 or later can): %v: %s", path, err, strings.TrimSpace(string(out)))
+	}
+	return path, nil
 }
 
 // shellQuote quotes s for sh.
