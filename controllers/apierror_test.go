@@ -127,9 +127,15 @@ func TestChildGoneAfterConflictMade(t *testing.T) {
 // from it. Before, it stayed until the request was gone.
 func TestUnusedNamespaceDropped(t *testing.T) {
 	ctx := context.Background()
-	var refusing, refused atomic.Bool
+	var refusing, refused, keeping atomic.Bool
 	refusing.Store(true)
+	keeping.Store(true)
 	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if keeping.Load() && req.Method == http.MethodDelete && req.URL.Path == "/api/v1/namespaces/opd-pindahns" {
+			return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": []string{"application/json"}},
+				Body: io.NopCloser(strings.NewReader(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"namespace deletion needs a ticket (test)","reason":"Forbidden","code":403}`)),
+				Request: req}, nil
+		}
 		if !refusing.Load() || req.Method != http.MethodPost || req.URL.Path != "/api/v1/namespaces/opd-pindahns/resourcequotas" {
 			return next.RoundTrip(req)
 		}
@@ -149,7 +155,18 @@ func TestUnusedNamespaceDropped(t *testing.T) {
 	}
 	editRequest(t, "pindahns", func(r *sdv1.SubdomainRequest) { r.Spec.Hosting.Namespace = "web-pindahns" })
 	refusing.Store(false)
-	r := waitPhase(t, "pindahns", sdv1.PhaseReady)
+	// While the first one cannot be deleted, the second is not made: two namespaces
+	// would let the name be served.
+	r := waitFor(t, "pindahns", "the refused deletion said", func(r *sdv1.SubdomainRequest) bool {
+		c := condition(r, sdv1.ConditionHostingReady)
+		return c.Reason == "UnusedNamespaceNotDeleted" && strings.Contains(c.Message, "needs a ticket")
+	})
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "web-pindahns"}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace web-pindahns made while opd-pindahns stays: %v; %s", err, statusString(r))
+	}
+	keeping.Store(false)
+	poke(t, "pindahns")
+	r = waitPhase(t, "pindahns", sdv1.PhaseReady)
 	if r.Status.Namespace != "web-pindahns" {
 		t.Fatalf("status.namespace = %q, want web-pindahns", r.Status.Namespace)
 	}

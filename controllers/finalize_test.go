@@ -195,7 +195,7 @@ func TestDeletionErrorSaid(t *testing.T) {
 // namespace controller's conditions - and looks again less and less often instead of
 // reading the namespace from the API server every 2 s for as long as it stays. Before,
 // the message said only "waiting for namespace ... to be deleted", and a wait of 30 s
-// read the namespace about 15 times.
+// read the namespace 14 times.
 func TestStuckNamespaceSaid(t *testing.T) {
 	ctx := context.Background()
 	create(t, newZone("nsmacet", "nsmacet.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.20.0/24"} }))

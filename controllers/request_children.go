@@ -151,7 +151,11 @@ func (r *SubdomainRequestReconciler) dropUnusedNamespaces(ctx context.Context, s
 			continue
 		}
 		if err := r.Delete(ctx, ns, client.Preconditions{UID: &ns.UID}); client.IgnoreNotFound(err) != nil {
-			return err
+			// The new namespace waits: made now, two namespaces would let the name
+			// be served. Said on HostingReady, tried again with backoff.
+			return reconcileerr.NewWaiting(sdv1.ConditionHostingReady, "UnusedNamespaceNotDeleted", conflictRetry,
+				"namespace %s, made for this request before it moved to %s, could not be deleted: %v; delete it to go on",
+				ns.Name, s.namespace, err)
 		}
 		r.tell(s, corev1.EventTypeNormal, "NamespaceDropped", "Provision",
 			"deleted namespace %s: made for this request, it is not its hosting namespace (%s)", ns.Name, s.namespace)
