@@ -75,9 +75,10 @@ type Writer struct {
 	// quit is closed when Start ends, to wake Appends waiting for room in the queue;
 	// stopped is then set under smu, so that no entry is queued after the writer's last
 	// look at the queue (an Append holds smu for reading while it queues).
-	quit    chan struct{}
-	smu     sync.RWMutex
-	stopped bool
+	quit     chan struct{}
+	quitOnce sync.Once
+	smu      sync.RWMutex
+	stopped  bool
 }
 
 // openPage is where the next entries of a month go.
@@ -186,7 +187,7 @@ func (w *Writer) Start(ctx context.Context) error {
 // stop ends queuing and writes what is queued with ctx. Appends waiting for room in
 // the queue wake and write their entries themselves.
 func (w *Writer) stop(ctx context.Context) {
-	close(w.quit)
+	w.quitOnce.Do(func() { close(w.quit) }) // a Start again (a misuse) must not panic
 	w.smu.Lock()
 	w.stopped = true
 	w.smu.Unlock()

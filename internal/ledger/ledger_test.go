@@ -393,12 +393,16 @@ func TestEntryTime(t *testing.T) {
 func TestWriterStop(t *testing.T) {
 	c := env.Client
 	entry := readyEntry("sekadau")
-	// Each write takes a while, so that the writer's context ends while a batch is
-	// being collected or written.
+	// The first write waits until the writer's context has ended: its batch is the
+	// batch in progress at the stop. Each later write takes a while, so that more
+	// entries are queued when it stops.
+	writing, release := make(chan struct{}), make(chan struct{})
+	var first sync.Once
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripper(func(req *http.Request) (*http.Response, error) {
 			if req.Method != http.MethodGet {
+				first.Do(func() { close(writing); <-release })
 				time.Sleep(30 * time.Millisecond)
 			}
 			return rt.RoundTrip(req)
@@ -425,8 +429,13 @@ func TestWriterStop(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(5 * time.Millisecond)
+	select {
+	case <-writing:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the writer never wrote")
+	}
 	stop()
+	close(release)
 	timeout := time.After(15 * time.Second)
 wait:
 	for n := range goroutines * each {
