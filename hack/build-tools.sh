@@ -66,7 +66,11 @@ build() {
     # One build of a key at a time: a second one waits, then finds it built. The
     # lock goes with its file descriptor, when this process ends however it ends.
     exec {lock}>"$cache.lock"
-    flock "$lock"
+    if command -v flock >/dev/null 2>&1; then
+      flock "$lock"
+    else
+      echo ">> flock (util-linux) not found: a concurrent build of $tool is not waited for" >&2
+    fi
     if [ ! -x "$cache/$tool" ]; then
       # A unique directory next to the cache, published whole by a rename: a build
       # that fails or is killed leaves nothing under the cache's name.
