@@ -133,7 +133,7 @@ func TestUnusedNamespaceDropped(t *testing.T) {
 	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
 		if keeping.Load() && req.Method == http.MethodDelete && req.URL.Path == "/api/v1/namespaces/opd-pindahns" {
 			return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": []string{"application/json"}},
-				Body: io.NopCloser(strings.NewReader(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"namespace deletion needs a ticket (test)","reason":"Forbidden","code":403}`)),
+				Body:    io.NopCloser(strings.NewReader(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"namespace deletion needs a ticket (test)","reason":"Forbidden","code":403}`)),
 				Request: req}, nil
 		}
 		if !refusing.Load() || req.Method != http.MethodPost || req.URL.Path != "/api/v1/namespaces/opd-pindahns/resourcequotas" {
