@@ -252,7 +252,7 @@ type SubdomainRequestStatus struct {
 // lowercase RFC 1123 label of at most 59 characters. The zone is fixed once a name is
 // claimed in it, and the hosting namespace once it is created: moving a site is a new
 // request.
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 59 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a lowercase RFC 1123 label (a-z, 0-9, '-') of at most 59 characters: it is a label value on every child and names the Service sdr-<name>"
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || (size(self.metadata.name) <= 59 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'))",message="metadata.name must be a lowercase RFC 1123 label (a-z, 0-9, '-') of at most 59 characters: it is a label value on every child and names the Service sdr-<name>",optionalOldSelf=true
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.fqdn) || self.spec.zone == oldSelf.spec.zone",message="spec.zone cannot change once a name is claimed in it (status.fqdn): to move the site to another zone, create a new request"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.__namespace__) || (has(self.spec.hosting) && has(self.spec.hosting.__namespace__) && size(self.spec.hosting.__namespace__) > 0 ? self.spec.hosting.__namespace__ : 'opd-' + self.spec.opd.code) == oldSelf.status.__namespace__",message="the hosting namespace (spec.hosting.namespace, default opd-<opd.code>) cannot change once it is created (status.namespace): the site, its Secret and password live there; to move the site, create a new request"
 // +kubebuilder:object:root=true

@@ -242,7 +242,7 @@ type SubdomainZoneStatus struct {
 }
 
 // SubdomainZone is one parent domain whose subdomains the operator manages.
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name may have at most 63 characters: it is a label value on the zone's claims and hosting namespaces"
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || size(self.metadata.name) <= 63",message="metadata.name may have at most 63 characters: it is a label value on the zone's claims and hosting namespaces",optionalOldSelf=true
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=sdz,categories=subdomain

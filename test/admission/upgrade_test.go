@@ -1,0 +1,151 @@
+/*
+Copyright 2026 The subdomain-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package admission_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
+	"github.com/kominfo/subdomain-operator/internal/testenv"
+)
+
+// TestNameRulesSpareStoredObjects: the CRD rules on a request's and a zone's name
+// refuse a new bad name, and leave alone an object an older version stored before
+// the rules came (a request named dinkes.kota, a zone of 64 characters): it still
+// takes status writes and loses its finalizer, so it can be served and deleted. CRD
+// ratcheting does not spare a rule on the whole object - any write changes the object
+// - so the rules look at creates only. Before, every status patch and the finalizer's
+// removal of such an object were refused after the upgrade: stuck for good.
+func TestNameRulesSpareStoredObjects(t *testing.T) {
+	env, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx := context.Background()
+	c := env.Client
+	crds := []string{"subdomainrequests.subdomain.kominfo.go.id", "subdomainzones.subdomain.kominfo.go.id"}
+	current := map[string]*unstructured.Unstructured{}
+	for _, name := range crds {
+		crd := getCRD(t, c, name)
+		current[name] = crd.DeepCopy()
+		// As an older version shipped it: without the rules on metadata.name.
+		versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+		v := versions[0].(map[string]any)
+		root := v["schema"].(map[string]any)["openAPIV3Schema"].(map[string]any)
+		var kept []any
+		for _, r := range root["x-kubernetes-validations"].([]any) {
+			if !strings.Contains(r.(map[string]any)["rule"].(string), "metadata.name") {
+				kept = append(kept, r)
+			}
+		}
+		if len(kept) == len(root["x-kubernetes-validations"].([]any)) {
+			t.Fatalf("CRD %s has no rule on metadata.name: the test proves nothing", name)
+		}
+		root["x-kubernetes-validations"] = kept
+		if err := unstructured.SetNestedSlice(crd.Object, versions, "spec", "versions"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Update(ctx, crd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := request("dinkes", "dinkes")
+	old.Name = "dinkes.kota"
+	old.Finalizers = []string{sdv1.Finalizer}
+	longName := "z" + strings.Repeat("a", 63)
+	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: longName, Finalizers: []string{sdv1.Finalizer}},
+		Spec: sdv1.SubdomainZoneSpec{Domain: "lama.go.id", AddressPool: []string{"10.20.0.0/24"}}}
+	// The API server takes the older schema in a moment.
+	err = testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		return c.Create(ctx, old.DeepCopy()) == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("the older schema never took request dinkes.kota: %v", err)
+	}
+	err = testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		return c.Create(ctx, zone.DeepCopy()) == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("the older schema never took a zone of 64 characters: %v", err)
+	}
+	// The upgrade: the current CRDs, in force once they refuse such names again.
+	for _, name := range crds {
+		crd := getCRD(t, c, name)
+		crd.Object["spec"] = current[name].Object["spec"]
+		if err := c.Update(ctx, crd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		fresh := request("dinkes", "dinkes")
+		fresh.Name = "baru.kota"
+		z := zone.DeepCopy()
+		z.Name = "y" + strings.Repeat("a", 63)
+		return c.Create(ctx, fresh, client.DryRunAll) != nil && c.Create(ctx, z, client.DryRunAll) != nil, nil
+	})
+	if err != nil {
+		t.Fatalf("the current rules never refused new bad names: %v", err)
+	}
+	// The stored objects still take the operator's writes.
+	req := &sdv1.SubdomainRequest{}
+	if err := c.Get(ctx, client.ObjectKey{Name: "dinkes.kota"}, req); err != nil {
+		t.Fatal(err)
+	}
+	base := req.DeepCopy()
+	req.Status.Phase = sdv1.PhasePending
+	if err := c.Status().Patch(ctx, req, client.MergeFrom(base)); err != nil {
+		t.Errorf("status write of request dinkes.kota, stored before the rule: %v", err)
+	}
+	base = req.DeepCopy()
+	req.Finalizers = nil
+	if err := c.Patch(ctx, req, client.MergeFrom(base)); err != nil {
+		t.Errorf("finalizer removal of request dinkes.kota, stored before the rule: %v", err)
+	}
+	z := &sdv1.SubdomainZone{}
+	if err := c.Get(ctx, client.ObjectKey{Name: longName}, z); err != nil {
+		t.Fatal(err)
+	}
+	zbase := z.DeepCopy()
+	z.Status.Capacity = 254
+	if err := c.Status().Patch(ctx, z, client.MergeFrom(zbase)); err != nil {
+		t.Errorf("status write of a zone of 64 characters, stored before the rule: %v", err)
+	}
+	zbase = z.DeepCopy()
+	z.Finalizers = nil
+	if err := c.Patch(ctx, z, client.MergeFrom(zbase)); err != nil {
+		t.Errorf("finalizer removal of a zone of 64 characters, stored before the rule: %v", err)
+	}
+}
+
+func getCRD(t *testing.T, c client.Client, name string) *unstructured.Unstructured {
+	t.Helper()
+	crd := &unstructured.Unstructured{}
+	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
+	if err := c.Get(context.Background(), client.ObjectKey{Name: name}, crd); err != nil {
+		t.Fatal(err)
+	}
+	return crd
+}
