@@ -44,10 +44,9 @@ const (
 	// indexClaimRequest indexes claims by the request holding them in the cache; it is
 	// the claims' selectable field too, for lists from the API server.
 	indexClaimRequest = "spec.request"
-	// indexServiceRequest indexes the (labelled) Services by their request label.
-	indexServiceRequest = "metadata.labels.request"
-	// indexNamespaceRequest indexes the (labelled) namespaces by their request label.
-	indexNamespaceRequest = "metadata.labels.request"
+	// indexRequestLabel indexes the (labelled) Services and namespaces by their
+	// request label (requestLabel).
+	indexRequestLabel = "metadata.labels.request"
 	// indexRequestName indexes requests by the names they serve: status.fqdn and the
 	// old names still in their grace period.
 	indexRequestName = "status.names"

@@ -142,7 +142,7 @@ func (r *SubdomainRequestReconciler) dropUnusedNamespaces(ctx context.Context, s
 		return nil
 	}
 	list := &corev1.NamespaceList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexNamespaceRequest: s.req.Name}); err != nil {
+	if err := r.List(ctx, list, client.MatchingFields{indexRequestLabel: s.req.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
@@ -530,7 +530,7 @@ func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *req
 // Services by request.
 func (r *SubdomainRequestReconciler) dropStrayServices(ctx context.Context, s *requestScope, want *corev1.Service) error {
 	list := &corev1.ServiceList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexServiceRequest: s.req.Name}); err != nil {
+	if err := r.List(ctx, list, client.MatchingFields{indexRequestLabel: s.req.Name}); err != nil {
 		return err
 	}
 	var keep client.ObjectKey // none, unless the zone announces

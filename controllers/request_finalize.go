@@ -325,7 +325,7 @@ func (r *SubdomainRequestReconciler) children(ctx context.Context, s *requestSco
 		classify(&eps.Items[i])
 	}
 	svcs := &corev1.ServiceList{} // by the index dropStrayServices reads too, not a scan
-	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: req.Name}); err != nil {
+	if err := r.List(ctx, svcs, client.MatchingFields{indexRequestLabel: req.Name}); err != nil {
 		return nil, nil, err
 	}
 	for i := range svcs.Items {

@@ -251,7 +251,7 @@ func (r *SubdomainRequestReconciler) claimInUse(ctx context.Context, c *sdv1.Sub
 		return usedByOthers
 	}
 	svcs := &corev1.ServiceList{}
-	if err := r.List(ctx, svcs, client.MatchingFields{indexServiceRequest: gone.Name}); err != nil {
+	if err := r.List(ctx, svcs, client.MatchingFields{indexRequestLabel: gone.Name}); err != nil {
 		return usedByOthers
 	}
 	for i := range svcs.Items {

@@ -142,15 +142,10 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	if err := idx.IndexField(ctx, &sdv1.SubdomainRequest{}, indexRequestName, requestNames); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &corev1.Service{}, indexServiceRequest, func(o client.Object) []string {
-		return []string{o.GetLabels()[sdv1.LabelRequest]}
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &corev1.Namespace{}, indexNamespaceRequest, func(o client.Object) []string {
-		return []string{o.GetLabels()[sdv1.LabelRequest]}
-	}); err != nil {
-		return err
+	for _, kind := range []client.Object{&corev1.Service{}, &corev1.Namespace{}} {
+		if err := idx.IndexField(ctx, kind, indexRequestLabel, requestLabel); err != nil {
+			return err
+		}
 	}
 	if err := idx.IndexField(ctx, &sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest); err != nil {
 		return err
@@ -413,6 +408,9 @@ func (r *SubdomainRequestReconciler) requestsOfZone(ctx context.Context, o clien
 	}
 	return out
 }
+
+// requestLabel is the index value of an object: its request label.
+func requestLabel(o client.Object) []string { return []string{o.GetLabels()[sdv1.LabelRequest]} }
 
 // goneRequestOfClaim maps a claim held by a request the cache does not have (gone,
 // and its claims not released: sweepClaims) to that request's name. A claim a live
