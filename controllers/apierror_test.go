@@ -18,7 +18,6 @@ package controllers_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -35,13 +34,6 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
-// status404 is the API server's answer to a request for an object or a kind it does
-// not have.
-func status404(req *http.Request, body string) *http.Response {
-	return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{"Content-Type": []string{"application/json"}},
-		Body: io.NopCloser(strings.NewReader(body)), Request: req}
-}
-
 // TestRecordsGoneNotNamespace: a 404 from the DNSEndpoint's write that is not about
 // its namespace (the DNSEndpoint CRD removed, say: the API server has no such
 // resource) is an error said as it is, not "namespace ... does not exist" while the
@@ -54,8 +46,8 @@ func TestRecordsGoneNotNamespace(t *testing.T) {
 			return next.RoundTrip(req)
 		}
 		refused.Store(true)
-		return status404(req, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"the server could not find the requested resource (test)",`+
-			`"reason":"NotFound","details":{"group":"externaldns.k8s.io","kind":"dnsendpoints"},"code":404}`), nil
+		return apiFailure(req, http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource (test)",
+			&metav1.StatusDetails{Group: "externaldns.k8s.io", Kind: "dnsendpoints"}), nil
 	})
 	create(t, newZone("rekamhilang", "rekamhilang.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.23.0/24"} }))
 	create(t, newRequest("rekamhilang", "rekamhilang", "rekamhilang", approved("kadis")))
@@ -132,17 +124,13 @@ func TestUnusedNamespaceDropped(t *testing.T) {
 	keeping.Store(true)
 	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
 		if keeping.Load() && req.Method == http.MethodDelete && req.URL.Path == "/api/v1/namespaces/opd-pindahns" {
-			return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": []string{"application/json"}},
-				Body:    io.NopCloser(strings.NewReader(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"namespace deletion needs a ticket (test)","reason":"Forbidden","code":403}`)),
-				Request: req}, nil
+			return apiFailure(req, http.StatusForbidden, metav1.StatusReasonForbidden, "namespace deletion needs a ticket (test)", nil), nil
 		}
 		if !refusing.Load() || req.Method != http.MethodPost || req.URL.Path != "/api/v1/namespaces/opd-pindahns/resourcequotas" {
 			return next.RoundTrip(req)
 		}
 		refused.Store(true)
-		return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": []string{"application/json"}},
-			Body:    io.NopCloser(strings.NewReader(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"quotas need a ticket (test)","reason":"Forbidden","code":403}`)),
-			Request: req}, nil
+		return apiFailure(req, http.StatusForbidden, metav1.StatusReasonForbidden, "quotas need a ticket (test)", nil), nil
 	})
 	create(t, newZone("pindahns", "pindahns.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.25.0/24"} }))
 	create(t, newRequest("pindahns", "pindahns", "pindahns", approved("kadis")))

@@ -19,6 +19,7 @@ package controllers_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -125,9 +126,7 @@ func TestDeletedToldOnce(t *testing.T) {
 		if !refuse {
 			return next.RoundTrip(req)
 		}
-		status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"the object has been modified (test)","reason":"Conflict","code":409}`
-		return &http.Response{StatusCode: http.StatusConflict, Header: http.Header{"Content-Type": []string{"application/json"}},
-			Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
+		return apiFailure(req, http.StatusConflict, metav1.StatusReasonConflict, "the object has been modified (test)", nil), nil
 	})
 	if err := k8s.Delete(ctx, getRequest(t, "sekali")); err != nil {
 		t.Fatal(err)
@@ -172,10 +171,8 @@ func TestDeletionErrorSaid(t *testing.T) {
 			return next.RoundTrip(req)
 		}
 		refused.Store(true)
-		status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"namespaces \"` + ns +
-			`\" is forbidden: deleting a hosting namespace needs a change ticket (test)","reason":"Forbidden","code":403}`
-		return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": []string{"application/json"}},
-			Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
+		return apiFailure(req, http.StatusForbidden, metav1.StatusReasonForbidden,
+			fmt.Sprintf("namespaces %q is forbidden: deleting a hosting namespace needs a change ticket (test)", ns), nil), nil
 	})
 	if err := k8s.Delete(ctx, getRequest(t, "hapusgagal")); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,6 @@ package controllers_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -442,9 +441,7 @@ func failLedgerWrites(t *testing.T) (failing, failed *atomic.Bool) {
 			return next.RoundTrip(req)
 		}
 		failed.Store(true)
-		status := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcd is down (test)","reason":"InternalError","code":500}`
-		return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": []string{"application/json"}},
-			Body: io.NopCloser(strings.NewReader(status)), Request: req}, nil
+		return apiFailure(req, http.StatusInternalServerError, metav1.StatusReasonInternalError, "etcd is down (test)", nil), nil
 	})
 	return failing, failed
 }

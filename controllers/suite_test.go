@@ -17,8 +17,11 @@ limitations under the License.
 package controllers_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -159,6 +162,17 @@ func withHook(t *testing.T, sync time.Duration, hook func(req *http.Request, nex
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// apiFailure is the API server's Failure answer to req, for a hook to give instead of
+// the API server's: code, reason and message, and details (the resource a 404 is
+// about) when not nil.
+func apiFailure(req *http.Request, code int32, reason metav1.StatusReason, message string, details *metav1.StatusDetails) *http.Response {
+	// A Status of strings and numbers: encoding it cannot fail.
+	body, _ := json.Marshal(&metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status: metav1.StatusFailure, Code: code, Reason: reason, Message: message, Details: details})
+	return &http.Response{StatusCode: int(code), Header: http.Header{"Content-Type": []string{"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(body)), Request: req}
+}
 
 // withoutResync runs the operator without the suite's short resync until the test
 // ends, and waits until its first look at request name is over: for a test that must
