@@ -40,11 +40,7 @@ import (
 // recorder sets, cluster-scoped objects' Events in default, long notes cut to the
 // API server's limit, and nothing kept once written.
 func TestRecorder(t *testing.T) {
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.StartForTest(t, testenv.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := env.CreateNamespaces(ctx, "opd-dinkes"); err != nil {
@@ -60,7 +56,7 @@ func TestRecorder(t *testing.T) {
 	rec.Eventf(req, nil, corev1.EventTypeNormal, "Wide", "Check", "%s", strings.Repeat("é", 600)) // 1,200 bytes
 
 	var got []eventsv1.Event
-	err = testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+	err := testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
 		list := &eventsv1.EventList{}
 		if err := env.Client.List(ctx, list); err != nil {
 			return false, err
@@ -130,11 +126,7 @@ func TestDrop(t *testing.T) {
 // counted, not left in the queue unseen. Before, Start returned at once and both were
 // lost uncounted.
 func TestDrainAtStop(t *testing.T) {
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.StartForTest(t, testenv.Options{})
 	rec := eventrec.New(env.Client, manager.Scheme(), clock.RealClock{}, "subdomain-operator")
 	for _, name := range []string{"satu", "dua", "tiga"} {
 		req := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name)}}

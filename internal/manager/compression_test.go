@@ -39,11 +39,7 @@ import (
 // for the stream's whole life when the client accepts gzip. With compression on, the
 // same watch arrives gzipped (which shows the test can tell the two apart).
 func TestWatchCompression(t *testing.T) {
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
+	env := testenv.StartForTest(t, testenv.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for i, c := range []struct {

@@ -40,11 +40,7 @@ import (
 // DNSEndpoints) does not say it is ready, while it stays alive (/healthz); allowed to
 // list them, it becomes ready, as does a manager with every permission.
 func TestReadyzWaitsForCaches(t *testing.T) {
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
+	env := testenv.StartForTest(t, testenv.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

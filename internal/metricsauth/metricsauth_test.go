@@ -49,11 +49,7 @@ import (
 // and one SubjectAccessReview, counted by the API server itself; a bad token's twenty
 // one TokenReview, and an unbound service account's twenty one of each.
 func TestReviewsCached(t *testing.T) {
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
+	env := testenv.StartForTest(t, testenv.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cs, err := kubernetes.NewForConfig(env.Config)

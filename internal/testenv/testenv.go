@@ -211,6 +211,19 @@ func Start(opts Options) (*Env, error) {
 	return e, nil
 }
 
+// StartForTest is Start for one test: it fails t if the control plane does not start,
+// and stops it when t's cleanups run (after those registered later, which may still
+// use it).
+func StartForTest(t testing.TB, opts Options) *Env {
+	t.Helper()
+	e, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Stop() })
+	return e
+}
+
 // dieWithThisProcess makes env's etcd and kube-apiserver die with this process, as
 // kube-controller-manager and what dnsenv starts do (Pdeathsig): without it they
 // outlive a test binary killed by `go test -timeout`, a cancelled CI job or SIGKILL.

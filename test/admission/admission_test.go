@@ -60,15 +60,11 @@ type users struct {
 func start(t *testing.T, crds ...string) (*testenv.Env, users) {
 	t.Helper()
 	root := testenv.RepoRoot()
-	env, err := testenv.Start(testenv.Options{ControllerManager: true, CRDs: crds, ExtraManifests: []string{
+	env := testenv.StartForTest(t, testenv.Options{ControllerManager: true, CRDs: crds, ExtraManifests: []string{
 		filepath.Join(root, "config", "manager", "namespace.yaml"),
 		filepath.Join(root, "config", "rbac"),
 		filepath.Join(root, "config", "policies"),
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
 	bind(t, env.Client, "platform-edits", "subdomain-editor", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "platform-team"})
 	bind(t, env.Client, "kadis-approves", "subdomain-approver", rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "kadis"})
 	u := users{admin: env.Client,

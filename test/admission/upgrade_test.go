@@ -39,11 +39,7 @@ import (
 // - so the rules look at creates only. Before, every status patch and the finalizer's
 // removal of such an object were refused after the upgrade: stuck for good.
 func TestNameRulesSpareStoredObjects(t *testing.T) {
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.StartForTest(t, testenv.Options{})
 	ctx := context.Background()
 	c := env.Client
 	crds := []string{"subdomainrequests.subdomain.kominfo.go.id", "subdomainzones.subdomain.kominfo.go.id"}
@@ -79,7 +75,7 @@ func TestNameRulesSpareStoredObjects(t *testing.T) {
 	zone := &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: longName, Finalizers: []string{sdv1.Finalizer}},
 		Spec: sdv1.SubdomainZoneSpec{Domain: "lama.go.id", AddressPool: []string{"10.20.0.0/24"}}}
 	// The API server takes the older schema in a moment.
-	err = testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+	err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
 		return c.Create(ctx, old.DeepCopy()) == nil, nil
 	})
 	if err != nil {

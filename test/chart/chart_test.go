@@ -125,11 +125,7 @@ func TestChart(t *testing.T) {
 	if n := strings.Count(rendered, "helm.sh/resource-policy: keep"); n != 4 || strings.Count(rendered, "kind: CustomResourceDefinition") != 4 {
 		t.Errorf("%d CRDs marked helm.sh/resource-policy: keep, want all 4", n)
 	}
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.StartForTest(t, testenv.Options{})
 	file := filepath.Join(t.TempDir(), "chart.yaml")
 	if err := os.WriteFile(file, []byte(rendered), 0o600); err != nil {
 		t.Fatal(err)
@@ -148,11 +144,7 @@ func TestChart(t *testing.T) {
 
 // TestKustomizeDefault: `kubectl apply -k config/default` is accepted by the API server.
 func TestKustomizeDefault(t *testing.T) {
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.StartForTest(t, testenv.Options{})
 	if err := env.Kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(testenv.RepoRoot(), "config", "default")); err != nil {
 		t.Fatal(err)
 	}

@@ -71,11 +71,7 @@ func TestDNSEndToEnd(t *testing.T) {
 	edns := requireTools(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	env, err := testenv.Start(testenv.Options{ControllerManager: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.StartForTest(t, testenv.Options{ControllerManager: true})
 	c := env.Client
 	if err := env.CreateNamespaces(ctx, "subdomain-system", "ingress-nginx"); err != nil {
 		t.Fatal(err)

@@ -39,11 +39,7 @@ import (
 )
 
 func TestHealth(t *testing.T) {
-	env, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.StartForTest(t, testenv.Options{})
 	ctx := context.Background()
 	c := env.Client
 	if err := env.CreateNamespaces(ctx, "subdomain-system", "ingress-nginx"); err != nil {

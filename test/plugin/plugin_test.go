@@ -60,12 +60,8 @@ func TestPlugin(t *testing.T) {
 	}
 	// The shipped ClusterRoles (the admission policies are not installed: approved-by is
 	// set by hand below where the MutatingAdmissionPolicy would stamp it).
-	env, err := testenv.Start(testenv.Options{ControllerManager: true,
+	env := testenv.StartForTest(t, testenv.Options{ControllerManager: true,
 		ExtraManifests: []string{filepath.Join(root, "config", "policies", "roles.yaml")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
 	ctx := context.Background()
 	c := env.Client
 	if err := env.CreateNamespaces(ctx, "subdomain-system", "ingress-nginx"); err != nil {
@@ -172,7 +168,7 @@ func TestPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("approve", "dinkes")
-	err = testenv.WaitFor(ctx, c, types.NamespacedName{Name: "dinkes"}, r, 90*time.Second, 100*time.Millisecond, func(r *sdv1.SubdomainRequest) bool {
+	err := testenv.WaitFor(ctx, c, types.NamespacedName{Name: "dinkes"}, r, 90*time.Second, 100*time.Millisecond, func(r *sdv1.SubdomainRequest) bool {
 		return r.Status.FQDN == "kesehatan.pontianak.go.id" && r.Status.Phase == sdv1.PhaseReady
 	})
 	if err != nil {
