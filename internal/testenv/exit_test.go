@@ -93,30 +93,7 @@ func TestInterruptExitsThroughExit(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd := child(t, "signal")
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			lines := bufio.NewScanner(stdout)
-			if !lines.Scan() || lines.Text() != "ready" {
-				t.Fatalf("child did not get ready: %q", lines.Text())
-			}
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			var rest []string
-			for lines.Scan() {
-				rest = append(rest, lines.Text())
-			}
-			if code := exitCode(t, cmd.Wait()); code != 130 {
-				t.Fatalf("exit code %d, want 130", code)
-			}
-			if len(rest) != 1 || rest[0] != "cleaned up" {
-				t.Fatalf("after %s the child printed %q, want [cleaned up]", sig, rest)
-			}
+			stopsCleanly(t, cmd, startReady(t, cmd), sig)
 		})
 	}
 }
@@ -126,17 +103,7 @@ func TestInterruptExitsThroughExit(t *testing.T) {
 func TestNohupKeepsRunning(t *testing.T) {
 	cmd := exec.Command("/bin/sh", "-c", `trap "" HUP; exec "$0" -test.run='^$'`, os.Args[0])
 	cmd.Env = append(os.Environ(), exitChild+"=signal")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != "ready" {
-		t.Fatalf("child did not get ready: %q", lines.Text())
-	}
+	lines := startReady(t, cmd)
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +116,31 @@ func TestNohupKeepsRunning(t *testing.T) {
 	if f := strings.Fields(string(state)); len(f) < 3 || f[2] == "Z" {
 		t.Fatalf("the child ignoring SIGHUP stopped on it: %s", state)
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	stopsCleanly(t, cmd, lines, syscall.SIGINT)
+}
+
+// startReady starts cmd, a "signal" child, and returns its output once it says ready.
+func startReady(t *testing.T, cmd *exec.Cmd) *bufio.Scanner {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != "ready" {
+		t.Fatalf("child did not get ready: %q", lines.Text())
+	}
+	return lines
+}
+
+// stopsCleanly sends sig to the ready child cmd (lines: the rest of its output) and
+// wants it to run its registered function and exit with 130.
+func stopsCleanly(t *testing.T, cmd *exec.Cmd, lines *bufio.Scanner, sig syscall.Signal) {
+	t.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	var rest []string
@@ -160,6 +151,6 @@ func TestNohupKeepsRunning(t *testing.T) {
 		t.Fatalf("exit code %d, want 130", code)
 	}
 	if len(rest) != 1 || rest[0] != "cleaned up" {
-		t.Fatalf("after SIGINT the child printed %q, want [cleaned up]", rest)
+		t.Fatalf("after %s the child printed %q, want [cleaned up]", sig, rest)
 	}
 }
