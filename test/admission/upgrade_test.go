@@ -107,32 +107,28 @@ func TestNameRulesSpareStoredObjects(t *testing.T) {
 	}
 	// The stored objects still take the operator's writes.
 	req := &sdv1.SubdomainRequest{}
-	if err := c.Get(ctx, client.ObjectKey{Name: "dinkes.kota"}, req); err != nil {
-		t.Fatal(err)
-	}
-	base := req.DeepCopy()
-	req.Status.Phase = sdv1.PhasePending
-	if err := c.Status().Patch(ctx, req, client.MergeFrom(base)); err != nil {
-		t.Errorf("status write of request dinkes.kota, stored before the rule: %v", err)
-	}
-	base = req.DeepCopy()
-	req.Finalizers = nil
-	if err := c.Patch(ctx, req, client.MergeFrom(base)); err != nil {
-		t.Errorf("finalizer removal of request dinkes.kota, stored before the rule: %v", err)
-	}
+	takesWrites(t, c, "request dinkes.kota", "dinkes.kota", req, func() { req.Status.Phase = sdv1.PhasePending })
 	z := &sdv1.SubdomainZone{}
-	if err := c.Get(ctx, client.ObjectKey{Name: longName}, z); err != nil {
+	takesWrites(t, c, "a zone of 64 characters", longName, z, func() { z.Status.Capacity = 254 })
+}
+
+// takesWrites reads obj (named name; what says which it is) and wants a status write
+// (setStatus changes obj's status) and its finalizer's removal to be taken.
+func takesWrites(t *testing.T, c client.Client, what, name string, obj client.Object, setStatus func()) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, obj); err != nil {
 		t.Fatal(err)
 	}
-	zbase := z.DeepCopy()
-	z.Status.Capacity = 254
-	if err := c.Status().Patch(ctx, z, client.MergeFrom(zbase)); err != nil {
-		t.Errorf("status write of a zone of 64 characters, stored before the rule: %v", err)
+	base := obj.DeepCopyObject().(client.Object)
+	setStatus()
+	if err := c.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		t.Errorf("status write of %s, stored before the rule: %v", what, err)
 	}
-	zbase = z.DeepCopy()
-	z.Finalizers = nil
-	if err := c.Patch(ctx, z, client.MergeFrom(zbase)); err != nil {
-		t.Errorf("finalizer removal of a zone of 64 characters, stored before the rule: %v", err)
+	base = obj.DeepCopyObject().(client.Object)
+	obj.SetFinalizers(nil)
+	if err := c.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		t.Errorf("finalizer removal of %s, stored before the rule: %v", what, err)
 	}
 }
 
