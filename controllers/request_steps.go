@@ -127,10 +127,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 			// A served site's rename rejected: the site stays, and the decision goes
 			// on record as a rejection does - before the condition that says it, so
 			// that a failed write is tried again.
-			reason := s.req.Annotations[sdv1.AnnotationRejected]
-			if err := r.record(ctx, s, sdv1.LedgerRejected, textKey(reason), sdv1.LedgerEntry{
-				FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), PreviousFQDN: s.req.Status.FQDN, Reason: reason,
-			}); err != nil {
+			if err := r.recordRejection(ctx, s, s.req.Status.FQDN); err != nil {
 				return true, err
 			}
 		}
@@ -144,9 +141,7 @@ func (r *SubdomainRequestReconciler) gateApproval(ctx context.Context, s *reques
 		// reason is a new rejection, also without a spec change. On record before
 		// the condition and the phase that say it: a failed write leaves neither
 		// (phase says the rejection waits to be recorded), and is tried again.
-		if err := r.record(ctx, s, sdv1.LedgerRejected, textKey(s.req.Annotations[sdv1.AnnotationRejected]), sdv1.LedgerEntry{
-			FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), Reason: s.req.Annotations[sdv1.AnnotationRejected],
-		}); err != nil {
+		if err := r.recordRejection(ctx, s, ""); err != nil {
 			return true, err
 		}
 	}
@@ -279,6 +274,16 @@ func served(s *requestScope) string {
 		return ""
 	}
 	return naming.LabelOf(st.FQDN, s.zone.Spec.Domain)
+}
+
+// recordRejection records the rejection of spec.subdomain with the rejected
+// annotation's reason; previous is the served name a rejected rename leaves in place
+// ("" for a request that never served).
+func (r *SubdomainRequestReconciler) recordRejection(ctx context.Context, s *requestScope, previous string) error {
+	reason := s.req.Annotations[sdv1.AnnotationRejected]
+	return r.record(ctx, s, sdv1.LedgerRejected, textKey(reason), sdv1.LedgerEntry{
+		FQDN: naming.FQDN(s.req.Spec.Subdomain, s.zone.Spec.Domain), PreviousFQDN: previous, Reason: reason,
+	})
 }
 
 // ensureFinalizer adds the finalizer before anything is claimed, so that nothing the
