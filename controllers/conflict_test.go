@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"sync"
@@ -44,6 +45,37 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
+// TestSubdomainRulesAgree: the API server admits exactly the spec.subdomain values
+// naming.ValidateLabel accepts - the rules the fuzz test FuzzValidateLabel proves give
+// valid DNS names, and that the reconciler applies again (naming.CheckName) - over chosen
+// edge cases and 400 strings drawn, from a fixed seed, from the characters that matter.
+// A CRD rule loosened (a dot let in, say) fails it here, not only in DNS.
+func TestSubdomainRulesAgree(t *testing.T) {
+	ctx := context.Background()
+	labels := []string{"dinkes", "xn--dnkes-bva", "0", "a-b", "a--b", "1-2-3", strings.Repeat("a", 63),
+		"", "-", "--", "a-", "-a", "www.dinkes", "a..b", ".", "a.", ".a", "a b", "a\nb", "a\x00", "A", "dinKes",
+		"din_kes", "dinkés", "ä", "ａ", "İ", "*", "*.a", "a*", strings.Repeat("a", 64)}
+	rng := rand.New(rand.NewPCG(27, 11))
+	const alphabet = "a0-.A_é "
+	chars := []rune(alphabet)
+	for range 400 {
+		var b strings.Builder
+		for range rng.IntN(6) {
+			b.WriteRune(chars[rng.IntN(len(chars))])
+		}
+		labels = append(labels, b.String())
+	}
+	for _, l := range labels {
+		err := k8s.Create(ctx, newRequest("agree", "z", l), client.DryRunAll)
+		if err != nil && !apierrors.IsInvalid(err) {
+			t.Fatalf("subdomain %q: %v", l, err)
+		}
+		if want := naming.ValidateLabel(l); (err == nil) != (want == nil) {
+			t.Errorf("subdomain %q: the API server says %v, ValidateLabel says %v", l, err, want)
+		}
+	}
+}
+
 // TestValidation: bad input is refused by the API server with a clear message.
 func TestValidation(t *testing.T) {
 	ctx := context.Background()
@@ -57,6 +89,8 @@ func TestValidation(t *testing.T) {
 		{"trailing hyphen", newRequest("v3", "z", "dinkes-"), "must not start or end with a hyphen"},
 		{"too long", newRequest("v4", "z", strings.Repeat("a", 64)), "Too long"},
 		{"unicode", newRequest("v5", "z", "dinkés"), "punycode"},
+		{"a dot: two labels in one", newRequest("v5d", "z", "www.dinkes"), "may contain only a-z, 0-9 and '-'"},
+		{"an empty label", newRequest("v5e", "z", "a..b"), "may contain only a-z, 0-9 and '-'"},
 		{"underscore", newRequest("v6", "z", "din_kes"), "may contain only a-z, 0-9 and '-'"},
 		{"empty zone", newRequest("v7", "", "dinkes"), "spec.zone"},
 		{"bad opd code", newRequest("v8", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.OPD.Code = "Din Kes" }), "opd.code must be a lowercase RFC 1123 label"},

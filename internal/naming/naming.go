@@ -18,8 +18,10 @@ const MaxFQDNLength = 253
 var labelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // ValidateLabel reports why s is not a lowercase RFC 1123 DNS label, or nil.
-// It repeats the CRD's rules so that callers outside the API server (the kubectl
-// plugin, fuzz tests) agree with it.
+// It repeats the CRD's rules on spec.subdomain (test/admission
+// TestSubdomainRulesAgree holds the two together against the API server), and
+// CheckName applies it, so that a name the CRD's rules would let through by
+// mistake is still refused before anything is claimed.
 func ValidateLabel(s string) error {
 	switch {
 	case s == "":
@@ -44,10 +46,13 @@ func LabelOf(fqdn, domain string) string {
 	return strings.TrimSuffix(fqdn, "."+domain)
 }
 
-// CheckName applies the zone's rules to a label that passed the CRD schema: reserved
-// names and the total length. It returns a condition reason and message, or "" if the
-// name may be used.
+// CheckName applies the name rules to a label that passed the CRD schema: the label
+// rules again (ValidateLabel), then the zone's reserved names and the total length. It
+// returns a condition reason and message, or "" if the name may be used.
 func CheckName(label string, zone *sdv1.SubdomainZone) (reason, message string) {
+	if err := ValidateLabel(label); err != nil {
+		return "InvalidName", "spec.subdomain: " + err.Error()
+	}
 	if slices.Contains(zone.Spec.ReservedNames, label) {
 		return "ReservedName", fmt.Sprintf("%q is reserved in zone %s (reservedNames: %s)",
 			label, zone.Name, strings.Join(zone.Spec.ReservedNames, ", "))

@@ -46,6 +46,13 @@ func TestCheckName(t *testing.T) {
 	if r, _ := CheckName("dinkes", z); r != "" {
 		t.Errorf("dinkes: %s", r)
 	}
+	// The label rules come first: a name the CRD's rules let through by mistake is
+	// still refused, and a reserved name's check never sees it.
+	for _, l := range []string{"www.dinkes", "a..b", "Www", ""} {
+		if r, msg := CheckName(l, z); r != "InvalidName" || !strings.HasPrefix(msg, "spec.subdomain: ") {
+			t.Errorf("%q: %s %s", l, r, msg)
+		}
+	}
 	z.Spec.Domain = strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + ".go.id"
 	if r, msg := CheckName(strings.Repeat("d", 63), z); r != "NameTooLong" || !strings.Contains(msg, "253") {
 		t.Errorf("long: %s %s", r, msg)
@@ -100,9 +107,9 @@ func TestClaimNames(t *testing.T) {
 var longDomain = strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + ".go.id"
 
 // validDomain tells a zone domain the CRD admits: dot-separated RFC 1123 labels of at
-// most 63 characters each, at most 253 in all.
+// most 63 characters each, at most 253 in all, the last not all digits.
 func validDomain(d string) bool {
-	if d == "" || len(d) > MaxFQDNLength {
+	if d == "" || len(d) > MaxFQDNLength || allDigits(d[strings.LastIndex(d, ".")+1:]) {
 		return false
 	}
 	for _, l := range strings.Split(d, ".") {
@@ -113,10 +120,16 @@ func validDomain(d string) bool {
 	return true
 }
 
-// FuzzValidateLabel: no panic; a label that ValidateLabel and the zone's CheckName both
-// accept gives a valid DNS label, a valid DNS name and a valid claim object name, as
-// Kubernetes' own validation (not this package) decides; and a valid label that is not
-// reserved and makes a DNS name of at most 253 characters is accepted.
+func allDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// FuzzValidateLabel: no panic; a label that CheckName accepts - the reconciler's check,
+// which applies ValidateLabel, whose verdict the API server's CRD rules share
+// (controllers TestSubdomainRulesAgree) - gives a valid DNS label, a valid DNS name and
+// a valid claim object name, as Kubernetes' own validation (not this package) decides;
+// and a valid label that is not reserved and makes a DNS name of at most 253 characters
+// is accepted.
 func FuzzValidateLabel(f *testing.F) {
 	for _, s := range []string{"dinkes", "xn--dnkes-bva", "-", "a-", "Ä", strings.Repeat("z", 64), "a.b", "\x00", "www", "Www"} {
 		f.Add(s, "pontianak.go.id")
@@ -125,6 +138,8 @@ func FuzzValidateLabel(f *testing.F) {
 	f.Add("dinkes", "Go.id")
 	f.Add("dinkes", "go..id")
 	f.Add("dinkes", "-go.id")
+	f.Add("10", "20.30.40") // refused by the CRD: FQDN 10.20.30.40
+	f.Add("10", "20.30.id")
 	f.Add(strings.Repeat("d", 63), longDomain)
 	f.Add(strings.Repeat("d", 55), longDomain)     // FQDN of exactly 253 characters
 	f.Add(strings.Repeat("d", 56), longDomain)     // 254
@@ -138,12 +153,18 @@ func FuzzValidateLabel(f *testing.F) {
 		fqdn := FQDN(label, domain)
 		labelErr := ValidateLabel(label)
 		reason, msg := CheckName(label, zone)
-		if labelErr == nil && reason == "" {
+		if (labelErr != nil) != (reason == "InvalidName") {
+			t.Fatalf("CheckName(%q) = %s %s, but ValidateLabel says %v", label, reason, msg, labelErr)
+		}
+		if reason == "" {
 			if errs := validation.IsDNS1123Label(label); len(errs) > 0 {
 				t.Fatalf("accepted label %q: %v", label, errs)
 			}
 			if errs := validation.IsDNS1123Subdomain(fqdn); len(errs) > 0 {
 				t.Fatalf("accepted label %q in %q: FQDN %q: %v", label, domain, fqdn, errs)
+			}
+			if _, err := netip.ParseAddr(fqdn); err == nil {
+				t.Fatalf("accepted label %q in %q: FQDN %q is an IP address, which an Ingress refuses as a host", label, domain, fqdn)
 			}
 			if errs := validation.IsDNS1123Subdomain(FQDNClaimName(fqdn)); len(errs) > 0 {
 				t.Fatalf("accepted label %q in %q: claim name %q: %v", label, domain, FQDNClaimName(fqdn), errs)
