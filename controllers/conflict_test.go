@@ -131,9 +131,7 @@ func TestValidation(t *testing.T) {
 		{"zero service level", rawZone("vz13", map[string]any{"serviceLevel": map[string]any{"provisioning": "0s"}}), "serviceLevel.provisioning must be a duration above zero"},
 		{"zone name too long", newZone(strings.Repeat("z", 64), "a.go.id"), "metadata.name may have at most 63 characters"},
 		// Values the API server would store but the child objects made from them refuse
-		// (or the typed client cannot decode: 1e1.5 passes the quantity pattern). A
-		// controllerSelector is left to the Service's validation (TestRefusedChild): a CEL
-		// rule on its keys is over the CRD's cost budget.
+		// (or the typed client cannot decode: 1e1.5 passes the quantity pattern).
 		{"quota with a decimal exponent", rawZone("vz14", quota("cpu", "1e1.5")), "hosting.quota.cpu must be a quantity of zero or more"},
 		{"negative memory", rawZone("vz15", quota("memory", "-1Gi")), "hosting.quota.memory must be a quantity of zero or more"},
 		{"half a pod", rawZone("vz16", quota("pods", "0.5")), "hosting.quota.pods must be a whole number"},
@@ -148,6 +146,24 @@ func TestValidation(t *testing.T) {
 		{"letter date month 13", newRequest("v9m", "z", "ok", func(r *sdv1.SubdomainRequest) { r.Spec.Letter.Date = "2026-13-01" }),
 			"letter.date must be a date of the calendar"},
 		{"bad class name", rawZone("vz18", map[string]any{"ingress": map[string]any{"className": "Nginx_Class"}}), "ingress.className must name an IngressClass"},
+		// Values a child's own validation would refuse (the Service's selector, the
+		// Ingress's host, cert-manager's issuer reference) or that freeze a zone's
+		// changes (a time zone no database knows): refused here, by the CRD.
+		{"selector value with a space", rawZone("vz21", map[string]any{"ingress": map[string]any{"controllerSelector": map[string]any{"app": "ingress nginx"}}}),
+			"ingress.controllerSelector values must be label values"},
+		{"selector key with a space", rawZone("vz22", map[string]any{"ingress": map[string]any{"controllerSelector": map[string]any{"app name": "x"}}}),
+			"ingress.controllerSelector keys must be label keys"},
+		{"selector value too long", rawZone("vz23", map[string]any{"ingress": map[string]any{"controllerSelector": map[string]any{"app": strings.Repeat("x", 64)}}}),
+			"Too long"},
+		{"numeric top-level label", newZone("vz24", "20.30.40"), "domain's last label must not be all digits"},
+		{"issuer with a space", rawZone("vz25", map[string]any{"ingress": map[string]any{"clusterIssuer": "Letsencrypt Prod"}}),
+			"ingress.clusterIssuer must name a cert-manager ClusterIssuer"},
+		{"unknown time zone", newZone("vz26", "a.go.id", func(z *sdv1.SubdomainZone) {
+			z.Spec.ChangeWindow = &sdv1.ChangeWindow{TimeZone: "Asia/Makasar", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "08:00", End: "16:00"}}}
+		}), "changeWindow.timeZone"},
+		{"an offset for a time zone", newZone("vz27", "a.go.id", func(z *sdv1.SubdomainZone) {
+			z.Spec.ChangeWindow = &sdv1.ChangeWindow{TimeZone: "+08:00", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "08:00", End: "16:00"}}}
+		}), "changeWindow.timeZone must be an IANA time zone name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := k8s.Create(ctx, tc.obj)
@@ -163,7 +179,9 @@ func TestValidation(t *testing.T) {
 		z := rawZone(strings.Repeat("y", 63), map[string]any{"renameGracePeriod": "0s",
 			"serviceLevel": map[string]any{"approval": "1h30m", "provisioning": "0.5h"},
 			"hosting":      map[string]any{"quota": map[string]any{"cpu": "500m", "memory": "512Mi", "storage": int64(0), "pods": int64(10)}},
-			"ingress":      map[string]any{"className": "nginx-internal", "controllerSelector": map[string]any{"app.kubernetes.io/name": "ingress-nginx"}}})
+			"ingress": map[string]any{"className": "nginx-internal", "clusterIssuer": "letsencrypt-prod",
+				"controllerSelector": map[string]any{"app.kubernetes.io/name": "ingress-nginx", "tier": "Edge_1.a"}},
+			"changeWindow": map[string]any{"timeZone": "Etc/GMT-8", "windows": []any{map[string]any{"days": []any{"Mon"}, "start": "08:00", "end": "16:00"}}}})
 		if err := k8s.Create(ctx, z); err != nil {
 			t.Fatalf("refused: %v", err)
 		}

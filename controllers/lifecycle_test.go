@@ -434,7 +434,7 @@ func TestFinalizerRemovedByHand(t *testing.T) {
 func announcing(cidr string) func(*sdv1.SubdomainZone) {
 	return func(z *sdv1.SubdomainZone) {
 		z.Spec.AddressPool = []string{cidr}
-		z.Spec.Ingress.ControllerSelector = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
+		z.Spec.Ingress.ControllerSelector = map[string]sdv1.LabelValue{"app.kubernetes.io/name": "ingress-nginx"}
 	}
 }
 
@@ -630,27 +630,59 @@ func TestSteadyStateWrites(t *testing.T) {
 	}
 }
 
-// TestRefusedChild: a zone value that the API server stores but a child's own
-// validation refuses (a controllerSelector value with a space: the Service's selector)
-// makes the request Failed, quoting the refusal, instead of retrying an unexplained
-// error; fixing the zone lets it go on.
+// TestRefusedChild: a child that the API server refuses as invalid (422) - here a
+// cluster's admission policy refusing, by reason Invalid, a Service selecting on a
+// label the zone names (values a Service's own validation refuses, the CRD refuses
+// first: TestValidation) - makes the request Failed, quoting the refusal, instead of
+// retrying an unexplained error; fixing the zone lets it go on.
 func TestRefusedChild(t *testing.T) {
+	ctx := context.Background()
+	invalid := metav1.StatusReasonInvalid
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "test-no-tier-selector"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"services"}}},
+			}}},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression: "!has(object.spec.selector) || !('tier' in object.spec.selector)",
+				Message:    "spec.selector: Invalid value: a load balancer may not select on tier here",
+				Reason:     &invalid,
+			}},
+		}}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "test-no-tier-selector"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}}}
+	create(t, policy, binding)
+	t.Cleanup(func() {
+		_ = k8s.Delete(ctx, binding)
+		_ = k8s.Delete(ctx, policy)
+	})
+	// The policy is in force once it refuses a dry run of the test's own.
+	probe := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-nginx", Name: "probe-tier"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"tier": "edge"}, Ports: []corev1.ServicePort{{Port: 80}}}}
+	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		return apierrors.IsInvalid(k8s.Create(ctx, probe.DeepCopy(), client.DryRunAll)), nil
+	}); err != nil {
+		t.Fatalf("the test policy never refused: %v", err)
+	}
+
 	create(t, newZone("lbbad", "lbbad.go.id", func(z *sdv1.SubdomainZone) {
 		z.Spec.AddressPool = []string{"10.102.0.0/24"}
-		z.Spec.Ingress.ControllerSelector = map[string]string{"app": "ingress nginx"}
+		z.Spec.Ingress.ControllerSelector = map[string]sdv1.LabelValue{"app": "ingress-nginx", "tier": "edge"}
 	}))
 	create(t, newRequest("rsbad", "lbbad", "rsbad", approved("kadis")))
 	r := waitPhase(t, "rsbad", sdv1.PhaseFailed)
 	c := condition(r, sdv1.ConditionAddressAssigned)
 	if c.Status != metav1.ConditionFalse || c.Reason != "ChildRefused" ||
-		!strings.Contains(c.Message, `the API server refused Service ingress-nginx/sdr-rsbad`) || !strings.Contains(c.Message, "spec.selector") {
+		!strings.Contains(c.Message, `the API server refused Service ingress-nginx/sdr-rsbad`) || !strings.Contains(c.Message, "may not select on tier") {
 		t.Errorf("AddressAssigned = %+v", c)
 	}
 	if s := condition(r, sdv1.ConditionStalled); s.Status != metav1.ConditionTrue || s.Reason != "ChildRefused" {
 		t.Errorf("Stalled = %+v", s)
 	}
 	editZone(t, "lbbad", func(z *sdv1.SubdomainZone) {
-		z.Spec.Ingress.ControllerSelector = map[string]string{"app": "ingress-nginx"}
+		z.Spec.Ingress.ControllerSelector = map[string]sdv1.LabelValue{"app": "ingress-nginx"}
 	})
 	waitFor(t, "rsbad", "waiting for the load balancer", func(r *sdv1.SubdomainRequest) bool {
 		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"

@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -501,7 +500,7 @@ func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *req
 		svc.Spec.LoadBalancerIP = addr //nolint:staticcheck // still read by many load balancers
 		setAnnotation(svc, annotationMetalLBIPs, addr)
 		setAnnotation(svc, annotationCiliumIPs, addr)
-		svc.Spec.Selector = maps.Clone(s.zone.Spec.Ingress.ControllerSelector)
+		svc.Spec.Selector = sdv1.Selector(s.zone.Spec.Ingress.ControllerSelector)
 		svc.Spec.Ports = lbPorts()
 		// The address's family: left to the API server, a Service takes the
 		// cluster's first family, and a load balancer refuses an address of the

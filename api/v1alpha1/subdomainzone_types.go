@@ -31,6 +31,7 @@ type SubdomainZoneSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == self.lowerAscii()",message="domain must be lowercase"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="domain cannot change: the zone's names are claimed, served and recorded under it; make a new zone, and new requests in it"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\\\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",message="domain must be dot-separated RFC 1123 labels (a-z, 0-9, '-', no leading or trailing hyphen, at most 63 characters each; write internationalized names as punycode xn--...)"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('(^|[.])[0-9]+$')",message="domain's last label must not be all digits: a top-level domain never is, and names under it would read as IP addresses (an Ingress refuses them as hosts)"
 	Domain string `json:"domain"`
 
 	// AddressPool lists CIDRs; each request gets its own address from them.
@@ -107,14 +108,35 @@ type ZoneIngress struct {
 
 	// ControllerSelector, when set on a pool zone, selects the ingress controller's pods;
 	// each assigned address is then announced by a LoadBalancer Service in front of them.
+	// Keys and values follow the rules of a Service's selector (label keys and values).
 	// +optional
 	// +kubebuilder:validation:MaxProperties=16
-	ControllerSelector map[string]string `json:"controllerSelector,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k).hasValue())",message="ingress.controllerSelector keys must be label keys, such as app.kubernetes.io/name"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.labelValue().validate(self[k]).hasValue())",message="ingress.controllerSelector values must be label values: at most 63 characters of a-z, A-Z, 0-9, '-', '_' and '.', starting and ending with a letter or digit"
+	ControllerSelector map[string]LabelValue `json:"controllerSelector,omitempty"`
 
 	// ClusterIssuer, when set, is the cert-manager ClusterIssuer for the Ingress's TLS.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="ingress.clusterIssuer must name a cert-manager ClusterIssuer: a lowercase DNS subdomain such as letsencrypt-prod"
 	ClusterIssuer string `json:"clusterIssuer,omitempty"`
+}
+
+// LabelValue is a label's value, as a selector holds it (at most 63 characters: the
+// bound keeps the selector's rule within the CRD's cost budget).
+// +kubebuilder:validation:MaxLength=63
+type LabelValue string
+
+// Selector returns sel as a Service's selector.
+func Selector(sel map[string]LabelValue) map[string]string {
+	if sel == nil {
+		return nil
+	}
+	out := make(map[string]string, len(sel))
+	for k, v := range sel {
+		out[k] = string(v)
+	}
+	return out
 }
 
 // ZoneDNS says where DNSEndpoint objects are written.
@@ -169,6 +191,7 @@ type ChangeWindow struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="changeWindow.timeZone must be an IANA time zone name such as Asia/Makassar: 'Local' would be the clock of whatever machine reads it"
+	// +kubebuilder:validation:XValidation:rule="!self.contains(':') && timestamp('2026-01-01T00:00:00Z').getHours(self) >= 0",message="changeWindow.timeZone must be an IANA time zone name such as Asia/Makassar (the API server's time zone database does not know it)"
 	TimeZone string `json:"timeZone"`
 
 	// Windows are the weekly opening hours.

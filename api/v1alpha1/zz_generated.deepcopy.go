@@ -728,7 +728,7 @@ func (in *ZoneIngress) DeepCopyInto(out *ZoneIngress) {
 	*out = *in
 	if in.ControllerSelector != nil {
 		in, out := &in.ControllerSelector, &out.ControllerSelector
-		*out = make(map[string]string, len(*in))
+		*out = make(map[string]LabelValue, len(*in))
 		for key, val := range *in {
 			(*out)[key] = val
 		}

@@ -36,7 +36,7 @@ func TestCreated(t *testing.T) {
 		}
 		return cs
 	}
-	zone := func(selector map[string]string) *sdv1.SubdomainZone {
+	zone := func(selector map[string]sdv1.LabelValue) *sdv1.SubdomainZone {
 		z := &sdv1.SubdomainZone{Spec: sdv1.SubdomainZoneSpec{AddressPool: []string{"10.20.0.0/24"}}}
 		z.Spec.Ingress.ControllerNamespace, z.Spec.Ingress.ControllerSelector, z.Spec.DNS.Namespace = "ingress-nginx", selector, "subdomain-system"
 		return z
@@ -55,7 +55,7 @@ func TestCreated(t *testing.T) {
 		z         *sdv1.SubdomainZone
 		want, not []string
 	}{
-		{"all, with selector", req(all), zone(map[string]string{"app": "ingress-nginx"}),
+		{"all, with selector", req(all), zone(map[string]sdv1.LabelValue{"app": "ingress-nginx"}),
 			[]string{"Namespace      opd-rsud", "Ingress        opd-rsud/rsud (hosts rsud.pontianak.go.id -> service web:80)",
 				"DNSEndpoint    subdomain-system/rsud (A rsud.pontianak.go.id -> 10.20.0.9)", "Secret         opd-rsud/subdomain-credentials",
 				"Service        ingress-nginx/sdr-rsud (LoadBalancer 10.20.0.9; AddressAssigned True)"}, nil},

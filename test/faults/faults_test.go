@@ -177,7 +177,7 @@ const (
 
 // controllerSelector makes the zone announce each address with a LoadBalancer Service
 // sdr-<request> in ingressNS; the test plays the load balancer (playLoadBalancer).
-var controllerSelector = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
+var controllerSelector = map[string]sdv1.LabelValue{"app.kubernetes.io/name": "ingress-nginx"}
 
 // world is a control plane with a zone, and a watcher that records what a user could
 // have seen: every password the credentials Secrets ever held, and every name and
