@@ -512,8 +512,9 @@ func TestLoadBalancerAnnounce(t *testing.T) {
 // TestZoneMoves: when a zone's ingress.controllerNamespace or dns.namespace changes, the
 // request's load balancer Service and DNSEndpoint move: the new ones are made and the
 // old ones deleted (the old Service would hold the address against the new one, the
-// old record outlive a rename's grace period). When the zone stops announcing, the
-// Service goes.
+// old record outlive a rename's grace period) - not before the new one is in place: a
+// controllerNamespace that does not exist keeps the old Service, and the request says
+// why. When the zone stops announcing, the Service goes.
 func TestZoneMoves(t *testing.T) {
 	ctx := context.Background()
 	for _, ns := range []string{"ingress-baru", "dns-baru"} {
@@ -538,6 +539,19 @@ func TestZoneMoves(t *testing.T) {
 	}
 	announce("ingress-nginx")
 	r := waitPhase(t, "rsjiwa", sdv1.PhaseReady)
+
+	// A typo: a namespace that does not exist. The request says so and the Service
+	// that announces the address stays where it is (it used to be deleted first, the
+	// address withdrawn, and the new one's create then failed NotFound).
+	editZone(t, "pindah", func(z *sdv1.SubdomainZone) { z.Spec.Ingress.ControllerNamespace = "ingres-nginx" })
+	waitFor(t, "rsjiwa", "the missing controller namespace said", func(r *sdv1.SubdomainRequest) bool {
+		c := condition(r, sdv1.ConditionAddressAssigned)
+		return c.Reason == "ControllerNamespaceMissing" && strings.Contains(c.Message, "namespace ingres-nginx (SubdomainZone pindah spec.ingress.controllerNamespace) does not exist")
+	})
+	held := &corev1.Service{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "ingress-nginx", Name: "sdr-rsjiwa"}, held); err != nil || !held.DeletionTimestamp.IsZero() {
+		t.Fatalf("the announcing Service went while the zone named a namespace that does not exist: %v %v", err, held.DeletionTimestamp)
+	}
 
 	editZone(t, "pindah", func(z *sdv1.SubdomainZone) {
 		z.Spec.Ingress.ControllerNamespace, z.Spec.DNS.Namespace = "ingress-baru", "dns-baru"

@@ -451,13 +451,15 @@ func (r *SubdomainRequestReconciler) deleteStray(ctx context.Context, s *request
 
 // announceAddress, for pool zones with an ingress.controllerSelector, creates the
 // LoadBalancer Service that makes the cluster's load balancer announce the address in
-// front of the shared ingress controller. First it deletes the request's Service of
-// any other namespace (the zone's ingress.controllerNamespace changed) or, when the
-// zone no longer announces, every one, so that the old one gives the address up -
-// except while a served site keeps its pool address in a zone switched to a taken
-// sharedAddress.
-// Sets AddressAssigned from the Service's status. Returns early for zones that do not
-// announce (assignAddress set the condition).
+// front of the shared ingress controller. Once it is in place it deletes the request's
+// Service of any other namespace (the zone's ingress.controllerNamespace changed), so
+// that the old one gives the address up only then; when the zone no longer announces
+// it deletes every one - except while a served site keeps its pool address in a zone
+// switched to a taken sharedAddress.
+// Sets AddressAssigned from the Service's status; returns early, AddressAssigned
+// ControllerNamespaceMissing and the old Service kept, while the zone's
+// controllerNamespace does not exist, and for zones that do not announce
+// (assignAddress set the condition).
 func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *requestScope) (bool, error) {
 	if shared, err := netip.ParseAddr(s.zone.Spec.SharedAddress); err == nil && s.addr != shared {
 		// A served site that keeps its pool address while another request holds
@@ -467,11 +469,8 @@ func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *req
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{
 		Namespace: s.zone.Spec.Ingress.ControllerNamespace, Name: sdv1.LoadBalancerServicePrefix + s.req.Name,
 	}}
-	if err := r.dropStrayServices(ctx, s, svc); err != nil {
-		return true, err
-	}
 	if !announces(s.zone) {
-		return false, nil
+		return false, r.dropStrayServices(ctx, s, svc)
 	}
 	addr := s.addr.String()
 	family := corev1.IPv4Protocol
@@ -510,7 +509,15 @@ func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *req
 		svc.Spec.IPFamilyPolicy = new(corev1.IPFamilyPolicySingleStack)
 		return nil
 	})
+	if namespaceMissing(err) {
+		return true, reconcileerr.NewWaiting(sdv1.ConditionAddressAssigned, "ControllerNamespaceMissing", conflictRetry,
+			"namespace %s (SubdomainZone %s spec.ingress.controllerNamespace) does not exist; the load balancer Service goes there once it does, and any Service of the request elsewhere is kept until then",
+			svc.Namespace, s.zone.Name)
+	}
 	if err != nil {
+		return true, err
+	}
+	if err := r.dropStrayServices(ctx, s, svc); err != nil {
 		return true, err
 	}
 	announced := slices.ContainsFunc(svc.Status.LoadBalancer.Ingress, func(i corev1.LoadBalancerIngress) bool { return i.IP == addr })
