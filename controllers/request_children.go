@@ -107,7 +107,7 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 		mutate func() error
 	}{
 		{quota, func() error { quota.Spec.Hard = hard; return nil }},
-		{limits, func() error { limits.Spec.Limits = defaultLimits(); return nil }},
+		{limits, func() error { limits.Spec.Limits = defaultLimits(s.zone.Spec.Hosting.Quota); return nil }},
 		{netpol, func() error { netpol.Spec = hostingNetworkPolicy(s.zone.Spec.Ingress.ControllerNamespace); return nil }},
 		{rb, func() error {
 			if rb.RoleRef.Name != "" && rb.RoleRef.Name != "admin" {
@@ -196,14 +196,25 @@ func (s *requestScope) child(name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: s.namespace, Name: name}
 }
 
-func defaultLimits() []corev1.LimitRangeItem {
+// defaultLimits are the hosting namespace's container defaults: limits of 500m CPU
+// and 512Mi memory, requests of 100m and 128Mi, each at most the zone's quota above
+// zero - a default over the quota would have the quota refuse every pod that sets no
+// limits of its own (a zone quota of 250m CPU, say: each pod asks 500m).
+func defaultLimits(q sdv1.HostingQuota) []corev1.LimitRangeItem {
+	capped := func(v string, quota *resource.Quantity) resource.Quantity {
+		d := resource.MustParse(v)
+		if quota != nil && quota.Sign() > 0 && quota.Cmp(d) < 0 {
+			return quota.DeepCopy()
+		}
+		return d
+	}
 	return []corev1.LimitRangeItem{{
 		Type: corev1.LimitTypeContainer,
 		Default: corev1.ResourceList{
-			corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("512Mi"),
+			corev1.ResourceCPU: capped("500m", q.CPU), corev1.ResourceMemory: capped("512Mi", q.Memory),
 		},
 		DefaultRequest: corev1.ResourceList{
-			corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
+			corev1.ResourceCPU: capped("100m", q.CPU), corev1.ResourceMemory: capped("128Mi", q.Memory),
 		},
 	}}
 }

@@ -316,3 +316,59 @@ func managers(o client.Object) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// TestSmallQuotaPodsRun: a zone quota below the hosting namespace's container defaults
+// (250m CPU and 256Mi, a small static site) still lets a pod that sets no resources of
+// its own in: LimitRanger gives it the defaults, capped at the quota, and the quota's
+// admission takes them. Before, the defaults (500m, 512Mi) exceeded the quota and every
+// such pod was refused. The test writes the quota's status as kube-controller-manager's
+// quota controller would (the suite does not run it): admission refuses every pod
+// while the status is unknown.
+func TestSmallQuotaPodsRun(t *testing.T) {
+	ctx := context.Background()
+	cpu, mem := resource.MustParse("250m"), resource.MustParse("256Mi")
+	create(t, newZone("kecil", "kecil.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.26.0/24"}
+		z.Spec.Hosting.Quota.CPU, z.Spec.Hosting.Quota.Memory = &cpu, &mem
+	}))
+	create(t, newRequest("kecil", "kecil", "kecil", approved("kadis")))
+	waitPhase(t, "kecil", sdv1.PhaseReady)
+
+	q := &corev1.ResourceQuota{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "opd-kecil", Name: "subdomain-hosting"}, q); err != nil {
+		t.Fatal(err)
+	}
+	q.Status.Hard = q.Spec.Hard.DeepCopy()
+	q.Status.Used = corev1.ResourceList{}
+	for name := range q.Spec.Hard {
+		q.Status.Used[name] = resource.MustParse("0")
+	}
+	if err := k8s.Status().Update(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-kecil", Name: "web"},
+		Spec: corev1.PodSpec{
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: new(true), RunAsUser: new(int64(1000)),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{Name: "web", Image: "nginx",
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no,
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}},
+		}}
+	// The quota's admission reads the status from its own cache: retry until it has it.
+	var err error
+	if werr := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err = k8s.Create(ctx, pod.DeepCopy(), client.DryRunAll)
+		return err == nil || !strings.Contains(err.Error(), "status unknown"), nil
+	}); werr != nil || err != nil {
+		t.Fatalf("a pod without resources of its own in a namespace of quota 250m / 256Mi: %v (%v)", err, werr)
+	}
+	lr := &corev1.LimitRange{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "opd-kecil", Name: "subdomain-hosting"}, lr); err != nil {
+		t.Fatal(err)
+	}
+	d := lr.Spec.Limits[0]
+	if d.Default.Cpu().Cmp(cpu) != 0 || d.Default.Memory().Cmp(mem) != 0 || d.DefaultRequest.Cpu().String() != "100m" || d.DefaultRequest.Memory().String() != "128Mi" {
+		t.Errorf("LimitRange defaults %v, requests %v; want limits at the quota (250m, 256Mi), requests 100m / 128Mi", d.Default, d.DefaultRequest)
+	}
+}
