@@ -10,6 +10,10 @@ CONTROLLER_GEN := $(BIN_DIR)/controller-gen
 # kubectl for install/deploy: bin/kubectl once built (make envtest-assets), else the one on PATH.
 KUBECTL   ?= $(or $(wildcard $(BIN_DIR)/kubectl),$(shell command -v kubectl))
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
+# Packages whose tests run under the race detector (needs cgo: gcc): the reconcilers
+# (8 workers) and the internal packages with goroutines of their own. The suites under
+# test/ kill and restart processes on timing of their own and run without it.
+RACE_PKGS ?= ./controllers/... ./internal/...
 IMG       ?= subdomain-operator:dev
 
 .PHONY: help
@@ -61,7 +65,8 @@ build: ## Build the manager and the kubectl plugin into bin/.
 
 .PHONY: test
 test: tools ## Run every test tier: table tests, envtest, fuzz seed corpora, chart, DNS end to end.
-	go test $(GO_TEST_FLAGS) ./...
+	go test $(GO_TEST_FLAGS) -race $(RACE_PKGS)
+	go test $(GO_TEST_FLAGS) $$(comm -23 <(go list ./... | sort) <(go list $(RACE_PKGS) | sort))
 
 .PHONY: bench
 BENCH_ARGS ?= -n 100,1000

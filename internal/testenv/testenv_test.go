@@ -20,6 +20,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,30 +148,43 @@ spec:
 		t.Fatal(err)
 	}
 	before := controlPlaneProcesses(t)
-	if env, err := testenv.Start(testenv.Options{CRDs: []string{bad}}); err == nil {
+	env, err := testenv.Start(testenv.Options{CRDs: []string{bad}})
+	if err == nil {
 		_ = env.Stop()
 		t.Fatal("a control plane with an invalid CRD started")
+	}
+	// The failure must be the CRD's, a step after the control plane started.
+	if !strings.Contains(err.Error(), "bads.example.com") {
+		t.Fatalf("Start failed before the CRD step: %v", err)
 	}
 	if after := controlPlaneProcesses(t); after > before {
 		t.Errorf("%d etcd or kube-apiserver processes left behind (%d before)", after-before, before)
 	}
 }
 
-// controlPlaneProcesses counts the running etcd and kube-apiserver processes of
-// testenv.AssetsDir.
+// controlPlaneProcesses counts the etcd and kube-apiserver processes this test process
+// started and that still run: its own children, so that another package's control
+// plane, started or stopped meanwhile by a parallel go test, neither fails the test
+// nor hides a leak.
 func controlPlaneProcesses(t *testing.T) int {
 	t.Helper()
-	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, p := range procs {
+	for _, p := range stats {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			continue // gone meanwhile
 		}
-		argv0, _, _ := strings.Cut(string(b), "\x00")
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 2 || f[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
+		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
 		if argv0 == filepath.Join(testenv.AssetsDir(), "etcd") || argv0 == filepath.Join(testenv.AssetsDir(), "kube-apiserver") {
 			n++
 		}
