@@ -23,6 +23,7 @@ package admission_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,6 +39,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -761,10 +763,29 @@ func TestSharedAddressClaim(t *testing.T) {
 
 // TestLedgerRetention: ledger pages are not deleted by accident - not one, not a
 // collection, not by a cluster admin - only once annotated for purge with their own
-// name, and then only by a user allowed verb purge (policy subdomain-ledger-retention).
+// name, and then only by a user allowed verb purge (policy subdomain-ledger-retention);
+// and `kubectl delete subdomain --all` does not reach them: they are not in the
+// subdomain category, as requests, zones and claims are (discovery says).
 func TestLedgerRetention(t *testing.T) {
 	env, u := start(t)
 	ctx := context.Background()
+	dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resources, err := dc.ServerResourcesForGroupVersion(sdv1.GroupVersion.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inCategory := map[string]bool{}
+	for _, r := range resources.APIResources {
+		if !strings.Contains(r.Name, "/") {
+			inCategory[r.Name] = slices.Contains(r.Categories, "subdomain")
+		}
+	}
+	if want := map[string]bool{"subdomainrequests": true, "subdomainzones": true, "subdomainclaims": true, "subdomainledgers": false}; !maps.Equal(inCategory, want) {
+		t.Fatalf("in category subdomain, by resource: %v, want %v", inCategory, want)
+	}
 	pages := map[string]*sdv1.SubdomainLedger{}
 	for month := int32(1); month <= 2; month++ {
 		l := &sdv1.SubdomainLedger{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pontianak-2026-%02d", month)},
