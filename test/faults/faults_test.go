@@ -949,7 +949,7 @@ func TestManagerKilled(t *testing.T) {
 	w.interrupted(t, n, "the last kill at a barrier")
 
 	// The first batch finishes; a second one is created, and the manager killed at a
-	// random moment after its start.
+	// random moment of its provisioning: after the first claim of the second batch.
 	mgr := startManager(t, w.env.Kubeconfig)
 	w.waitAllReady(t, n, 2*time.Minute)
 	mgr.kill()
@@ -959,17 +959,25 @@ func TestManagerKilled(t *testing.T) {
 		seed = s
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	// Here the manager starts in about 0.4 s and provisions 30 requests in about 1.5 s
-	// more: most delays land in the middle of it, some before or after.
-	delay := time.Duration(rng.Int64N(int64(2 * time.Second)))
-	t.Logf("random kill: seed %d (set FAULTS_SEED to repeat), %s after the manager's start", seed, delay)
+	// Here the manager provisions 30 requests in about 1.5 s from its first claim: a
+	// delay of at most 0.4 s after it lands in the middle of that, at a point no barrier
+	// chose; interrupted fails the test if it did not.
+	delay := time.Duration(rng.Int64N(int64(400 * time.Millisecond)))
+	t.Logf("random kill: seed %d (set FAULTS_SEED to repeat), %s after the second batch's first claim", seed, delay)
 	mgr = startManager(t, w.env.Kubeconfig)
+	if err := testenv.Eventually(w.ctx, 90*time.Second, 5*time.Millisecond, func() (bool, error) {
+		claims := &sdv1.SubdomainClaimList{}
+		if err := w.c.List(w.ctx, claims); err != nil {
+			return false, err
+		}
+		return slices.ContainsFunc(claims.Items, func(c sdv1.SubdomainClaim) bool { return strings.HasPrefix(c.Spec.Request, "rand") }), nil
+	}); err != nil {
+		t.Fatalf("the manager never claimed for the second batch: %v", err)
+	}
 	time.Sleep(delay)
 	mgr.kill()
 	w.fault()
-	phases, _ := w.mustPhases(t)
-	t.Logf("killed the manager at random %s after its start; requests: %v (%d of the second batch's %d not Ready)",
-		delay, phases, n+m-phases[sdv1.PhaseReady], m)
+	w.interrupted(t, n+m, fmt.Sprintf("the random kill %s after the second batch's first claim", delay))
 
 	startManager(t, w.env.Kubeconfig)
 	w.waitAllReady(t, n+m, 3*time.Minute)
