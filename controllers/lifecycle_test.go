@@ -552,6 +552,12 @@ func TestZoneMoves(t *testing.T) {
 	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "ingress-nginx", Name: "sdr-rsjiwa"}, held); err != nil || !held.DeletionTimestamp.IsZero() {
 		t.Fatalf("the announcing Service went while the zone named a namespace that does not exist: %v %v", err, held.DeletionTimestamp)
 	}
+	if _, err := zoneReadyWhen("pindah", func(c metav1.Condition) bool {
+		return c.Status == metav1.ConditionFalse && c.Reason == "NamespaceMissing" &&
+			strings.Contains(c.Message, "namespace ingres-nginx (spec.ingress.controllerNamespace) does not exist")
+	}); err != nil {
+		t.Fatalf("the zone never said its controllerNamespace is missing: %v", err)
+	}
 
 	editZone(t, "pindah", func(z *sdv1.SubdomainZone) {
 		z.Spec.Ingress.ControllerNamespace, z.Spec.DNS.Namespace = "ingress-baru", "dns-baru"
@@ -569,6 +575,9 @@ func TestZoneMoves(t *testing.T) {
 		return r.Status.Phase == sdv1.PhaseReady && c.Reason == "Announced" && strings.Contains(c.Message, "ingress-baru/sdr-rsjiwa")
 	})
 	assertEventNote(t, "rsjiwa", "Moved", "deleted Service ingress-nginx/sdr-rsjiwa")
+	if _, err := zoneReadyWhen("pindah", func(c metav1.Condition) bool { return c.Status == metav1.ConditionTrue }); err != nil {
+		t.Fatalf("the zone not Ready once its namespaces exist: %v", err)
+	}
 
 	// No selector: the zone no longer announces, and the Service goes.
 	editZone(t, "pindah", func(z *sdv1.SubdomainZone) { z.Spec.Ingress.ControllerSelector = nil })
@@ -578,6 +587,26 @@ func TestZoneMoves(t *testing.T) {
 	})
 	if r.Status.Phase != sdv1.PhaseReady || r.Status.Address == "" {
 		t.Errorf("the site keeps its address and stays Ready: %s", statusString(r))
+	}
+}
+
+// TestZoneNamespaceCreatedLater: a zone naming a dns.namespace that does not exist yet
+// says so (Ready False, NamespaceMissing) and, with no event of a namespace that is
+// not the operator's to wake it, sees it come within its recheck.
+func TestZoneNamespaceCreatedLater(t *testing.T) {
+	create(t, newZone("nanti", "nanti.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.27.0/24"}
+		z.Spec.DNS.Namespace = "dns-nanti"
+	}))
+	if _, err := zoneReadyWhen("nanti", func(c metav1.Condition) bool {
+		return c.Status == metav1.ConditionFalse && c.Reason == "NamespaceMissing" &&
+			strings.Contains(c.Message, "namespace dns-nanti (spec.dns.namespace) does not exist")
+	}); err != nil {
+		t.Fatalf("the zone never said its dns.namespace is missing: %v", err)
+	}
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dns-nanti"}})
+	if _, err := zoneReadyWhen("nanti", func(c metav1.Condition) bool { return c.Status == metav1.ConditionTrue }); err != nil {
+		t.Fatalf("the zone never saw its dns.namespace come: %v", err)
 	}
 }
 

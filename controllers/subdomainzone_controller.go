@@ -29,6 +29,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -67,9 +68,11 @@ type SubdomainZoneReconciler struct {
 
 // Reconcile keeps a zone while requests use it, holds the shared address's claim of
 // a shared zone, counts the zone's address claims and checks what the API server
-// cannot (the change window's time zone). Sets Ready (False, reason AddressConflict,
-// while a request holds the shared address; DeletionWaitsForRequests while a zone
-// being deleted has requests). Writes status only when it changed.
+// cannot (the change window's time zone, that the namespaces it names exist). Sets
+// Ready (False, reason AddressConflict, while a request holds the shared address;
+// NamespaceMissing while spec.ingress.controllerNamespace or spec.dns.namespace does
+// not exist, looked at again every namespaceRecheck; DeletionWaitsForRequests while a
+// zone being deleted has requests). Writes status only when it changed.
 func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Request) (ctrl.Result, error) {
 	zone := &sdv1.SubdomainZone{}
 	if err := r.Get(ctx, key.NamespacedName, zone); err != nil {
@@ -108,6 +111,20 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 			ready, reason, msg = false, "InvalidTimeZone", fmt.Sprintf("changeWindow: %v; renames and deletions wait until it is fixed", err)
 		}
 	}
+	missing, err := r.missingNamespaces(ctx, zone)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var result ctrl.Result
+	if len(missing) > 0 {
+		m := strings.Join(missing, "; ")
+		if !ready {
+			m += fmt.Sprintf("; besides, %s: %s", reason, msg)
+		}
+		ready, reason, msg = false, "NamespaceMissing", m
+		// No watch sees a namespace that is not the operator's come: look again.
+		result.RequeueAfter = namespaceRecheck
+	}
 	if len(users) > 0 {
 		wait := fmt.Sprintf("deletion waits for %s naming the zone: %s; their sites stay served and kept up meanwhile, and no new one is provisioned; delete them first - their deletions follow the zone's change window - or remove the finalizer %s to leave them without a zone",
 			plural(len(users), "SubdomainRequest"), listNames(users, 10), sdv1.ZoneFinalizer)
@@ -125,9 +142,40 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	})
 	zone.Status.ObservedGeneration = zone.Generation
 	if equality.Semantic.DeepEqual(base.Status, zone.Status) {
-		return ctrl.Result{}, protectErr
+		return result, protectErr
 	}
-	return ctrl.Result{}, errors.Join(protectErr, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base))))
+	return result, errors.Join(protectErr, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base))))
+}
+
+// namespaceRecheck is how often a zone naming a namespace that does not exist looks
+// again.
+const namespaceRecheck = 10 * time.Second
+
+// missingNamespaces says which of the namespaces the zone's sites depend on do not
+// exist: spec.ingress.controllerNamespace (the hosting NetworkPolicies admit the
+// ingress controller only from there; the load balancer Services go there) and
+// spec.dns.namespace (where the DNSEndpoints go). Read from the API server: the
+// cache holds only the operator's own namespaces.
+func (r *SubdomainZoneReconciler) missingNamespaces(ctx context.Context, zone *sdv1.SubdomainZone) ([]string, error) {
+	var out []string
+	for _, f := range []struct{ ns, field, why string }{
+		{zone.Spec.Ingress.ControllerNamespace, "spec.ingress.controllerNamespace",
+			"the sites' NetworkPolicies admit the ingress controller only from it: no site of the zone is reachable through it"},
+		{zone.Spec.DNS.Namespace, "spec.dns.namespace",
+			"no DNSEndpoint can be written there: no new name of the zone is published"},
+	} {
+		if f.ns == "" {
+			continue
+		}
+		err := r.APIReader.Get(ctx, types.NamespacedName{Name: f.ns}, &metav1.PartialObjectMetadata{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}})
+		if apierrors.IsNotFound(err) {
+			out = append(out, fmt.Sprintf("namespace %s (%s) does not exist; %s; create it, or correct the field", f.ns, f.field, f.why))
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // sharedStatus sets the allocation figures of a zone with a sharedAddress and says
