@@ -27,20 +27,81 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/controllers"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
 
-// unusableWindow names a time zone that does not exist: the CRD cannot tell, the
-// operator can (InvalidChangeWindow).
+// unusableWindow names a time zone that does not exist. The CRD refuses it now
+// (TestValidation); a zone stored before that rule came may still have it, and
+// storedBeforeTimeZoneRule writes one so.
 func unusableWindow() *sdv1.ChangeWindow {
 	cw := openWindow()
 	cw.TimeZone = "Asia/Makasar"
 	return cw
+}
+
+// storedBeforeTimeZoneRule runs write - a write of a zone with unusableWindow - under
+// the zone CRD as it was before the rule on changeWindow.timeZone, retrying until the
+// API server takes it, then puts the current CRD back and waits until it refuses such
+// a zone again: the zone is then one stored before an upgrade, which CRD ratcheting
+// keeps writable as long as a write leaves the time zone alone.
+func storedBeforeTimeZoneRule(t *testing.T, write func() error) {
+	t.Helper()
+	ctx := context.Background()
+	crd := &unstructured.Unstructured{}
+	crd.SetAPIVersion("apiextensions.k8s.io/v1")
+	crd.SetKind("CustomResourceDefinition")
+	key := client.ObjectKey{Name: "subdomainzones.subdomain.kominfo.go.id"}
+	if err := k8s.Get(ctx, key, crd); err != nil {
+		t.Fatal(err)
+	}
+	current := crd.DeepCopy()
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	tz := versions[0].(map[string]any)["schema"].(map[string]any)["openAPIV3Schema"].(map[string]any)
+	for _, f := range []string{"spec", "changeWindow", "timeZone"} {
+		tz = tz["properties"].(map[string]any)[f].(map[string]any)
+	}
+	rules := tz["x-kubernetes-validations"].([]any)
+	kept := slices.DeleteFunc(slices.Clone(rules), func(r any) bool {
+		return strings.Contains(r.(map[string]any)["rule"].(string), "getHours")
+	})
+	if len(kept) == len(rules) {
+		t.Fatal("the zone CRD has no rule on changeWindow.timeZone that reads the time zone database")
+	}
+	tz["x-kubernetes-validations"] = kept
+	if err := unstructured.SetNestedSlice(crd.Object, versions, "spec", "versions"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Update(ctx, crd); err != nil {
+		t.Fatal(err)
+	}
+	var werr error
+	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		werr = write()
+		return werr == nil, nil
+	}); err != nil {
+		t.Fatalf("the zone CRD without the time zone rule never took the write: %v (%v)", werr, err)
+	}
+	if err := k8s.Get(ctx, key, crd); err != nil {
+		t.Fatal(err)
+	}
+	crd.Object["spec"] = current.Object["spec"]
+	if err := k8s.Update(ctx, crd); err != nil {
+		t.Fatal(err)
+	}
+	probe := newZone("tzprobe", "tzprobe.go.id", func(z *sdv1.SubdomainZone) { z.Spec.ChangeWindow = unusableWindow() })
+	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		return apierrors.IsInvalid(k8s.Create(ctx, probe.DeepCopy(), client.DryRunAll)), nil
+	}); err != nil {
+		t.Fatalf("the current zone CRD never refused an unknown time zone again: %v", err)
+	}
 }
 
 // ledgerOf lists the ledger entries of request in zone.
@@ -98,7 +159,9 @@ func TestUnusableWindowHoldsDeletion(t *testing.T) {
 	create(t, newRequest("perkim", "winrusak", "perkim", approved("kadis")))
 	waitPhase(t, "perkim", sdv1.PhaseReady)
 
-	setWindow(t, "winrusak", unusableWindow())
+	storedBeforeTimeZoneRule(t, func() error {
+		return patchZone("winrusak", func(z *sdv1.SubdomainZone) { z.Spec.ChangeWindow = unusableWindow() })
+	})
 	// The deletion reads the zone from the operator's cache: it must see the new window.
 	waitCached(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "winrusak"}})
 	if err := k8s.Delete(ctx, getRequest(t, "perkim")); err != nil {
@@ -186,10 +249,11 @@ func ptrVal(p *int64) any {
 // the served name its upkeep (drift repair), and says so; the request ends Failed.
 func TestUnusableWindowKeepsRenameUpkeep(t *testing.T) {
 	ctx := context.Background()
-	create(t, newZone("wintz", "wintz.go.id", func(z *sdv1.SubdomainZone) {
+	zone := newZone("wintz", "wintz.go.id", func(z *sdv1.SubdomainZone) {
 		z.Spec.AddressPool = []string{"10.155.0.0/24"}
 		z.Spec.ChangeWindow = unusableWindow()
-	}))
+	})
+	storedBeforeTimeZoneRule(t, func() error { return k8s.Create(ctx, zone.DeepCopy()) })
 	create(t, newRequest("satpol", "wintz", "satpol", approved("kadis")))
 	waitPhase(t, "satpol", sdv1.PhaseReady)
 
