@@ -558,6 +558,19 @@ func TestZoneMoves(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("the zone never said its controllerNamespace is missing: %v", err)
 	}
+	// The sites' NetworkPolicy keeps admitting the ingress controller where it runs.
+	admits := func(want string) {
+		t.Helper()
+		np := &networkingv1.NetworkPolicy{}
+		if err := k8s.Get(ctx, types.NamespacedName{Namespace: "opd-rsjiwa", Name: sdv1.HostingObjectName}, np); err != nil {
+			t.Fatal(err)
+		}
+		if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 2 ||
+			np.Spec.Ingress[0].From[1].NamespaceSelector.MatchLabels[corev1.LabelMetadataName] != want {
+			t.Fatalf("hosting NetworkPolicy %+v, want it to admit namespace %s", np.Spec.Ingress, want)
+		}
+	}
+	admits("ingress-nginx")
 
 	editZone(t, "pindah", func(z *sdv1.SubdomainZone) {
 		z.Spec.Ingress.ControllerNamespace, z.Spec.DNS.Namespace = "ingress-baru", "dns-baru"
@@ -578,6 +591,7 @@ func TestZoneMoves(t *testing.T) {
 	if _, err := zoneReadyWhen("pindah", func(c metav1.Condition) bool { return c.Status == metav1.ConditionTrue }); err != nil {
 		t.Fatalf("the zone not Ready once its namespaces exist: %v", err)
 	}
+	admits("ingress-baru")
 
 	// No selector: the zone no longer announces, and the Service goes.
 	editZone(t, "pindah", func(z *sdv1.SubdomainZone) { z.Spec.Ingress.ControllerSelector = nil })
@@ -590,24 +604,37 @@ func TestZoneMoves(t *testing.T) {
 	}
 }
 
-// TestZoneNamespaceCreatedLater: a zone naming a dns.namespace that does not exist yet
-// says so (Ready False, NamespaceMissing) and, with no event of a namespace that is
-// not the operator's to wake it, sees it come within its recheck.
+// TestZoneNamespaceCreatedLater: a zone naming namespaces that do not exist yet says so
+// (Ready False, NamespaceMissing) and, with no event of a namespace that is not the
+// operator's to wake it, sees them come within its recheck; its request, waiting for
+// the controller namespace on a manager without the suite's short resync, goes on
+// at once - not at its retry, minutes later.
 func TestZoneNamespaceCreatedLater(t *testing.T) {
 	create(t, newZone("nanti", "nanti.go.id", func(z *sdv1.SubdomainZone) {
-		z.Spec.AddressPool = []string{"10.178.27.0/24"}
-		z.Spec.DNS.Namespace = "dns-nanti"
+		announcing("10.178.27.0/24")(z)
+		z.Spec.Ingress.ControllerNamespace, z.Spec.DNS.Namespace = "ingress-nanti", "dns-nanti"
 	}))
 	if _, err := zoneReadyWhen("nanti", func(c metav1.Condition) bool {
 		return c.Status == metav1.ConditionFalse && c.Reason == "NamespaceMissing" &&
+			strings.Contains(c.Message, "namespace ingress-nanti (spec.ingress.controllerNamespace) does not exist") &&
 			strings.Contains(c.Message, "namespace dns-nanti (spec.dns.namespace) does not exist")
 	}); err != nil {
-		t.Fatalf("the zone never said its dns.namespace is missing: %v", err)
+		t.Fatalf("the zone never said its namespaces are missing: %v", err)
 	}
-	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dns-nanti"}})
+	create(t, newRequest("rsnanti", "nanti", "rsnanti", approved("kadis")))
+	waitFor(t, "rsnanti", "waiting for a namespace", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "ControllerNamespaceMissing" ||
+			condition(r, sdv1.ConditionDNSReady).Reason == "DNSNamespaceMissing"
+	})
+	withoutResync(t, "rsnanti")
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dns-nanti"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nanti"}})
 	if _, err := zoneReadyWhen("nanti", func(c metav1.Condition) bool { return c.Status == metav1.ConditionTrue }); err != nil {
-		t.Fatalf("the zone never saw its dns.namespace come: %v", err)
+		t.Fatalf("the zone never saw its namespaces come: %v", err)
 	}
+	waitFor(t, "rsnanti", "its Service made once the namespaces came", func(r *sdv1.SubdomainRequest) bool {
+		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
+	})
 }
 
 // TestSteadyStateWrites: once everything is Ready the operator writes nothing, over

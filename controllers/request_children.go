@@ -31,6 +31,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
@@ -108,7 +109,7 @@ func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *reque
 	}{
 		{quota, func() error { quota.Spec.Hard = hard; return nil }},
 		{limits, func() error { limits.Spec.Limits = defaultLimits(s.zone.Spec.Hosting.Quota); return nil }},
-		{netpol, func() error { netpol.Spec = hostingNetworkPolicy(s.zone.Spec.Ingress.ControllerNamespace); return nil }},
+		{netpol, func() error { return r.hostingPolicy(ctx, s, netpol) }},
 		{rb, func() error {
 			if rb.RoleRef.Name != "" && rb.RoleRef.Name != "admin" {
 				return reconcileerr.NewConflict(sdv1.ConditionHostingReady, "RoleRefChanged",
@@ -217,6 +218,39 @@ func defaultLimits(q sdv1.HostingQuota) []corev1.LimitRangeItem {
 			corev1.ResourceCPU: capped("100m", q.CPU), corev1.ResourceMemory: capped("128Mi", q.Memory),
 		},
 	}}
+}
+
+// hostingPolicy sets the hosting NetworkPolicy np to admit the zone's
+// ingress.controllerNamespace - unless np admits another namespace now and the zone's
+// does not exist (a typo): np then keeps admitting the one it does, so that the
+// sites stay reachable, and the zone says why (Ready False, NamespaceMissing). The
+// namespace is read from the API server, only when the two differ.
+func (r *SubdomainRequestReconciler) hostingPolicy(ctx context.Context, s *requestScope, np *networkingv1.NetworkPolicy) error {
+	want := s.zone.Spec.Ingress.ControllerNamespace
+	if cur := admittedNamespace(np); cur != "" && cur != want {
+		err := r.APIReader.Get(ctx, types.NamespacedName{Name: want}, &metav1.PartialObjectMetadata{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}})
+		if apierrors.IsNotFound(err) {
+			want = cur
+		} else if err != nil {
+			return err
+		}
+	}
+	np.Spec = hostingNetworkPolicy(want)
+	return nil
+}
+
+// admittedNamespace is the namespace a hosting NetworkPolicy admits besides its own,
+// or "" (none yet).
+func admittedNamespace(np *networkingv1.NetworkPolicy) string {
+	for _, rule := range np.Spec.Ingress {
+		for _, peer := range rule.From {
+			if peer.NamespaceSelector != nil && peer.NamespaceSelector.MatchLabels[corev1.LabelMetadataName] != "" {
+				return peer.NamespaceSelector.MatchLabels[corev1.LabelMetadataName]
+			}
+		}
+	}
+	return ""
 }
 
 // hostingNetworkPolicy denies all ingress but from the namespace itself and the
@@ -469,8 +503,9 @@ func (r *SubdomainRequestReconciler) deleteStray(ctx context.Context, s *request
 // switched to a taken sharedAddress.
 // Sets AddressAssigned from the Service's status; returns early, AddressAssigned
 // ControllerNamespaceMissing and the old Service kept, while the zone's
-// controllerNamespace does not exist, and for zones that do not announce
-// (assignAddress set the condition).
+// controllerNamespace does not exist; Waiting (WaitingForLoadBalancer) after deleting
+// its own Service of the other address family, made anew on the next pass; and for
+// zones that do not announce (assignAddress set the condition).
 func (r *SubdomainRequestReconciler) announceAddress(ctx context.Context, s *requestScope) (bool, error) {
 	if shared, err := netip.ParseAddr(s.zone.Spec.SharedAddress); err == nil && s.addr != shared {
 		// A served site that keeps its pool address while another request holds

@@ -169,8 +169,10 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 		// Only a zone's spec matters to its requests: its status changes with every
 		// address claimed, and reconciling every request of the zone on each would make
 		// a batch of N cost N² reconciles.
+		// ...and the end of a zone's NamespaceMissing: requests waiting for the namespace
+		// go on at once, not at their next retry.
 		Watches(&sdv1.SubdomainZone{}, handler.EnqueueRequestsFromMapFunc(r.requestsOfZone),
-			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletionPredicate(), namespacesCame()))).
 		Watches(&sdv1.SubdomainClaim{}, handler.EnqueueRequestsFromMapFunc(r.waitingForClaim),
 			builder.WithPredicates(predicate.Funcs{
 				CreateFunc: func(event.CreateEvent) bool { return false },
@@ -275,6 +277,21 @@ func routeServedNames(o any) ([]string, error) {
 }
 
 // deletionPredicate passes updates that set a deletion timestamp.
+// namespacesCame passes a zone's update whose Ready condition stops saying, or says
+// something else of, NamespaceMissing: a namespace the zone names came.
+func namespacesCame() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, okOld := e.ObjectOld.(*sdv1.SubdomainZone)
+		n, okNew := e.ObjectNew.(*sdv1.SubdomainZone)
+		if !okOld || !okNew {
+			return false
+		}
+		was := meta.FindStatusCondition(o.Status.Conditions, sdv1.ConditionReady)
+		is := meta.FindStatusCondition(n.Status.Conditions, sdv1.ConditionReady)
+		return was != nil && was.Reason == reasonNamespaceMissing && (is == nil || is.Reason != was.Reason || is.Message != was.Message)
+	}}
+}
+
 func deletionPredicate() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()

@@ -67,12 +67,13 @@ type SubdomainZoneReconciler struct {
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;patch;delete
 
 // Reconcile keeps a zone while requests use it, holds the shared address's claim of
-// a shared zone, counts the zone's address claims and checks what the API server
-// cannot (the change window's time zone, that the namespaces it names exist). Sets
-// Ready (False, reason AddressConflict, while a request holds the shared address;
-// NamespaceMissing while spec.ingress.controllerNamespace or spec.dns.namespace does
-// not exist, looked at again every namespaceRecheck; DeletionWaitsForRequests while a
-// zone being deleted has requests). Writes status only when it changed.
+// a shared zone, counts the zone's address claims and checks its settings against
+// what the CRD cannot see (unusableSettings). Sets Ready (False with reason
+// InvalidAddressPool from the pool, AddressConflict while a request
+// holds the shared address, InvalidTimeZone or NamespaceMissing from the settings,
+// DeletionWaitsForRequests while a zone being deleted has requests; the later ones
+// quote the earlier). Writes status only when it changed; requeues after
+// namespaceRecheck while a namespace is missing.
 func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Request) (ctrl.Result, error) {
 	zone := &sdv1.SubdomainZone{}
 	if err := r.Get(ctx, key.NamespacedName, zone); err != nil {
@@ -103,27 +104,17 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	} else if ready, reason, msg, err = r.poolStatus(zone, held); err != nil {
 		return ctrl.Result{}, err
 	}
-	if cw := zone.Spec.ChangeWindow; cw != nil {
-		// The requests' own reading of it (window.Parse): a time zone it refuses -
-		// "Local", which a zone stored before the CRD refused it may still have -
-		// holds every rename and deletion.
-		if _, err := window.Parse(cw); err != nil {
-			ready, reason, msg = false, "InvalidTimeZone", fmt.Sprintf("changeWindow: %v; renames and deletions wait until it is fixed", err)
-		}
-	}
-	missing, err := r.missingNamespaces(ctx, zone)
+	unusable, err := r.unusableSettings(ctx, zone)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	var result ctrl.Result
-	if len(missing) > 0 {
-		m := strings.Join(missing, "; ")
-		if !ready {
-			m += fmt.Sprintf("; besides, %s: %s", reason, msg)
+	if unusable != nil {
+		if !ready && unusable.reason == reasonNamespaceMissing {
+			unusable.msg += fmt.Sprintf("; besides, %s: %s", reason, msg)
 		}
-		ready, reason, msg = false, "NamespaceMissing", m
-		// No watch sees a namespace that is not the operator's come: look again.
-		result.RequeueAfter = namespaceRecheck
+		ready, reason, msg = false, unusable.reason, unusable.msg
+		result.RequeueAfter = unusable.recheck
 	}
 	if len(users) > 0 {
 		wait := fmt.Sprintf("deletion waits for %s naming the zone: %s; their sites stay served and kept up meanwhile, and no new one is provisioned; delete them first - their deletions follow the zone's change window - or remove the finalizer %s to leave them without a zone",
@@ -146,6 +137,41 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	}
 	return result, errors.Join(protectErr, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base))))
 }
+
+// unusable says why a zone's settings cannot serve, and when to look again.
+type unusable struct {
+	reason, msg string
+	recheck     time.Duration
+}
+
+// unusableSettings checks what the API server cannot: the change window as the
+// requests read it (window.Parse: a time zone the CRD refuses now may be stored from
+// before the rule, or missing from the operator's time zone database), which holds
+// every rename and deletion (InvalidTimeZone); then the namespaces the zone names
+// (missingNamespaces: NamespaceMissing, looked at again every namespaceRecheck).
+// Returns nil when both are usable.
+func (r *SubdomainZoneReconciler) unusableSettings(ctx context.Context, zone *sdv1.SubdomainZone) (*unusable, error) {
+	var out *unusable
+	if cw := zone.Spec.ChangeWindow; cw != nil {
+		if _, err := window.Parse(cw); err != nil {
+			out = &unusable{reason: "InvalidTimeZone", msg: fmt.Sprintf("changeWindow: %v; renames and deletions wait until it is fixed", err)}
+		}
+	}
+	missing, err := r.missingNamespaces(ctx, zone)
+	if err != nil || len(missing) == 0 {
+		return out, err
+	}
+	m := strings.Join(missing, "; ")
+	if out != nil {
+		m += fmt.Sprintf("; besides, %s: %s", out.reason, out.msg)
+	}
+	// No watch sees a namespace that is not the operator's come: look again.
+	return &unusable{reason: reasonNamespaceMissing, msg: m, recheck: namespaceRecheck}, nil
+}
+
+// reasonNamespaceMissing is a zone's Ready reason while a namespace it names does not
+// exist; its requests are looked at again when it clears (namespacesCame).
+const reasonNamespaceMissing = "NamespaceMissing"
 
 // namespaceRecheck is how often a zone naming a namespace that does not exist looks
 // again.
