@@ -12,7 +12,8 @@ KUBECTL   ?= $(or $(wildcard $(BIN_DIR)/kubectl),$(shell command -v kubectl))
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 # Packages whose tests run under the race detector (needs cgo: gcc): the reconcilers
 # (8 workers) and the internal packages with goroutines of their own. The suites under
-# test/ kill and restart processes on timing of their own and run without it.
+# test/ kill and restart processes on timing of their own and run without it. Both
+# runs report, whichever fails; RACE_PKGS= runs everything without the detector.
 RACE_PKGS ?= ./controllers/... ./internal/...
 IMG       ?= subdomain-operator:dev
 
@@ -65,8 +66,16 @@ build: ## Build the manager and the kubectl plugin into bin/.
 
 .PHONY: test
 test: tools ## Run every test tier: table tests, envtest, fuzz seed corpora, chart, DNS end to end.
-	go test $(GO_TEST_FLAGS) -race $(RACE_PKGS)
-	go test $(GO_TEST_FLAGS) $$(comm -23 <(go list ./... | sort) <(go list $(RACE_PKGS) | sort))
+	@status=0; \
+	race=$$([ -z "$(strip $(RACE_PKGS))" ] || go list $(RACE_PKGS)); \
+	rest=$$(comm -23 <(go list ./... | sort) <(printf '%s\n' $$race | sort)); \
+	if [ -n "$$race" ]; then \
+		echo "go test $(GO_TEST_FLAGS) -race $(RACE_PKGS)"; go test $(GO_TEST_FLAGS) -race $$race || status=1; \
+	fi; \
+	if [ -n "$$rest" ]; then \
+		echo "go test $(GO_TEST_FLAGS)" $$rest; go test $(GO_TEST_FLAGS) $$rest || status=1; \
+	fi; \
+	exit $$status
 
 .PHONY: bench
 BENCH_ARGS ?= -n 100,1000
