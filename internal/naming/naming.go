@@ -18,8 +18,8 @@ const MaxFQDNLength = 253
 var labelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // ValidateLabel reports why s is not a lowercase RFC 1123 DNS label, or nil.
-// It repeats the CRD's rules on spec.subdomain (test/admission
-// TestSubdomainRulesAgree holds the two together against the API server), and
+// It repeats the CRD's rules on spec.subdomain (controllers TestSubdomainRulesAgree
+// holds the two together against the API server), and
 // CheckName applies it, so that a name the CRD's rules would let through by
 // mistake is still refused before anything is claimed.
 func ValidateLabel(s string) error {
