@@ -635,6 +635,17 @@ func TestZoneNamespaceCreatedLater(t *testing.T) {
 	waitFor(t, "rsnanti", "its Service made once the namespaces came", func(r *sdv1.SubdomainRequest) bool {
 		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"
 	})
+	// The load balancer announces it: the request ends Ready, as the suite's later
+	// steady-state check wants every request settled.
+	svc := &corev1.Service{}
+	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: "ingress-nanti", Name: "sdr-rsnanti"}, svc); err != nil {
+		t.Fatal(err)
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: svc.Spec.LoadBalancerIP}} //nolint:staticcheck
+	if err := k8s.Status().Update(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, "rsnanti", sdv1.PhaseReady)
 }
 
 // TestSteadyStateWrites: once everything is Ready the operator writes nothing, over
