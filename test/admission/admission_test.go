@@ -839,3 +839,50 @@ func TestLedgerRetention(t *testing.T) {
 		t.Fatalf("the other page: %v", err)
 	}
 }
+
+// TestForegroundDeletionRefused: a foreground deletion of a request the operator still
+// has to take down (it holds the finalizer) is refused, naming the way that works -
+// garbage collection would delete its site at once, before deletionPolicy Retain or the
+// change window could act (Argo CD prunes in the foreground by default). Background
+// and orphan deletions pass, and so does any deletion of a request without the
+// finalizer (policy subdomain-request-deletion).
+func TestForegroundDeletionRefused(t *testing.T) {
+	_, u := start(t)
+	ctx := context.Background()
+	kept := request("arsipdaerah", "arsipdaerah")
+	kept.Finalizers = []string{sdv1.Finalizer}
+	kept.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
+	bare := request("bappeda", "bappeda")
+	for _, r := range []*sdv1.SubdomainRequest{kept, bare} {
+		if err := u.admin.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	foreground := client.PropagationPolicy(metav1.DeletePropagationForeground)
+	var err error
+	if werr := testenv.Eventually(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+		err = u.admin.Delete(ctx, kept.DeepCopy(), client.DryRunAll, foreground)
+		return err != nil, nil
+	}); werr != nil {
+		t.Fatalf("a foreground deletion of a request with the operator's finalizer was allowed: %v", werr)
+	}
+	wantDenied(t, err, "SubdomainRequest arsipdaerah may not be deleted in the foreground")
+	wantDenied(t, err, "deletionPolicy Retain")
+	wantDenied(t, err, "PrunePropagationPolicy=background")
+	for _, opt := range []client.DeleteOption{client.PropagationPolicy(metav1.DeletePropagationBackground), client.PropagationPolicy(metav1.DeletePropagationOrphan)} {
+		if err := u.admin.Delete(ctx, kept.DeepCopy(), client.DryRunAll, opt); err != nil {
+			t.Errorf("deletion %v refused: %v", opt, err)
+		}
+	}
+	if err := u.admin.Delete(ctx, kept.DeepCopy(), client.DryRunAll); err != nil {
+		t.Errorf("a deletion with no propagation policy given refused: %v", err)
+	}
+	if err := u.admin.Delete(ctx, bare.DeepCopy(), client.DryRunAll, foreground); err != nil {
+		t.Errorf("a foreground deletion of a request without the finalizer refused: %v", err)
+	}
+	// As a collection too (kubectl delete sdr --all --cascade=foreground).
+	if err := u.admin.DeleteAllOf(ctx, &sdv1.SubdomainRequest{}, client.DryRunAll, foreground); err == nil ||
+		!strings.Contains(err.Error(), "may not be deleted in the foreground") {
+		t.Errorf("a foreground collection deletion: %v", err)
+	}
+}
