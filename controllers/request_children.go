@@ -228,12 +228,12 @@ func defaultLimits(q sdv1.HostingQuota) []corev1.LimitRangeItem {
 func (r *SubdomainRequestReconciler) hostingPolicy(ctx context.Context, s *requestScope, np *networkingv1.NetworkPolicy) error {
 	want := s.zone.Spec.Ingress.ControllerNamespace
 	if cur := admittedNamespace(np); cur != "" && cur != want {
-		err := r.APIReader.Get(ctx, types.NamespacedName{Name: want}, &metav1.PartialObjectMetadata{
-			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}})
-		if apierrors.IsNotFound(err) {
-			want = cur
-		} else if err != nil {
+		exists, err := namespaceExists(ctx, r.APIReader, want)
+		if err != nil {
 			return err
+		}
+		if !exists {
+			want = cur
 		}
 	}
 	np.Spec = hostingNetworkPolicy(want)
@@ -605,6 +605,18 @@ func lbPorts() []corev1.ServicePort {
 		{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
 		{Name: "https", Port: 443, TargetPort: intstr.FromString("https"), Protocol: corev1.ProtocolTCP},
 	}
+}
+
+// namespaceExists reads from the API server (through reader, uncached: the cache
+// holds only the operator's own namespaces) whether namespace name exists, by its
+// metadata alone.
+func namespaceExists(ctx context.Context, reader client.Reader, name string) (bool, error) {
+	err := reader.Get(ctx, types.NamespacedName{Name: name}, &metav1.PartialObjectMetadata{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // namespaceMissing tells whether err is the API server's "namespace not found" for a

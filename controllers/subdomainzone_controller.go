@@ -29,7 +29,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -180,8 +179,7 @@ const namespaceRecheck = 10 * time.Second
 // missingNamespaces says which of the namespaces the zone's sites depend on do not
 // exist: spec.ingress.controllerNamespace (the hosting NetworkPolicies admit the
 // ingress controller only from there; the load balancer Services go there) and
-// spec.dns.namespace (where the DNSEndpoints go). Read from the API server: the
-// cache holds only the operator's own namespaces.
+// spec.dns.namespace (where the DNSEndpoints go), read by namespaceExists.
 func (r *SubdomainZoneReconciler) missingNamespaces(ctx context.Context, zone *sdv1.SubdomainZone) ([]string, error) {
 	var out []string
 	for _, f := range []struct{ ns, field, why string }{
@@ -193,12 +191,12 @@ func (r *SubdomainZoneReconciler) missingNamespaces(ctx context.Context, zone *s
 		if f.ns == "" {
 			continue
 		}
-		err := r.APIReader.Get(ctx, types.NamespacedName{Name: f.ns}, &metav1.PartialObjectMetadata{
-			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}})
-		if apierrors.IsNotFound(err) {
-			out = append(out, fmt.Sprintf("namespace %s (%s) does not exist; %s; create it, or correct the field", f.ns, f.field, f.why))
-		} else if err != nil {
+		exists, err := namespaceExists(ctx, r.APIReader, f.ns)
+		if err != nil {
 			return nil, err
+		}
+		if !exists {
+			out = append(out, fmt.Sprintf("namespace %s (%s) does not exist; %s; create it, or correct the field", f.ns, f.field, f.why))
 		}
 	}
 	return out, nil
