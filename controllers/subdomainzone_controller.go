@@ -103,17 +103,20 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	} else if ready, reason, msg, err = r.poolStatus(zone, held); err != nil {
 		return ctrl.Result{}, err
 	}
-	unusable, err := r.unusableSettings(ctx, zone)
+	unusable, why, err := r.unusableSettings(ctx, zone)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	var result ctrl.Result
-	if unusable != nil {
-		if !ready && unusable.reason == reasonNamespaceMissing {
-			unusable.msg += fmt.Sprintf("; besides, %s: %s", reason, msg)
+	if unusable == reasonNamespaceMissing {
+		if !ready {
+			why += fmt.Sprintf("; besides, %s: %s", reason, msg)
 		}
-		ready, reason, msg = false, unusable.reason, unusable.msg
-		result.RequeueAfter = unusable.recheck
+		// No watch sees a namespace that is not the operator's come: look again.
+		result.RequeueAfter = namespaceRecheck
+	}
+	if unusable != "" {
+		ready, reason, msg = false, unusable, why
 	}
 	if len(users) > 0 {
 		wait := fmt.Sprintf("deletion waits for %s naming the zone: %s; their sites stay served and kept up meanwhile, and no new one is provisioned; delete them first - their deletions follow the zone's change window - or remove the finalizer %s to leave them without a zone",
@@ -137,35 +140,27 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	return result, errors.Join(protectErr, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base))))
 }
 
-// unusable says why a zone's settings cannot serve, and when to look again.
-type unusable struct {
-	reason, msg string
-	recheck     time.Duration
-}
-
-// unusableSettings checks what the API server cannot: the change window as the
-// requests read it (window.Parse: a time zone the CRD refuses now may be stored from
-// before the rule, or missing from the operator's time zone database), which holds
-// every rename and deletion (InvalidTimeZone); then the namespaces the zone names
-// (missingNamespaces: NamespaceMissing, looked at again every namespaceRecheck).
-// Returns nil when both are usable.
-func (r *SubdomainZoneReconciler) unusableSettings(ctx context.Context, zone *sdv1.SubdomainZone) (*unusable, error) {
-	var out *unusable
+// unusableSettings checks what the API server cannot and returns a Ready reason and
+// message, or "" when the settings serve: the change window as the requests read it
+// (window.Parse: a time zone the CRD refuses now may be stored from before the rule,
+// or missing from the operator's time zone database), which holds every rename and
+// deletion (InvalidTimeZone); then the namespaces the zone names (missingNamespaces:
+// NamespaceMissing, quoting an InvalidTimeZone besides).
+func (r *SubdomainZoneReconciler) unusableSettings(ctx context.Context, zone *sdv1.SubdomainZone) (reason, msg string, err error) {
 	if cw := zone.Spec.ChangeWindow; cw != nil {
 		if _, err := window.Parse(cw); err != nil {
-			out = &unusable{reason: "InvalidTimeZone", msg: fmt.Sprintf("changeWindow: %v; renames and deletions wait until it is fixed", err)}
+			reason, msg = "InvalidTimeZone", fmt.Sprintf("changeWindow: %v; renames and deletions wait until it is fixed", err)
 		}
 	}
 	missing, err := r.missingNamespaces(ctx, zone)
 	if err != nil || len(missing) == 0 {
-		return out, err
+		return reason, msg, err
 	}
 	m := strings.Join(missing, "; ")
-	if out != nil {
-		m += fmt.Sprintf("; besides, %s: %s", out.reason, out.msg)
+	if reason != "" {
+		m += fmt.Sprintf("; besides, %s: %s", reason, msg)
 	}
-	// No watch sees a namespace that is not the operator's come: look again.
-	return &unusable{reason: reasonNamespaceMissing, msg: m, recheck: namespaceRecheck}, nil
+	return reasonNamespaceMissing, m, nil
 }
 
 // reasonNamespaceMissing is a zone's Ready reason while a namespace it names does not
