@@ -150,6 +150,34 @@ func assertNowhere(t *testing.T, r *sdv1.SubdomainRequest, secrets ...string) {
 	}
 }
 
+// refusingPolicy stands for a cluster's own admission policy until the test ends: a
+// ValidatingAdmissionPolicy name that denies ops on core resource (namespaces matching
+// nsSelector; nil: every one) failing v. The API server takes it in a moment: the test
+// waits for a refusal of its own before it counts on it.
+func refusingPolicy(t *testing.T, name, resource string, ops []admissionregistrationv1.OperationType,
+	v admissionregistrationv1.Validation, nsSelector *metav1.LabelSelector) {
+	t.Helper()
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: ops,
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{resource}}},
+			}}},
+			Validations: []admissionregistrationv1.Validation{v},
+		}}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}}}
+	if nsSelector != nil {
+		binding.Spec.MatchResources = &admissionregistrationv1.MatchResources{NamespaceSelector: nsSelector}
+	}
+	create(t, policy, binding)
+	t.Cleanup(func() {
+		_ = k8s.Delete(context.Background(), binding)
+		_ = k8s.Delete(context.Background(), policy)
+	})
+}
+
 // TestSecretRefusalNotQuoted: a refusal of the credentials Secret's write is never
 // repeated word for word: an admission policy (or webhook) may quote the Secret in its
 // message, and errors reach conditions, Events and the log. Here a policy refuses, as
@@ -162,28 +190,12 @@ func TestSecretRefusalNotQuoted(t *testing.T) {
 	waitPhase(t, "rahasia", sdv1.PhaseReady)
 	pw := password(t, "opd-rahasia")
 	forbidden := metav1.StatusReasonForbidden
-	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "test-quotes-secrets"},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
-			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}}},
-			}}},
-			Validations: []admissionregistrationv1.Validation{{
-				Expression:        "object.data['fqdn'] == oldObject.data['fqdn']",
-				MessageExpression: "'refused: ' + string(object.data['password'])",
-				Reason:            &forbidden,
-			}},
-		}}
-	deny := []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}
-	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "test-quotes-secrets"},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name, ValidationActions: deny,
-			MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
-				MatchLabels: map[string]string{corev1.LabelMetadataName: "opd-rahasia"}}}}}
-	create(t, policy, binding)
-	t.Cleanup(func() {
-		_ = k8s.Delete(ctx, binding)
-		_ = k8s.Delete(ctx, policy)
-	})
+	refusingPolicy(t, "test-quotes-secrets", "secrets", []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+		admissionregistrationv1.Validation{
+			Expression:        "object.data['fqdn'] == oldObject.data['fqdn']",
+			MessageExpression: "'refused: ' + string(object.data['password'])",
+			Reason:            &forbidden,
+		}, &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: "opd-rahasia"}})
 	// The policy is in force once it refuses a write of the test's own, to a Secret of
 	// its own in the namespace.
 	probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-rahasia", Name: "probe"},
@@ -438,6 +450,25 @@ func announcing(cidr string) func(*sdv1.SubdomainZone) {
 	}
 }
 
+// announceService plays the load balancer: it waits for request's sdr- Service in
+// namespace ns and reports the address the Service asks for as announced.
+func announceService(t *testing.T, ns, request string) {
+	t.Helper()
+	ctx := context.Background()
+	svc := &corev1.Service{}
+	err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: sdv1.LoadBalancerServicePrefix + request}, svc)
+		return err == nil, client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		t.Fatalf("no Service %s%s in %s: %v", sdv1.LoadBalancerServicePrefix, request, ns, err)
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: svc.Spec.LoadBalancerIP}} //nolint:staticcheck
+	if err := k8s.Status().Update(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLoadBalancerAnnounce: with a controllerSelector the address is requested from the
 // cluster's load balancer; AddressAssigned waits until it reports the address.
 func TestLoadBalancerAnnounce(t *testing.T) {
@@ -522,22 +553,7 @@ func TestZoneMoves(t *testing.T) {
 	}
 	create(t, newZone("pindah", "pindah.go.id", announcing("10.101.0.0/24")))
 	create(t, newRequest("rsjiwa", "pindah", "rsjiwa", approved("kadis")))
-	announce := func(ns string) {
-		t.Helper()
-		svc := &corev1.Service{}
-		err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
-			err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "sdr-rsjiwa"}, svc)
-			return err == nil, client.IgnoreNotFound(err)
-		})
-		if err != nil {
-			t.Fatalf("no Service sdr-rsjiwa in %s: %v", ns, err)
-		}
-		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: svc.Spec.LoadBalancerIP}} //nolint:staticcheck
-		if err := k8s.Status().Update(ctx, svc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	announce("ingress-nginx")
+	announceService(t, "ingress-nginx", "rsjiwa")
 	r := waitPhase(t, "rsjiwa", sdv1.PhaseReady)
 
 	// A typo: a namespace that does not exist. The request says so and the Service
@@ -582,7 +598,7 @@ func TestZoneMoves(t *testing.T) {
 		len(ep.Spec.Endpoints) != 1 || ep.Spec.Endpoints[0].DNSName != r.Status.FQDN {
 		t.Fatalf("DNSEndpoint in the zone's new dns.namespace: %+v %v", ep.Spec, err)
 	}
-	announce("ingress-baru")
+	announceService(t, "ingress-baru", "rsjiwa")
 	r = waitFor(t, "rsjiwa", "announced from the new namespace", func(r *sdv1.SubdomainRequest) bool {
 		c := condition(r, sdv1.ConditionAddressAssigned)
 		return r.Status.Phase == sdv1.PhaseReady && c.Reason == "Announced" && strings.Contains(c.Message, "ingress-baru/sdr-rsjiwa")
@@ -637,14 +653,7 @@ func TestZoneNamespaceCreatedLater(t *testing.T) {
 	})
 	// The load balancer announces it: the request ends Ready, as the suite's later
 	// steady-state check wants every request settled.
-	svc := &corev1.Service{}
-	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: "ingress-nanti", Name: "sdr-rsnanti"}, svc); err != nil {
-		t.Fatal(err)
-	}
-	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: svc.Spec.LoadBalancerIP}} //nolint:staticcheck
-	if err := k8s.Status().Update(context.Background(), svc); err != nil {
-		t.Fatal(err)
-	}
+	announceService(t, "ingress-nanti", "rsnanti")
 	waitPhase(t, "rsnanti", sdv1.PhaseReady)
 }
 
@@ -719,26 +728,13 @@ func TestSteadyStateWrites(t *testing.T) {
 func TestRefusedChild(t *testing.T) {
 	ctx := context.Background()
 	invalid := metav1.StatusReasonInvalid
-	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "test-no-tier-selector"},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
-			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"services"}}},
-			}}},
-			Validations: []admissionregistrationv1.Validation{{
-				Expression: "!has(object.spec.selector) || !('tier' in object.spec.selector)",
-				Message:    "spec.selector: Invalid value: a load balancer may not select on tier here",
-				Reason:     &invalid,
-			}},
-		}}
-	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "test-no-tier-selector"},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name,
-			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}}}
-	create(t, policy, binding)
-	t.Cleanup(func() {
-		_ = k8s.Delete(ctx, binding)
-		_ = k8s.Delete(ctx, policy)
-	})
+	refusingPolicy(t, "test-no-tier-selector", "services",
+		[]admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+		admissionregistrationv1.Validation{
+			Expression: "!has(object.spec.selector) || !('tier' in object.spec.selector)",
+			Message:    "spec.selector: Invalid value: a load balancer may not select on tier here",
+			Reason:     &invalid,
+		}, nil)
 	// The policy is in force once it refuses a dry run of the test's own.
 	probe := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress-nginx", Name: "probe-tier"},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"tier": "edge"}, Ports: []corev1.ServicePort{{Port: 80}}}}
