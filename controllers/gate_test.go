@@ -29,7 +29,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -55,32 +54,13 @@ func unusableWindow() *sdv1.ChangeWindow {
 func storedBeforeTimeZoneRule(t *testing.T, write func() error) {
 	t.Helper()
 	ctx := context.Background()
-	crd := &unstructured.Unstructured{}
-	crd.SetAPIVersion("apiextensions.k8s.io/v1")
-	crd.SetKind("CustomResourceDefinition")
-	key := client.ObjectKey{Name: "subdomainzones.subdomain.kominfo.go.id"}
-	if err := k8s.Get(ctx, key, crd); err != nil {
+	dropped, restore, err := testenv.DropCRDRules(ctx, k8s, "subdomainzones.subdomain.kominfo.go.id",
+		[]string{"spec", "changeWindow", "timeZone"}, "getHours")
+	if err != nil {
 		t.Fatal(err)
 	}
-	current := crd.DeepCopy()
-	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-	tz := versions[0].(map[string]any)["schema"].(map[string]any)["openAPIV3Schema"].(map[string]any)
-	for _, f := range []string{"spec", "changeWindow", "timeZone"} {
-		tz = tz["properties"].(map[string]any)[f].(map[string]any)
-	}
-	rules := tz["x-kubernetes-validations"].([]any)
-	kept := slices.DeleteFunc(slices.Clone(rules), func(r any) bool {
-		return strings.Contains(r.(map[string]any)["rule"].(string), "getHours")
-	})
-	if len(kept) == len(rules) {
+	if dropped == 0 {
 		t.Fatal("the zone CRD has no rule on changeWindow.timeZone that reads the time zone database")
-	}
-	tz["x-kubernetes-validations"] = kept
-	if err := unstructured.SetNestedSlice(crd.Object, versions, "spec", "versions"); err != nil {
-		t.Fatal(err)
-	}
-	if err := k8s.Update(ctx, crd); err != nil {
-		t.Fatal(err)
 	}
 	var werr error
 	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
@@ -89,11 +69,7 @@ func storedBeforeTimeZoneRule(t *testing.T, write func() error) {
 	}); err != nil {
 		t.Fatalf("the zone CRD without the time zone rule never took the write: %v (%v)", werr, err)
 	}
-	if err := k8s.Get(ctx, key, crd); err != nil {
-		t.Fatal(err)
-	}
-	crd.Object["spec"] = current.Object["spec"]
-	if err := k8s.Update(ctx, crd); err != nil {
+	if err := restore(); err != nil {
 		t.Fatal(err)
 	}
 	probe := newZone("tzprobe", "tzprobe.go.id", func(z *sdv1.SubdomainZone) { z.Spec.ChangeWindow = unusableWindow() })

@@ -23,8 +23,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
@@ -43,30 +41,17 @@ func TestNameRulesSpareStoredObjects(t *testing.T) {
 	ctx := context.Background()
 	c := env.Client
 	crds := []string{"subdomainrequests.subdomain.kominfo.go.id", "subdomainzones.subdomain.kominfo.go.id"}
-	current := map[string]*unstructured.Unstructured{}
+	var restores []func() error
 	for _, name := range crds {
-		crd := getCRD(t, c, name)
-		current[name] = crd.DeepCopy()
 		// As an older version shipped it: without the rules on metadata.name.
-		versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-		v := versions[0].(map[string]any)
-		root := v["schema"].(map[string]any)["openAPIV3Schema"].(map[string]any)
-		var kept []any
-		for _, r := range root["x-kubernetes-validations"].([]any) {
-			if !strings.Contains(r.(map[string]any)["rule"].(string), "metadata.name") {
-				kept = append(kept, r)
-			}
+		dropped, restore, err := testenv.DropCRDRules(ctx, c, name, nil, "metadata.name")
+		if err != nil {
+			t.Fatal(err)
 		}
-		if len(kept) == len(root["x-kubernetes-validations"].([]any)) {
+		if dropped == 0 {
 			t.Fatalf("CRD %s has no rule on metadata.name: the test proves nothing", name)
 		}
-		root["x-kubernetes-validations"] = kept
-		if err := unstructured.SetNestedSlice(crd.Object, versions, "spec", "versions"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Update(ctx, crd); err != nil {
-			t.Fatal(err)
-		}
+		restores = append(restores, restore)
 	}
 	old := request("dinkes", "dinkes")
 	old.Name = "dinkes.kota"
@@ -88,10 +73,8 @@ func TestNameRulesSpareStoredObjects(t *testing.T) {
 		t.Fatalf("the older schema never took a zone of 64 characters: %v", err)
 	}
 	// The upgrade: the current CRDs, in force once they refuse such names again.
-	for _, name := range crds {
-		crd := getCRD(t, c, name)
-		crd.Object["spec"] = current[name].Object["spec"]
-		if err := c.Update(ctx, crd); err != nil {
+	for _, restore := range restores {
+		if err := restore(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,14 +113,4 @@ func takesWrites(t *testing.T, c client.Client, what, name string, obj client.Ob
 	if err := c.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
 		t.Errorf("finalizer removal of %s, stored before the rule: %v", what, err)
 	}
-}
-
-func getCRD(t *testing.T, c client.Client, name string) *unstructured.Unstructured {
-	t.Helper()
-	crd := &unstructured.Unstructured{}
-	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
-	if err := c.Get(context.Background(), client.ObjectKey{Name: name}, crd); err != nil {
-		t.Fatal(err)
-	}
-	return crd
 }
