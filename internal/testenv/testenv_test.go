@@ -20,7 +20,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,26 +167,5 @@ spec:
 // nor hides a leak.
 func controlPlaneProcesses(t *testing.T) int {
 	t.Helper()
-	stats, err := filepath.Glob("/proc/[0-9]*/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 2 || f[1] != strconv.Itoa(os.Getpid()) {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
-		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
-		if argv0 == filepath.Join(testenv.AssetsDir(), "etcd") || argv0 == filepath.Join(testenv.AssetsDir(), "kube-apiserver") {
-			n++
-		}
-	}
-	return n
+	return len(testenv.ChildrenNamed(os.Getpid(), "etcd", "kube-apiserver"))
 }
