@@ -16,6 +16,13 @@ limitations under the License.
 
 // Package v1alpha1 contains the subdomain.kominfo.go.id/v1alpha1 API: SubdomainZone,
 // SubdomainRequest and the SubdomainClaim objects that make names and addresses exclusive.
+//
+// A CEL rule that can fail to evaluate on a value it refuses (timestamp, duration,
+// getHours of a string that is none) is a transition rule with optionalOldSelf that
+// passes an unchanged value: CRD ratcheting spares a stored value that makes a rule
+// false, not one that makes it fail, and an object stored before such a rule came
+// would otherwise refuse every later write - status, finalizer removal - until fixed.
+// Rules on the whole object look at creates only, for the same reason.
 // +kubebuilder:object:generate=true
 // +groupName=subdomain.kominfo.go.id
 package v1alpha1

@@ -125,7 +125,7 @@ type Letter struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=10
 	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
-	// +kubebuilder:validation:XValidation:rule="timestamp(self + 'T00:00:00Z').getFullYear() > 0",message="letter.date must be a date of the calendar (YYYY-MM-DD), e.g. 2026-11-20"
+	// +kubebuilder:validation:XValidation:rule="(oldSelf.hasValue() && oldSelf.value() == self) || (timestamp(self + 'T00:00:00Z').getFullYear() > 0)",message="letter.date must be a date of the calendar (YYYY-MM-DD), e.g. 2026-11-20",optionalOldSelf=true
 	Date string `json:"date,omitempty"`
 }
 

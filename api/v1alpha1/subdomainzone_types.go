@@ -76,7 +76,7 @@ type SubdomainZoneSpec struct {
 	// RenameGracePeriod is how long the old name keeps working after a rename.
 	// +optional
 	// +kubebuilder:default="720h"
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="renameGracePeriod must be a duration of zero or more, written as hours, minutes and seconds (720h, 90m, 1h30m; there is no unit for days)"
+	// +kubebuilder:validation:XValidation:rule="(oldSelf.hasValue() && oldSelf.value() == self) || (duration(self) >= duration('0s'))",message="renameGracePeriod must be a duration of zero or more, written as hours, minutes and seconds (720h, 90m, 1h30m; there is no unit for days)",optionalOldSelf=true
 	RenameGracePeriod *metav1.Duration `json:"renameGracePeriod,omitempty"`
 
 	// ChangeWindow, if set, holds renames and deletions until a window opens.
@@ -191,7 +191,7 @@ type ChangeWindow struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="changeWindow.timeZone must be an IANA time zone name such as Asia/Makassar: 'Local' would be the clock of whatever machine reads it"
-	// +kubebuilder:validation:XValidation:rule="!self.contains(':') && timestamp('2026-01-01T00:00:00Z').getHours(self) >= 0",message="changeWindow.timeZone must be an IANA time zone name such as Asia/Makassar (the API server's time zone database does not know it)"
+	// +kubebuilder:validation:XValidation:rule="(oldSelf.hasValue() && oldSelf.value() == self) || (!self.contains(':') && timestamp('2026-01-01T00:00:00Z').getHours(self) >= 0)",message="changeWindow.timeZone must be an IANA time zone name such as Asia/Makassar (the API server's time zone database does not know it)",optionalOldSelf=true
 	TimeZone string `json:"timeZone"`
 
 	// Windows are the weekly opening hours.
@@ -230,11 +230,11 @@ type Window struct {
 type ServiceLevel struct {
 	// Approval is the standard from request to approval.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="serviceLevel.approval must be a duration above zero, written as hours, minutes and seconds (24h, 90m, 1h30m; there is no unit for days)"
+	// +kubebuilder:validation:XValidation:rule="(oldSelf.hasValue() && oldSelf.value() == self) || (duration(self) > duration('0s'))",message="serviceLevel.approval must be a duration above zero, written as hours, minutes and seconds (24h, 90m, 1h30m; there is no unit for days)",optionalOldSelf=true
 	Approval *metav1.Duration `json:"approval,omitempty"`
 	// Provisioning is the standard from approval to Ready.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="serviceLevel.provisioning must be a duration above zero, written as hours, minutes and seconds (4h, 90m, 1h30m; there is no unit for days)"
+	// +kubebuilder:validation:XValidation:rule="(oldSelf.hasValue() && oldSelf.value() == self) || (duration(self) > duration('0s'))",message="serviceLevel.provisioning must be a duration above zero, written as hours, minutes and seconds (4h, 90m, 1h30m; there is no unit for days)",optionalOldSelf=true
 	Provisioning *metav1.Duration `json:"provisioning,omitempty"`
 }
 

@@ -22,7 +22,10 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
@@ -113,4 +116,130 @@ func takesWrites(t *testing.T, c client.Client, what, name string, obj client.Ob
 	if err := c.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
 		t.Errorf("finalizer removal of %s, stored before the rule: %v", what, err)
 	}
+}
+
+// TestValueRulesSpareStoredObjects: the CRD rules that fail to evaluate on a value
+// they refuse - a time zone the API server does not know, a duration in days, a date
+// not of the calendar - refuse such a value when it is new or changed, and leave alone
+// an object stored before the rule came: it still takes status writes and loses its
+// finalizer. CRD ratcheting spares stored values that make a rule false, not those
+// that make it fail; before these rules were transition rules, a zone stored with
+// such a time zone could not even be deleted (its finalizer's removal was refused).
+func TestValueRulesSpareStoredObjects(t *testing.T) {
+	env := testenv.StartForTest(t, testenv.Options{})
+	ctx := context.Background()
+	c := env.Client
+	const zoneCRD, requestCRD = "subdomainzones.subdomain.kominfo.go.id", "subdomainrequests.subdomain.kominfo.go.id"
+	zone := func(name string) *sdv1.SubdomainZone {
+		return &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: sdv1.SubdomainZoneSpec{Domain: name + ".go.id", AddressPool: []string{"10.20.0.0/24"}}}
+	}
+	windowed := zone("jendela")
+	windowed.Spec.ChangeWindow = &sdv1.ChangeWindow{TimeZone: "Asia/Makassar",
+		Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "08:00", End: "16:00"}}}
+	req := request("surat", "surat")
+	req.Spec.Letter = sdv1.Letter{Number: "001/2026", Date: "2026-11-20"}
+	for _, tc := range []struct {
+		what, crd  string
+		paths      [][]string // the nodes whose rules (containing substr) an older version lacked
+		substr     string
+		obj        client.Object
+		bad, worse string // the value stored before the rule; another refused value
+		setStatus  func(u *unstructured.Unstructured) error
+	}{
+		{"a zone's time zone unknown to the API server", zoneCRD, [][]string{{"spec", "changeWindow", "timeZone"}}, "getHours",
+			windowed, "Asia/Makasar", "Asia/Makasr", zoneStatus},
+		{"a zone's rename grace period in days", zoneCRD, [][]string{{"spec", "renameGracePeriod"}}, "duration(",
+			zone("tenggang"), "30d", "31d", zoneStatus},
+		{"a zone's service levels in days", zoneCRD, [][]string{{"spec", "serviceLevel", "approval"}, {"spec", "serviceLevel", "provisioning"}}, "duration(",
+			zone("layanan"), "1d", "2d", zoneStatus},
+		{"a request's letter dated 30 February", requestCRD, [][]string{{"spec", "letter", "date"}}, "getFullYear",
+			req, "2026-02-30", "2026-02-31", func(u *unstructured.Unstructured) error {
+				return unstructured.SetNestedField(u.Object, string(sdv1.PhasePending), "status", "phase")
+			}},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			u := toUnstructured(t, tc.obj)
+			u.SetFinalizers([]string{sdv1.Finalizer})
+			setAll := func(u *unstructured.Unstructured, v string) {
+				for _, p := range tc.paths {
+					if err := unstructured.SetNestedField(u.Object, v, p...); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			setAll(u, tc.bad)
+			// As an older version shipped the CRD: without the rules. Put back in the
+			// reverse order, the first restore last: it has the CRD as it was.
+			var restores []func() error
+			for _, p := range tc.paths {
+				dropped, restore, err := testenv.DropCRDRules(ctx, c, tc.crd, p, tc.substr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if dropped == 0 {
+					t.Fatalf("CRD %s has no rule with %q on %v: the test proves nothing", tc.crd, tc.substr, p)
+				}
+				restores = append([]func() error{restore}, restores...)
+			}
+			err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+				return c.Create(ctx, u.DeepCopy()) == nil, nil
+			})
+			if err != nil {
+				t.Fatalf("the older schema never took %s: %v", tc.what, err)
+			}
+			for _, restore := range restores {
+				if err := restore(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The upgrade is in force once a new object with the value is refused.
+			fresh := u.DeepCopy()
+			fresh.SetName(u.GetName() + "-baru")
+			fresh.SetFinalizers(nil)
+			err = testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+				return apierrors.IsInvalid(c.Create(ctx, fresh.DeepCopy(), client.DryRunAll)), nil
+			})
+			if err != nil {
+				t.Fatalf("the current rules never refused a new %s: %v", tc.what, err)
+			}
+			// A change to another refused value is refused.
+			stored := toUnstructured(t, tc.obj)
+			if err := c.Get(ctx, client.ObjectKey{Name: u.GetName()}, stored); err != nil {
+				t.Fatal(err)
+			}
+			changed := stored.DeepCopy()
+			setAll(changed, tc.worse)
+			if err := c.Update(ctx, changed, client.DryRunAll); !apierrors.IsInvalid(err) {
+				t.Errorf("a change of %s to %q: %v, want Invalid", tc.what, tc.worse, err)
+			}
+			// The stored object still takes the operator's writes.
+			obj := toUnstructured(t, tc.obj)
+			takesWrites(t, c, tc.what, u.GetName(), obj, func() {
+				if err := tc.setStatus(obj); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+func zoneStatus(u *unstructured.Unstructured) error {
+	return unstructured.SetNestedField(u.Object, int64(254), "status", "capacity")
+}
+
+// toUnstructured is obj as an unstructured object of its kind.
+func toUnstructured(t *testing.T, obj client.Object) *unstructured.Unstructured {
+	t.Helper()
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	kind := "SubdomainZone"
+	if _, ok := obj.(*sdv1.SubdomainRequest); ok {
+		kind = "SubdomainRequest"
+	}
+	u.SetGroupVersionKind(sdv1.GroupVersion.WithKind(kind))
+	return u
 }
