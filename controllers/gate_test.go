@@ -28,6 +28,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -263,6 +264,36 @@ func TestUnusableWindowKeepsRenameUpkeep(t *testing.T) {
 
 	setWindow(t, "wintz", openWindow())
 	waitServing(t, "satpol", "satpolpp.wintz.go.id")
+}
+
+// TestZoneReasonsQuoted: a zone with two faults says both: its unusable time zone,
+// and besides the address conflict it has (a request of another zone holds its shared
+// address), so that fixing one does not bring up the other unannounced.
+func TestZoneReasonsQuoted(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("kolamtz", "kolamtz.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.29.0/30"} }))
+	create(t, newRequest("pemegang", "kolamtz", "pemegang", approved("kadis")))
+	if r := waitPhase(t, "pemegang", sdv1.PhaseReady); r.Status.Address != "10.178.29.1" {
+		t.Fatalf("pemegang got %s, want 10.178.29.1", r.Status.Address)
+	}
+	zone := newZone("bersamatz", "bersamatz.go.id", func(z *sdv1.SubdomainZone) {
+		sharedAt("10.178.29.1")(z)
+		z.Spec.ChangeWindow = unusableWindow()
+	})
+	storedBeforeTimeZoneRule(t, func() error { return k8s.Create(ctx, zone.DeepCopy()) })
+	z, err := zoneReadyWhen("bersamatz", func(c metav1.Condition) bool { return c.Reason == "InvalidTimeZone" })
+	if err != nil {
+		t.Fatalf("zone bersamatz: %+v: %v", z.Status.Conditions, err)
+	}
+	c := meta.FindStatusCondition(z.Status.Conditions, sdv1.ConditionReady)
+	if c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "Asia/Makasar") ||
+		!strings.Contains(c.Message, "besides, AddressConflict") || !strings.Contains(c.Message, `SubdomainRequest "pemegang"`) {
+		t.Errorf("zone bersamatz Ready = %+v, want InvalidTimeZone quoting the AddressConflict", c)
+	}
+	if err := k8s.Delete(ctx, z); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "bersamatz"}})
 }
 
 // TestApprovalGivenAgain: an approval withdrawn and given again is a new decision on

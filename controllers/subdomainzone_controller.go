@@ -109,13 +109,13 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	}
 	var result ctrl.Result
 	if unusable == reasonNamespaceMissing {
-		if !ready {
-			why += fmt.Sprintf("; besides, %s: %s", reason, msg)
-		}
 		// No watch sees a namespace that is not the operator's come: look again.
 		result.RequeueAfter = namespaceRecheck
 	}
 	if unusable != "" {
+		if !ready {
+			why += fmt.Sprintf("; besides, %s: %s", reason, msg)
+		}
 		ready, reason, msg = false, unusable, why
 	}
 	if len(users) > 0 {
