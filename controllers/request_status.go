@@ -92,7 +92,10 @@ func (r *SubdomainRequestReconciler) summarise(ctx context.Context, s *requestSc
 	}
 	stalled := phase == sdv1.PhaseConflict || phase == sdv1.PhaseFailed || phase == sdv1.PhaseRejected
 	setAbnormal(s, sdv1.ConditionStalled, stalled, reason, msg)
-	if s.scheduled.IsZero() {
+	if phase != sdv1.PhaseScheduled {
+		// Also when a change waits for the window but the pass ended otherwise (the
+		// served name's upkeep refused: Failed, Conflict): the wait's Reconciling of
+		// an earlier pass must not stay beside Stalled.
 		setAbnormal(s, sdv1.ConditionReconciling, !ready && !stalled, reason, msg)
 	}
 	req.Status.Phase = phase

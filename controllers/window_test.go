@@ -23,9 +23,12 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
 	"github.com/kominfo/subdomain-operator/internal/testenv"
@@ -189,4 +192,68 @@ func TestDeletionBegunIsNotHeld(t *testing.T) {
 	}
 	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "hapus"}})
 	mustNotExist(t, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "hapus.winhapus.go.id"}})
+}
+
+// TestScheduledRenameStalled: while a rename waits for the window, a pass that ends
+// otherwise - here the served name's Secret, deleted, cannot be made again: a policy
+// refuses it as Invalid - says so in kstatus terms: Stalled True and no Reconciling
+// beside it (the wait's Reconciling of the earlier passes would read InProgress to
+// Flux and hide the failure). Once the refusal goes, the wait is told again.
+func TestScheduledRenameStalled(t *testing.T) {
+	ctx := context.Background()
+	closed := closedWindow()
+	create(t, newZone("winpatah", "winpatah.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.28.0/24"}
+		z.Spec.ChangeWindow = closed
+	}))
+	create(t, newRequest("dlhk", "winpatah", "dlhk", approved("kadis")))
+	waitPhase(t, "dlhk", sdv1.PhaseReady)
+	renameApproved(t, "dlhk", "kebersihan")
+	r := waitPhase(t, "dlhk", sdv1.PhaseScheduled)
+	if c := condition(r, sdv1.ConditionReconciling); c.Status != metav1.ConditionTrue || c.Reason != "WaitingForChangeWindow" {
+		t.Fatalf("scheduled rename: Reconciling %+v", c)
+	}
+
+	invalid := metav1.StatusReasonInvalid
+	refusingPolicy(t, "test-no-new-secrets", "secrets", []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+		admissionregistrationv1.Validation{Expression: "false", Message: "metadata.name: Invalid value: no new Secrets here", Reason: &invalid},
+		&metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: "opd-dlhk"}})
+	probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dlhk", Name: "probe"}}
+	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		return apierrors.IsInvalid(k8s.Create(ctx, probe.DeepCopy(), client.DryRunAll)), nil
+	}); err != nil {
+		t.Fatalf("the policy never refused a Secret: %v", err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dlhk", Name: sdv1.CredentialsSecretName}}
+	if err := k8s.Delete(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	r = waitPhase(t, "dlhk", sdv1.PhaseFailed)
+	if c := condition(r, sdv1.ConditionStalled); c.Status != metav1.ConditionTrue || c.Reason != "ChildRefused" {
+		t.Errorf("refused upkeep while the rename waits: Stalled %+v\n%s", c, statusString(r))
+	}
+	if c := condition(r, sdv1.ConditionReconciling); c.Status == metav1.ConditionTrue {
+		t.Errorf("refused upkeep while the rename waits: Reconciling %+v beside Stalled\n%s", c, statusString(r))
+	}
+	if r.Status.FQDN != "dlhk.winpatah.go.id" {
+		t.Errorf("the served name must stay: %s", statusString(r))
+	}
+
+	for _, o := range []client.Object{
+		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "test-no-new-secrets"}},
+		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "test-no-new-secrets"}},
+	} {
+		if err := k8s.Delete(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = waitPhase(t, "dlhk", sdv1.PhaseScheduled)
+	if c := condition(r, sdv1.ConditionReconciling); c.Status != metav1.ConditionTrue || c.Reason != "WaitingForChangeWindow" {
+		t.Errorf("the refusal gone, the rename waits again: Reconciling %+v", c)
+	}
+	if c := condition(r, sdv1.ConditionStalled); c.Status == metav1.ConditionTrue {
+		t.Errorf("the refusal gone: Stalled %+v", c)
+	}
+	setWindow(t, "winpatah", openWindow())
+	waitServing(t, "dlhk", "kebersihan.winpatah.go.id")
 }
