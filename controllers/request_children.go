@@ -52,8 +52,12 @@ const (
 // ensureHosting creates the hosting namespace (Pod Security restricted) and its
 // ResourceQuota, LimitRange, NetworkPolicy and admin RoleBinding.
 // Sets HostingReady. Ends with a Conflict when the namespace or one of the objects
-// exists and was not created for this request, or when the namespace, not yet the
-// request's, is a place a zone names for all its sites (zonePlace).
+// exists and was not created for this request, when the namespace, not yet the
+// request's, is a place a zone names for all its sites (zonePlace), or when the
+// request's own admin RoleBinding was changed to another role (RoleRefChanged: a
+// roleRef cannot be updated). Waits (NamespaceTerminating) while the namespace is
+// being deleted, and (UnusedNamespaceNotDeleted) while a namespace it made before an
+// approver moved it to another one cannot be deleted (dropUnusedNamespaces).
 func (r *SubdomainRequestReconciler) ensureHosting(ctx context.Context, s *requestScope) (bool, error) {
 	if s.req.Status.Namespace != s.namespace {
 		if err := r.zonePlace(ctx, s.namespace); err != nil {

@@ -97,7 +97,8 @@ func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestSco
 // Sets Approved; emits a Warning Event when a served site's approval is withdrawn or
 // rejected (the site stays, so no phase change tells it). Stops the chain when
 // nothing may be provisioned (no approval yet, rejected - decided and recorded before
-// the zone's name rules -, or a stale approval on a request that never had one).
+// the zone's name rules -, or an approval stale or withdrawn on a request that serves
+// nothing: never approved, or approved but never Ready).
 // Ends with an Invalid error (NameAvailable=False) when spec.subdomain breaks a zone
 // rule the API server cannot check (reserved name, FQDN too long), unless it is the
 // name the request already serves (reserved since: it stays the request's); on a
@@ -582,7 +583,8 @@ func (s *requestScope) requeueAt(d time.Duration) {
 // Sets AddressAssigned for zones that do not announce addresses (announceAddress sets
 // it otherwise). Ends with Invalid (PoolExhausted) when the pool is full, and with a
 // Conflict (AddressConflict) when a request of another zone holds the zone's shared
-// address.
+// address - at once for a request that serves nothing; a served site keeps its
+// address and the chain goes on, the Conflict kept for the end (refuse).
 func (r *SubdomainRequestReconciler) assignAddress(ctx context.Context, s *requestScope) (bool, error) {
 	if shared := s.zone.Spec.SharedAddress; shared != "" {
 		a, err := netip.ParseAddr(shared)

@@ -276,7 +276,6 @@ func routeServedNames(o any) ([]string, error) {
 	return slices.DeleteFunc(hostnames, func(h string) bool { return strings.HasPrefix(h, "*") }), nil
 }
 
-// deletionPredicate passes updates that set a deletion timestamp.
 // namespacesCame passes a zone's update whose Ready condition stops saying, or says
 // something else of, NamespaceMissing: a namespace the zone names came.
 func namespacesCame() predicate.Predicate {
@@ -292,6 +291,7 @@ func namespacesCame() predicate.Predicate {
 	}}
 }
 
+// deletionPredicate passes updates that set a deletion timestamp.
 func deletionPredicate() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()

@@ -45,7 +45,8 @@ type Decision struct {
 	Target string
 	// Record, when set, is a new approval to put on record (status.approval).
 	Record *sdv1.Approval
-	// Rejected is true when the request is rejected and nothing was ever approved.
+	// Rejected is true when the request is rejected and serves nothing under an
+	// earlier approval (never approved, or approved but never served: keep).
 	Rejected bool
 	// Renewed is true when Record approves again the name of a withdrawn approval.
 	Renewed bool
@@ -84,8 +85,8 @@ func keep(in Input) string {
 	return in.Served
 }
 
-// rejected: the rejected annotation wins over approved. A request that was never
-// approved provisions nothing; one already approved keeps serving its recorded name
+// rejected: the rejected annotation wins over approved. A request that serves nothing
+// (never approved, or approved but never Ready: keep) provisions nothing; one already approved keeps serving its recorded name
 // (deleting the request is how a site is removed), and any pending change is refused.
 func rejected(in Input) (Decision, bool) {
 	reason, ok := in.Annotations[sdv1.AnnotationRejected]
