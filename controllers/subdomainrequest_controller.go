@@ -155,10 +155,18 @@ type step func(ctx context.Context, s *requestScope) (stop bool, err error)
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainledgers,verbs=get;create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups="",resources=secrets;resourcequotas;limitranges,verbs=get;list;watch;create;patch
+// The hosting children have fixed names: reads, watches (the cache selects them by
+// name, which RBAC authorizes by resourceNames) and patches are granted for those
+// names only; create cannot be limited by name.
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch,resourceNames=subdomain-credentials
+// +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;patch,resourceNames=subdomain-hosting
+// +kubebuilder:rbac:groups="",resources=secrets;resourcequotas;limitranges,verbs=create
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;patch,resourceNames=subdomain-hosting
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=create
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;patch,resourceNames=opd-admin
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=create
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=admin
 // +kubebuilder:rbac:groups=externaldns.k8s.io,resources=dnsendpoints,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;grpcroutes;tlsroutes,verbs=get;list;watch
