@@ -66,6 +66,10 @@ func TestChart(t *testing.T) {
 		"replicaCount=2,leaderElection=false": "'/leaderElection'",
 		"kubeAPI.compression=maybe":           "'/kubeAPI/compression'",
 		"imagePullSecrets[0].secret=regcred":  "'/imagePullSecrets/0'",
+		// The probes' port: the manager could not bind both.
+		"metrics.port=8081": "'/metrics/port'",
+		// A ServiceMonitor selecting no Service scrapes nothing, silently.
+		"metrics.service.enabled=false,metrics.serviceMonitor.enabled=true": "'/metrics/service/enabled'",
 	} {
 		out, err := helm(t, "template", "x", chart, "--set", bad)
 		if err == nil {
@@ -101,6 +105,15 @@ func TestChart(t *testing.T) {
 		if !strings.Contains(two, want) {
 			t.Errorf("replicaCount=2 renders no %q", want)
 		}
+	}
+	// Without leader election two managers must never overlap: a rollout stops the old
+	// pod before it starts the new one (RollingUpdate would run both until the old goes).
+	if strings.Contains(full, "type: Recreate") {
+		t.Error("with leader election the Deployment need not be recreated on a rollout")
+	}
+	single, err := helm(t, "template", "x", chart, "--set", "leaderElection=false")
+	if err != nil || !strings.Contains(single, "strategy: {type: Recreate}") || !strings.Contains(single, "--leader-elect=false") {
+		t.Errorf("leaderElection=false renders no Recreate strategy (%v)", err)
 	}
 	noCRDs, err := helm(t, "template", "x", chart, "--set", "crds.install=false,policies.install=false")
 	if err != nil || strings.Contains(noCRDs, "kind: CustomResourceDefinition") || strings.Contains(noCRDs, "AdmissionPolicy") {
