@@ -63,7 +63,7 @@ func start(t *testing.T, crds ...string) (*testenv.Env, users) {
 	t.Helper()
 	root := testenv.RepoRoot()
 	env := testenv.StartForTest(t, testenv.Options{ControllerManager: true, CRDs: crds, ExtraManifests: []string{
-		filepath.Join(root, "config", "manager", "namespace.yaml"),
+		filepath.Join(root, "config", "namespace", "namespace.yaml"),
 		filepath.Join(root, "config", "rbac"),
 		filepath.Join(root, "config", "policies"),
 	}})

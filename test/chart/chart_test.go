@@ -20,12 +20,22 @@ limitations under the License.
 package chart_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
@@ -138,6 +148,10 @@ func TestChart(t *testing.T) {
 	if n := strings.Count(rendered, "helm.sh/resource-policy: keep"); n != 4 || strings.Count(rendered, "kind: CustomResourceDefinition") != 4 {
 		t.Errorf("%d CRDs marked helm.sh/resource-policy: keep, want all 4", n)
 	}
+	// Nor Argo CD's prune of the rendered chart, which ignores helm's keep.
+	if n := strings.Count(rendered, "argocd.argoproj.io/sync-options: Prune=false,Delete=false"); n != 4 {
+		t.Errorf("%d CRDs kept by Argo CD's prunes, want all 4", n)
+	}
 	env := testenv.StartForTest(t, testenv.Options{})
 	file := filepath.Join(t.TempDir(), "chart.yaml")
 	if err := os.WriteFile(file, []byte(rendered), 0o600); err != nil {
@@ -155,7 +169,8 @@ func TestChart(t *testing.T) {
 	}
 }
 
-// TestKustomizeDefault: `kubectl apply -k config/default` is accepted by the API server.
+// TestKustomizeDefault: `kubectl apply -k config/default` is accepted by the API server,
+// and what it deploys is removed without the data it serves.
 func TestKustomizeDefault(t *testing.T) {
 	env := testenv.StartForTest(t, testenv.Options{})
 	if err := env.Kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(testenv.RepoRoot(), "config", "default")); err != nil {
@@ -167,6 +182,48 @@ func TestKustomizeDefault(t *testing.T) {
 	if err := env.Kubectl("get", "validatingadmissionpolicy/subdomain-approval-authority", "mutatingadmissionpolicy/subdomain-approved-by",
 		"crd/subdomainledgers.subdomain.kominfo.go.id"); err != nil {
 		t.Error(err)
+	}
+
+	// Removing the deployment keeps what it serves: the CRDs (deleting one deletes
+	// every request and ledger page, past finalizers and policies) and the namespace
+	// (every zone's DNS records by default). GitOps prunes leave them by their
+	// annotations; make undeploy deletes only the manager, its RBAC and the policies.
+	ctx := context.Background()
+	kept := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-system"}}}
+	for _, r := range []string{"subdomainzones", "subdomainrequests", "subdomainclaims", "subdomainledgers"} {
+		crd := &unstructured.Unstructured{}
+		crd.SetAPIVersion("apiextensions.k8s.io/v1")
+		crd.SetKind("CustomResourceDefinition")
+		crd.SetName(r + ".subdomain.kominfo.go.id")
+		kept = append(kept, crd)
+	}
+	for _, o := range kept {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+			t.Fatal(err)
+		}
+		a := o.GetAnnotations()
+		if a["argocd.argoproj.io/sync-options"] != "Prune=false,Delete=false" || a["kustomize.toolkit.fluxcd.io/prune"] != "disabled" {
+			t.Errorf("%s %s is not kept by Argo CD's and Flux's prunes: annotations %v", o.GetObjectKind().GroupVersionKind().Kind, o.GetName(), a)
+		}
+	}
+	make := exec.Command("make", "undeploy", "KUBECONFIG="+env.Kubeconfig)
+	make.Dir = testenv.RepoRoot()
+	if out, err := make.CombinedOutput(); err != nil {
+		t.Fatalf("make undeploy: %v\n%s", err, out)
+	}
+	for _, o := range kept {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil || !o.GetDeletionTimestamp().IsZero() {
+			t.Errorf("make undeploy deleted %s %s (%v)", o.GetObjectKind().GroupVersionKind().Kind, o.GetName(), err)
+		}
+	}
+	for _, o := range []client.Object{
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "subdomain-operator"}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-operator"}},
+		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-approval-authority"}},
+	} {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(o), o); !apierrors.IsNotFound(err) {
+			t.Errorf("make undeploy left %T %s (%v)", o, o.GetName(), err)
+		}
 	}
 }
 
