@@ -290,6 +290,11 @@ func TestZoneReasonsQuoted(t *testing.T) {
 		!strings.Contains(c.Message, "besides, AddressConflict") || !strings.Contains(c.Message, `SubdomainRequest "pemegang"`) {
 		t.Errorf("zone bersamatz Ready = %+v, want InvalidTimeZone quoting the AddressConflict", c)
 	}
+	// To kstatus the zone failed: it stays so until someone changes it.
+	if s := zoneCondition(z, sdv1.ConditionStalled); s.Status != metav1.ConditionTrue || s.Reason != "InvalidTimeZone" ||
+		zoneCondition(z, sdv1.ConditionReconciling).Status != "" {
+		t.Errorf("zone bersamatz with an unusable time zone: %+v", z.Status.Conditions)
+	}
 	if err := k8s.Delete(ctx, z); err != nil {
 		t.Fatal(err)
 	}

@@ -157,11 +157,18 @@ func assertNowhere(t *testing.T, r *sdv1.SubdomainRequest, secrets ...string) {
 func refusingPolicy(t *testing.T, name, resource string, ops []admissionregistrationv1.OperationType,
 	v admissionregistrationv1.Validation, nsSelector *metav1.LabelSelector) {
 	t.Helper()
+	refusingPolicyIn(t, "", "v1", name, resource, ops, v, nsSelector)
+}
+
+// refusingPolicyIn is refusingPolicy for a resource of API group and version.
+func refusingPolicyIn(t *testing.T, group, version, name, resource string, ops []admissionregistrationv1.OperationType,
+	v admissionregistrationv1.Validation, nsSelector *metav1.LabelSelector) {
+	t.Helper()
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
 			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
 				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: ops,
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{resource}}},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{group}, APIVersions: []string{version}, Resources: []string{resource}}},
 			}}},
 			Validations: []admissionregistrationv1.Validation{v},
 		}}
@@ -630,12 +637,18 @@ func TestZoneNamespaceCreatedLater(t *testing.T) {
 		announcing("10.178.27.0/24")(z)
 		z.Spec.Ingress.ControllerNamespace, z.Spec.DNS.Namespace = "ingress-nanti", "dns-nanti"
 	}))
-	if _, err := zoneReadyWhen("nanti", func(c metav1.Condition) bool {
+	z, err := zoneReadyWhen("nanti", func(c metav1.Condition) bool {
 		return c.Status == metav1.ConditionFalse && c.Reason == "NamespaceMissing" &&
 			strings.Contains(c.Message, "namespace ingress-nanti (spec.ingress.controllerNamespace) does not exist") &&
 			strings.Contains(c.Message, "namespace dns-nanti (spec.dns.namespace) does not exist")
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatalf("the zone never said its namespaces are missing: %v", err)
+	}
+	// To kstatus the zone is in progress (the namespaces may come), not failed.
+	if c := zoneCondition(z, sdv1.ConditionReconciling); c.Status != metav1.ConditionTrue || c.Reason != "NamespaceMissing" ||
+		zoneCondition(z, sdv1.ConditionStalled).Status != "" {
+		t.Errorf("zone nanti waiting for its namespaces: %+v", z.Status.Conditions)
 	}
 	create(t, newRequest("rsnanti", "nanti", "rsnanti", approved("kadis")))
 	waitFor(t, "rsnanti", "waiting for a namespace", func(r *sdv1.SubdomainRequest) bool {
@@ -645,8 +658,12 @@ func TestZoneNamespaceCreatedLater(t *testing.T) {
 	withoutResync(t, "rsnanti")
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dns-nanti"}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nanti"}})
-	if _, err := zoneReadyWhen("nanti", func(c metav1.Condition) bool { return c.Status == metav1.ConditionTrue }); err != nil {
+	z, err = zoneReadyWhen("nanti", func(c metav1.Condition) bool { return c.Status == metav1.ConditionTrue })
+	if err != nil {
 		t.Fatalf("the zone never saw its namespaces come: %v", err)
+	}
+	if len(z.Status.Conditions) != 1 {
+		t.Errorf("zone nanti Ready keeps other conditions: %+v", z.Status.Conditions)
 	}
 	waitFor(t, "rsnanti", "its Service made once the namespaces came", func(r *sdv1.SubdomainRequest) bool {
 		return condition(r, sdv1.ConditionAddressAssigned).Reason == "WaitingForLoadBalancer"

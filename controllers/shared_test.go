@@ -22,6 +22,7 @@ import (
 	"strings"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -547,4 +548,50 @@ func TestSharedRetainedKeepsAddress(t *testing.T) {
 			t.Errorf("the address's claim, kept for the retained site: %v %+v", err, c.ObjectMeta)
 		}
 	}
+}
+
+// TestZoneErrorSaid: a zone whose pass fails - here its shared address's claim, which
+// a cluster's policy refuses - says so (Ready False ReconcileError quoting the
+// refusal, Reconciling True: retried) instead of keeping what it said before, and is
+// Ready with neither once the refusal goes.
+func TestZoneErrorSaid(t *testing.T) {
+	ctx := context.Background()
+	refusingPolicyIn(t, sdv1.GroupVersion.Group, sdv1.GroupVersion.Version, "test-no-zone-claims", "subdomainclaims",
+		[]admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+		admissionregistrationv1.Validation{Expression: "object.spec.request != ''", Message: "zones may not hold addresses here"}, nil)
+	probe := &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-178-30-254"},
+		Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeAddress, Value: "10.178.30.254", Zone: "probe"}}
+	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		err := k8s.Create(ctx, probe.DeepCopy(), client.DryRunAll)
+		return err != nil && strings.Contains(err.Error(), "zones may not hold addresses here"), nil
+	}); err != nil {
+		t.Fatalf("the policy never refused a zone's claim: %v", err)
+	}
+	create(t, newZone("bagigagal", "bagigagal.go.id", sharedAt("10.178.30.1")))
+	z, err := zoneReadyWhen("bagigagal", func(c metav1.Condition) bool { return c.Reason == "ReconcileError" })
+	if err != nil {
+		t.Fatalf("zone bagigagal never said its claim is refused: %+v: %v", z.Status.Conditions, err)
+	}
+	if c := zoneCondition(z, sdv1.ConditionReady); c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "zones may not hold addresses here") {
+		t.Errorf("zone bagigagal Ready = %+v", c)
+	}
+	if c := zoneCondition(z, sdv1.ConditionReconciling); c.Status != metav1.ConditionTrue || zoneCondition(z, sdv1.ConditionStalled).Status != "" {
+		t.Errorf("zone bagigagal, its claim refused: %+v", z.Status.Conditions)
+	}
+	for _, o := range []client.Object{
+		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "test-no-zone-claims"}},
+		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "test-no-zone-claims"}},
+	} {
+		if err := k8s.Delete(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	z, err = zoneReadyWhen("bagigagal", func(c metav1.Condition) bool { return c.Status == metav1.ConditionTrue })
+	if err != nil {
+		t.Fatalf("zone bagigagal never became Ready once its claim was allowed: %+v: %v", z.Status.Conditions, err)
+	}
+	if len(z.Status.Conditions) != 1 {
+		t.Errorf("zone bagigagal Ready keeps other conditions: %+v", z.Status.Conditions)
+	}
+	waitOwners(t, "ip-10-178-30-1", "bagigagal")
 }

@@ -65,13 +65,12 @@ type SubdomainZoneReconciler struct {
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainzones/finalizers,verbs=update
 // +kubebuilder:rbac:groups=subdomain.kominfo.go.id,resources=subdomainclaims,verbs=get;list;watch;create;patch;delete
 
-// Reconcile keeps a zone while requests use it, holds the shared address's claim of
-// a shared zone, counts the zone's address claims and checks its settings against
-// what the CRD cannot see (unusableSettings). Sets Ready (False with reason
-// InvalidAddressPool from the pool, AddressConflict while a request
-// holds the shared address, InvalidTimeZone or NamespaceMissing from the settings,
-// DeletionWaitsForRequests while a zone being deleted has requests; the later ones
-// quote the earlier). Writes status only when it changed; requeues after
+// Reconcile keeps a zone while requests use it (protect), works out whether the zone
+// serves (readiness) and writes its status once, when it changed: Ready, and kstatus's
+// Stalled or Reconciling beside a Ready False (zoneConditions). Ready is False with
+// the readiness reasons, ReconcileError when readiness could not be worked out (the
+// error is returned: looked at again with backoff), or DeletionWaitsForRequests while a
+// zone being deleted has requests (quoting any other reason). Requeues after
 // namespaceRecheck while a namespace is missing.
 func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Request) (ctrl.Result, error) {
 	zone := &sdv1.SubdomainZone{}
@@ -85,38 +84,10 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		return ctrl.Result{}, protectErr
 	}
 	base := zone.DeepCopy()
-	holder, holds, err := r.holdSharedAddress(ctx, zone)
+	ready, reason, msg, recheck, err := r.readiness(ctx, zone)
 	if err != nil {
-		return ctrl.Result{}, err
-	}
-	// Read in place from the index: no copy of thousands of cached claims. A shared
-	// address's claim, which no request holds, is not an allocation.
-	indexed, err := r.claims.ByIndex(indexZoneAddresses, zone.Name)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	held := slices.DeleteFunc(slices.Clone(indexed), func(o any) bool { return sharedAddressClaim(o) })
-	var ready bool
-	var reason, msg string
-	if zone.Spec.SharedAddress != "" {
-		ready, reason, msg = sharedStatus(zone, held, holder, holds)
-	} else if ready, reason, msg, err = r.poolStatus(zone, held); err != nil {
-		return ctrl.Result{}, err
-	}
-	unusable, why, err := r.unusableSettings(ctx, zone)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	var result ctrl.Result
-	if unusable == reasonNamespaceMissing {
-		// No watch sees a namespace that is not the operator's come: look again.
-		result.RequeueAfter = namespaceRecheck
-	}
-	if unusable != "" {
-		if !ready {
-			why += fmt.Sprintf("; besides, %s: %s", reason, msg)
-		}
-		ready, reason, msg = false, unusable, why
+		// What Ready said before is not known to hold any more: say why.
+		ready, reason, msg = false, "ReconcileError", err.Error()
 	}
 	if len(users) > 0 {
 		wait := fmt.Sprintf("deletion waits for %s naming the zone: %s; their sites stay served and kept up meanwhile, and no new one is provisioned; delete them first - their deletions follow the zone's change window - or remove the finalizer %s to leave them without a zone",
@@ -126,18 +97,83 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		}
 		ready, reason, msg = false, "DeletionWaitsForRequests", wait
 	}
-	st := metav1.ConditionTrue
-	if !ready {
-		st = metav1.ConditionFalse
-	}
-	meta.SetStatusCondition(&zone.Status.Conditions, metav1.Condition{
-		Type: sdv1.ConditionReady, Status: st, Reason: reason, Message: msg, ObservedGeneration: zone.Generation,
-	})
+	zoneConditions(zone, ready, reason, msg)
 	zone.Status.ObservedGeneration = zone.Generation
-	if equality.Semantic.DeepEqual(base.Status, zone.Status) {
-		return result, protectErr
+	var result ctrl.Result
+	if recheck && err == nil {
+		// No watch sees a namespace that is not the operator's come: look again.
+		result.RequeueAfter = namespaceRecheck
 	}
-	return result, errors.Join(protectErr, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base))))
+	if !equality.Semantic.DeepEqual(base.Status, zone.Status) {
+		err = errors.Join(err, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base))))
+	}
+	return result, errors.Join(protectErr, err)
+}
+
+// readiness holds the shared address's claim of a shared zone, counts the zone's
+// address claims (the status's figures) and checks its settings against what the CRD
+// cannot see (unusableSettings). It says whether the zone serves, and if not why:
+// InvalidAddressPool from the pool, AddressConflict while a request holds the shared
+// address, InvalidTimeZone or NamespaceMissing from the settings, the later quoting
+// the earlier; recheck while a namespace is missing. Returns early on an error.
+func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.SubdomainZone) (ready bool, reason, msg string, recheck bool, err error) {
+	holder, holds, err := r.holdSharedAddress(ctx, zone)
+	if err != nil {
+		return false, "", "", false, err
+	}
+	// Read in place from the index: no copy of thousands of cached claims. A shared
+	// address's claim, which no request holds, is not an allocation.
+	indexed, err := r.claims.ByIndex(indexZoneAddresses, zone.Name)
+	if err != nil {
+		return false, "", "", false, err
+	}
+	held := slices.DeleteFunc(slices.Clone(indexed), func(o any) bool { return sharedAddressClaim(o) })
+	if zone.Spec.SharedAddress != "" {
+		ready, reason, msg = sharedStatus(zone, held, holder, holds)
+	} else if ready, reason, msg, err = r.poolStatus(zone, held); err != nil {
+		return false, "", "", false, err
+	}
+	unusable, why, err := r.unusableSettings(ctx, zone)
+	if err != nil {
+		return false, "", "", false, err
+	}
+	if unusable != "" {
+		if !ready {
+			why += fmt.Sprintf("; besides, %s: %s", reason, msg)
+		}
+		ready, reason, msg = false, unusable, why
+	}
+	return ready, reason, msg, unusable == reasonNamespaceMissing, nil
+}
+
+// zoneStalled are the Ready reasons of a zone that stays as it is until someone
+// changes it (its spec, or another zone's request): kstatus's Stalled. Any other
+// reason of a zone that is not Ready is Reconciling: a namespace to come, requests to
+// go, an error to retry.
+var zoneStalled = map[string]bool{"AddressConflict": true, "InvalidAddressPool": true, "InvalidTimeZone": true}
+
+// zoneConditions sets Ready, and beside a Ready False either Stalled or Reconciling
+// with the same reason and message (absent when False, as on requests), each with
+// the zone's generation.
+func zoneConditions(zone *sdv1.SubdomainZone, ready bool, reason, msg string) {
+	set := func(typ string, on bool) {
+		st := metav1.ConditionTrue
+		if !on {
+			st = metav1.ConditionFalse
+		}
+		meta.SetStatusCondition(&zone.Status.Conditions, metav1.Condition{
+			Type: typ, Status: st, Reason: reason, Message: msg, ObservedGeneration: zone.Generation,
+		})
+	}
+	set(sdv1.ConditionReady, ready)
+	stalled := !ready && zoneStalled[reason]
+	for typ, on := range map[string]bool{sdv1.ConditionStalled: stalled, sdv1.ConditionReconciling: !ready && !stalled} {
+		if on {
+			set(typ, true)
+		} else {
+			meta.RemoveStatusCondition(&zone.Status.Conditions, typ)
+		}
+	}
 }
 
 // unusableSettings checks what the API server cannot and returns a Ready reason and

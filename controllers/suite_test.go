@@ -368,6 +368,14 @@ func statusString(r *sdv1.SubdomainRequest) string {
 	return b.String()
 }
 
+// zoneCondition is zone z's condition typ (the zero condition while it has none).
+func zoneCondition(z *sdv1.SubdomainZone, typ string) metav1.Condition {
+	if c := meta.FindStatusCondition(z.Status.Conditions, typ); c != nil {
+		return *c
+	}
+	return metav1.Condition{}
+}
+
 func condition(r *sdv1.SubdomainRequest, typ string) metav1.Condition {
 	if c := meta.FindStatusCondition(r.Status.Conditions, typ); c != nil {
 		return *c
