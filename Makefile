@@ -109,11 +109,10 @@ deploy: manifests ## Deploy the operator (CRDs, RBAC, policies, manager) with ku
 	$(KUBECTL) kustomize config/default | sed 's|image: subdomain-operator:dev|image: $(IMG)|' | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
-undeploy: ## Remove the operator (manager, RBAC, policies); keep the CRDs - every request and ledger - and namespace subdomain-system (DNS records).
+undeploy: ## Remove the operator (manager, RBAC); keep the CRDs - every request and ledger -, namespace subdomain-system (DNS records) and the policies that guard them.
 	@test -n "$(KUBECTL)" || { echo "no kubectl: run 'make envtest-assets' or put kubectl on PATH"; exit 1; }
 	$(KUBECTL) delete --ignore-not-found -k config/manager
 	$(KUBECTL) delete --ignore-not-found -k config/rbac
-	$(KUBECTL) delete --ignore-not-found -k config/policies
 
 .PHONY: docker-build
 docker-build: ## Build the manager's image $$IMG (Dockerfile: static binary, distroless nonroot).

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,6 +37,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kominfo/subdomain-operator/internal/testenv"
 )
@@ -144,13 +146,34 @@ func TestChart(t *testing.T) {
 			t.Errorf("rendered chart lacks %q", want)
 		}
 	}
-	// helm uninstall must not delete the CRDs (every request and ledger with them).
-	if n := strings.Count(rendered, "helm.sh/resource-policy: keep"); n != 4 || strings.Count(rendered, "kind: CustomResourceDefinition") != 4 {
-		t.Errorf("%d CRDs marked helm.sh/resource-policy: keep, want all 4", n)
+	// helm uninstall must not delete the CRDs (every request and ledger with them),
+	// nor the policies that guard them (and the roles that go with the policies); nor
+	// Argo CD's or Flux's prunes of the rendered chart (Argo CD ignores helm's keep).
+	kept := 0
+	for _, doc := range strings.Split(rendered, "\n---\n") {
+		obj := struct {
+			Kind     string
+			Metadata struct {
+				Name        string
+				Annotations map[string]string
+			}
+		}{}
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatal(err)
+		}
+		guarded := obj.Kind == "CustomResourceDefinition" || strings.Contains(obj.Kind, "AdmissionPolicy") ||
+			obj.Kind == "ClusterRole" && slices.Contains([]string{"subdomain-approver", "subdomain-editor", "subdomain-viewer"}, obj.Metadata.Name)
+		a := obj.Metadata.Annotations
+		if has := a["helm.sh/resource-policy"] == "keep" && a["argocd.argoproj.io/sync-options"] == "Prune=false,Delete=false" &&
+			a["kustomize.toolkit.fluxcd.io/prune"] == "disabled"; has != guarded {
+			t.Errorf("%s %s: kept on uninstall and prunes %v, want %v (annotations %v)", obj.Kind, obj.Metadata.Name, has, guarded, a)
+		}
+		if guarded {
+			kept++
+		}
 	}
-	// Nor Argo CD's prune of the rendered chart, which ignores helm's keep.
-	if n := strings.Count(rendered, "argocd.argoproj.io/sync-options: Prune=false,Delete=false"); n != 4 {
-		t.Errorf("%d CRDs kept by Argo CD's prunes, want all 4", n)
+	if kept != 4+2*9+3 {
+		t.Errorf("%d objects kept on uninstall, want 25: 4 CRDs, 9 policies and their bindings, 3 roles", kept)
 	}
 	env := testenv.StartForTest(t, testenv.Options{})
 	file := filepath.Join(t.TempDir(), "chart.yaml")
@@ -187,9 +210,16 @@ func TestKustomizeDefault(t *testing.T) {
 	// Removing the deployment keeps what it serves: the CRDs (deleting one deletes
 	// every request and ledger page, past finalizers and policies) and the namespace
 	// (every zone's DNS records by default). GitOps prunes leave them by their
-	// annotations; make undeploy deletes only the manager, its RBAC and the policies.
+	// annotations; make undeploy deletes only the manager and its RBAC.
 	ctx := context.Background()
-	kept := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-system"}}}
+	kept := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-system"}},
+		// The policies guard what stays (ledger pages, requests' deletions, approvals)
+		// and need no operator running.
+		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-ledger-retention"}},
+		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-request-deletion"}},
+		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-request-deletion"}},
+		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-approval-authority"}},
+		&admissionregistrationv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-approved-by"}}}
 	for _, r := range []string{"subdomainzones", "subdomainrequests", "subdomainclaims", "subdomainledgers"} {
 		crd := &unstructured.Unstructured{}
 		crd.SetAPIVersion("apiextensions.k8s.io/v1")
@@ -219,7 +249,6 @@ func TestKustomizeDefault(t *testing.T) {
 	for _, o := range []client.Object{
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "subdomain-system", Name: "subdomain-operator"}},
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-operator"}},
-		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "subdomain-approval-authority"}},
 	} {
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(o), o); !apierrors.IsNotFound(err) {
 			t.Errorf("make undeploy left %T %s (%v)", o, o.GetName(), err)
