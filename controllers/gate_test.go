@@ -299,6 +299,28 @@ func TestZoneReasonsQuoted(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "bersamatz"}})
+
+	// A namespace to come is in progress, but the time zone quoted besides it stays
+	// until someone fixes it: Stalled, whichever reason Ready names first.
+	zone = newZone("nstz", "nstz.go.id", func(z *sdv1.SubdomainZone) {
+		z.Spec.AddressPool = []string{"10.178.29.128/25"}
+		z.Spec.DNS.Namespace = "dns-nstz"
+		z.Spec.ChangeWindow = unusableWindow()
+	})
+	storedBeforeTimeZoneRule(t, func() error { return k8s.Create(ctx, zone.DeepCopy()) })
+	z, err = zoneReadyWhen("nstz", func(c metav1.Condition) bool {
+		return c.Reason == "NamespaceMissing" && strings.Contains(c.Message, "besides, InvalidTimeZone")
+	})
+	if err != nil {
+		t.Fatalf("zone nstz: %+v: %v", z.Status.Conditions, err)
+	}
+	if s := zoneCondition(z, sdv1.ConditionStalled); s.Status != metav1.ConditionTrue || zoneCondition(z, sdv1.ConditionReconciling).Status != "" {
+		t.Errorf("zone nstz, its namespace missing and its time zone unusable: %+v", z.Status.Conditions)
+	}
+	if err := k8s.Delete(ctx, z); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "nstz"}})
 }
 
 // TestApprovalGivenAgain: an approval withdrawn and given again is a new decision on

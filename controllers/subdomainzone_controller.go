@@ -69,8 +69,9 @@ type SubdomainZoneReconciler struct {
 // serves (readiness) and writes its status once, when it changed: Ready, and kstatus's
 // Stalled or Reconciling beside a Ready False (zoneConditions). Ready is False with
 // the readiness reasons, ReconcileError when readiness could not be worked out (the
-// error is returned: looked at again with backoff), or DeletionWaitsForRequests while a
-// zone being deleted has requests (quoting any other reason). Requeues after
+// error is returned: looked at again with backoff; a 409 from a cached copy that was
+// behind returns at once, writing nothing), or DeletionWaitsForRequests while a zone
+// being deleted has requests (quoting any other reason). Requeues after
 // namespaceRecheck while a namespace is missing.
 func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Request) (ctrl.Result, error) {
 	zone := &sdv1.SubdomainZone{}
@@ -84,10 +85,15 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		return ctrl.Result{}, protectErr
 	}
 	base := zone.DeepCopy()
-	ready, reason, msg, recheck, err := r.readiness(ctx, zone)
+	ready, stalled, reason, msg, recheck, err := r.readiness(ctx, zone)
+	if apierrors.IsConflict(err) {
+		// A write from a cached copy that was behind (zones sharing an address take
+		// turns on its claim): nothing is wrong with the zone; looked at again at once.
+		return ctrl.Result{}, errors.Join(protectErr, err)
+	}
 	if err != nil {
 		// What Ready said before is not known to hold any more: say why.
-		ready, reason, msg = false, "ReconcileError", err.Error()
+		ready, stalled, reason, msg = false, false, "ReconcileError", err.Error()
 	}
 	if len(users) > 0 {
 		wait := fmt.Sprintf("deletion waits for %s naming the zone: %s; their sites stay served and kept up meanwhile, and no new one is provisioned; delete them first - their deletions follow the zone's change window - or remove the finalizer %s to leave them without a zone",
@@ -97,7 +103,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		}
 		ready, reason, msg = false, "DeletionWaitsForRequests", wait
 	}
-	zoneConditions(zone, ready, reason, msg)
+	zoneConditions(zone, ready, stalled, reason, msg)
 	zone.Status.ObservedGeneration = zone.Generation
 	var result ctrl.Result
 	if recheck && err == nil {
@@ -115,27 +121,30 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 // cannot see (unusableSettings). It says whether the zone serves, and if not why:
 // InvalidAddressPool from the pool, AddressConflict while a request holds the shared
 // address, InvalidTimeZone or NamespaceMissing from the settings, the later quoting
-// the earlier; recheck while a namespace is missing. Returns early on an error.
-func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.SubdomainZone) (ready bool, reason, msg string, recheck bool, err error) {
+// the earlier; stalled when any of them stays until someone changes something
+// (zoneStalled), quoted or not; recheck while a namespace is missing. Returns early
+// on an error.
+func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.SubdomainZone) (ready, stalled bool, reason, msg string, recheck bool, err error) {
 	holder, holds, err := r.holdSharedAddress(ctx, zone)
 	if err != nil {
-		return false, "", "", false, err
+		return false, false, "", "", false, err
 	}
 	// Read in place from the index: no copy of thousands of cached claims. A shared
 	// address's claim, which no request holds, is not an allocation.
 	indexed, err := r.claims.ByIndex(indexZoneAddresses, zone.Name)
 	if err != nil {
-		return false, "", "", false, err
+		return false, false, "", "", false, err
 	}
 	held := slices.DeleteFunc(slices.Clone(indexed), func(o any) bool { return sharedAddressClaim(o) })
 	if zone.Spec.SharedAddress != "" {
 		ready, reason, msg = sharedStatus(zone, held, holder, holds)
 	} else if ready, reason, msg, err = r.poolStatus(zone, held); err != nil {
-		return false, "", "", false, err
+		return false, false, "", "", false, err
 	}
-	unusable, why, err := r.unusableSettings(ctx, zone)
+	stalled = !ready && zoneStalled[reason]
+	unusable, why, badWindow, err := r.unusableSettings(ctx, zone)
 	if err != nil {
-		return false, "", "", false, err
+		return false, false, "", "", false, err
 	}
 	if unusable != "" {
 		if !ready {
@@ -143,7 +152,7 @@ func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.Subd
 		}
 		ready, reason, msg = false, unusable, why
 	}
-	return ready, reason, msg, unusable == reasonNamespaceMissing, nil
+	return ready, stalled || badWindow, reason, msg, unusable == reasonNamespaceMissing, nil
 }
 
 // zoneStalled are the Ready reasons of a zone that stays as it is until someone
@@ -152,10 +161,10 @@ func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.Subd
 // go, an error to retry.
 var zoneStalled = map[string]bool{"AddressConflict": true, "InvalidAddressPool": true, "InvalidTimeZone": true}
 
-// zoneConditions sets Ready, and beside a Ready False either Stalled or Reconciling
-// with the same reason and message (absent when False, as on requests), each with
-// the zone's generation.
-func zoneConditions(zone *sdv1.SubdomainZone, ready bool, reason, msg string) {
+// zoneConditions sets Ready, and beside a Ready False either Stalled (stalled) or
+// Reconciling with the same reason and message (absent when False, as on requests),
+// each with the zone's generation.
+func zoneConditions(zone *sdv1.SubdomainZone, ready, stalled bool, reason, msg string) {
 	set := func(typ string, on bool) {
 		st := metav1.ConditionTrue
 		if !on {
@@ -166,7 +175,7 @@ func zoneConditions(zone *sdv1.SubdomainZone, ready bool, reason, msg string) {
 		})
 	}
 	set(sdv1.ConditionReady, ready)
-	stalled := !ready && zoneStalled[reason]
+	stalled = stalled && !ready
 	for typ, on := range map[string]bool{sdv1.ConditionStalled: stalled, sdv1.ConditionReconciling: !ready && !stalled} {
 		if on {
 			set(typ, true)
@@ -180,23 +189,23 @@ func zoneConditions(zone *sdv1.SubdomainZone, ready bool, reason, msg string) {
 // message, or "" when the settings serve: the change window as the requests read it
 // (window.Parse: a time zone the CRD refuses now may be stored from before the rule,
 // or missing from the operator's time zone database), which holds every rename and
-// deletion (InvalidTimeZone); then the namespaces the zone names (missingNamespaces:
-// NamespaceMissing, quoting an InvalidTimeZone besides).
-func (r *SubdomainZoneReconciler) unusableSettings(ctx context.Context, zone *sdv1.SubdomainZone) (reason, msg string, err error) {
+// deletion (InvalidTimeZone, and badWindow); then the namespaces the zone names
+// (missingNamespaces: NamespaceMissing, quoting an InvalidTimeZone besides).
+func (r *SubdomainZoneReconciler) unusableSettings(ctx context.Context, zone *sdv1.SubdomainZone) (reason, msg string, badWindow bool, err error) {
 	if cw := zone.Spec.ChangeWindow; cw != nil {
 		if _, err := window.Parse(cw); err != nil {
-			reason, msg = "InvalidTimeZone", fmt.Sprintf("changeWindow: %v; renames and deletions wait until it is fixed", err)
+			reason, msg, badWindow = "InvalidTimeZone", fmt.Sprintf("changeWindow: %v; renames and deletions wait until it is fixed", err), true
 		}
 	}
 	missing, err := r.missingNamespaces(ctx, zone)
 	if err != nil || len(missing) == 0 {
-		return reason, msg, err
+		return reason, msg, badWindow, err
 	}
 	m := strings.Join(missing, "; ")
 	if reason != "" {
 		m += fmt.Sprintf("; besides, %s: %s", reason, msg)
 	}
-	return reasonNamespaceMissing, m, nil
+	return reasonNamespaceMissing, m, badWindow, nil
 }
 
 // reasonNamespaceMissing is a zone's Ready reason while a namespace it names does not

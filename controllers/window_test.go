@@ -247,6 +247,8 @@ func TestScheduledRenameStalled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Looked at again at once (not at the refusal's one-minute retry): a label.
+	editRequest(t, "dlhk", func(r *sdv1.SubdomainRequest) { r.Labels = map[string]string{"touched": "1"} })
 	r = waitPhase(t, "dlhk", sdv1.PhaseScheduled)
 	if c := condition(r, sdv1.ConditionReconciling); c.Status != metav1.ConditionTrue || c.Reason != "WaitingForChangeWindow" {
 		t.Errorf("the refusal gone, the rename waits again: Reconciling %+v", c)
