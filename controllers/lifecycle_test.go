@@ -153,16 +153,17 @@ func assertNowhere(t *testing.T, r *sdv1.SubdomainRequest, secrets ...string) {
 // refusingPolicy stands for a cluster's own admission policy until the test ends: a
 // ValidatingAdmissionPolicy name that denies ops on core resource (namespaces matching
 // nsSelector; nil: every one) failing v. The API server takes it in a moment: the test
-// waits for a refusal of its own before it counts on it.
+// waits for a refusal of its own before it counts on it. lift deletes it before the
+// test ends.
 func refusingPolicy(t *testing.T, name, resource string, ops []admissionregistrationv1.OperationType,
-	v admissionregistrationv1.Validation, nsSelector *metav1.LabelSelector) {
+	v admissionregistrationv1.Validation, nsSelector *metav1.LabelSelector) (lift func()) {
 	t.Helper()
-	refusingPolicyIn(t, "", "v1", name, resource, ops, v, nsSelector)
+	return refusingPolicyIn(t, "", "v1", name, resource, ops, v, nsSelector)
 }
 
 // refusingPolicyIn is refusingPolicy for a resource of API group and version.
 func refusingPolicyIn(t *testing.T, group, version, name, resource string, ops []admissionregistrationv1.OperationType,
-	v admissionregistrationv1.Validation, nsSelector *metav1.LabelSelector) {
+	v admissionregistrationv1.Validation, nsSelector *metav1.LabelSelector) (lift func()) {
 	t.Helper()
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
@@ -183,6 +184,14 @@ func refusingPolicyIn(t *testing.T, group, version, name, resource string, ops [
 		_ = k8s.Delete(context.Background(), binding)
 		_ = k8s.Delete(context.Background(), policy)
 	})
+	return func() {
+		t.Helper()
+		for _, o := range []client.Object{binding, policy} {
+			if err := k8s.Delete(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 // TestSecretRefusalNotQuoted: a refusal of the credentials Secret's write is never

@@ -556,7 +556,7 @@ func TestSharedRetainedKeepsAddress(t *testing.T) {
 // Ready with neither once the refusal goes.
 func TestZoneErrorSaid(t *testing.T) {
 	ctx := context.Background()
-	refusingPolicyIn(t, sdv1.GroupVersion.Group, sdv1.GroupVersion.Version, "test-no-zone-claims", "subdomainclaims",
+	lift := refusingPolicyIn(t, sdv1.GroupVersion.Group, sdv1.GroupVersion.Version, "test-no-zone-claims", "subdomainclaims",
 		[]admissionregistrationv1.OperationType{admissionregistrationv1.Create},
 		admissionregistrationv1.Validation{Expression: "object.spec.request != ''", Message: "zones may not hold addresses here"}, nil)
 	probe := &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-178-30-254"},
@@ -578,14 +578,7 @@ func TestZoneErrorSaid(t *testing.T) {
 	if c := zoneCondition(z, sdv1.ConditionReconciling); c.Status != metav1.ConditionTrue || zoneCondition(z, sdv1.ConditionStalled).Status != "" {
 		t.Errorf("zone bagigagal, its claim refused: %+v", z.Status.Conditions)
 	}
-	for _, o := range []client.Object{
-		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "test-no-zone-claims"}},
-		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "test-no-zone-claims"}},
-	} {
-		if err := k8s.Delete(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
+	lift()
 	z, err = zoneReadyWhen("bagigagal", func(c metav1.Condition) bool { return c.Status == metav1.ConditionTrue })
 	if err != nil {
 		t.Fatalf("zone bagigagal never became Ready once its claim was allowed: %+v: %v", z.Status.Conditions, err)

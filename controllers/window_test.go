@@ -215,7 +215,7 @@ func TestScheduledRenameStalled(t *testing.T) {
 	}
 
 	invalid := metav1.StatusReasonInvalid
-	refusingPolicy(t, "test-no-new-secrets", "secrets", []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+	lift := refusingPolicy(t, "test-no-new-secrets", "secrets", []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
 		admissionregistrationv1.Validation{Expression: "false", Message: "metadata.name: Invalid value: no new Secrets here", Reason: &invalid},
 		&metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: "opd-dlhk"}})
 	probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "opd-dlhk", Name: "probe"}}
@@ -239,14 +239,7 @@ func TestScheduledRenameStalled(t *testing.T) {
 		t.Errorf("the served name must stay: %s", statusString(r))
 	}
 
-	for _, o := range []client.Object{
-		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "test-no-new-secrets"}},
-		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "test-no-new-secrets"}},
-	} {
-		if err := k8s.Delete(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
+	lift()
 	// Looked at again at once (not at the refusal's one-minute retry): a label.
 	editRequest(t, "dlhk", func(r *sdv1.SubdomainRequest) { r.Labels = map[string]string{"touched": "1"} })
 	r = waitPhase(t, "dlhk", sdv1.PhaseScheduled)
