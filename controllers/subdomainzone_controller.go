@@ -106,7 +106,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	zoneConditions(zone, ready, stalled, reason, msg)
 	zone.Status.ObservedGeneration = zone.Generation
 	var result ctrl.Result
-	if recheck && err == nil {
+	if recheck {
 		// No watch sees a namespace that is not the operator's come: look again.
 		result.RequeueAfter = namespaceRecheck
 	}
@@ -155,11 +155,12 @@ func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.Subd
 	return ready, stalled || badWindow, reason, msg, unusable == reasonNamespaceMissing, nil
 }
 
-// zoneStalled are the Ready reasons of a zone that stays as it is until someone
-// changes it (its spec, or another zone's request): kstatus's Stalled. Any other
-// reason of a zone that is not Ready is Reconciling: a namespace to come, requests to
-// go, an error to retry.
-var zoneStalled = map[string]bool{"AddressConflict": true, "InvalidAddressPool": true, "InvalidTimeZone": true}
+// zoneStalled are the pool's or shared address's Ready reasons of a zone that stays as
+// it is until someone changes it (its spec, or another zone's request): kstatus's
+// Stalled, as is an unusable window (unusableSettings' badWindow, InvalidTimeZone).
+// Any other reason of a zone that is not Ready is Reconciling: a namespace to come,
+// requests to go, an error to retry.
+var zoneStalled = map[string]bool{"AddressConflict": true, "InvalidAddressPool": true}
 
 // zoneConditions sets Ready, and beside a Ready False either Stalled (stalled) or
 // Reconciling with the same reason and message (absent when False, as on requests),
