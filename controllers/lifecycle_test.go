@@ -398,6 +398,59 @@ func TestDeletionPolicyKeptOnceBegun(t *testing.T) {
 	}
 }
 
+// TestDeletionDecisionWrittenFirst: a Delete deletion writes its decision
+// (status.deletionPolicy) before it deletes anything. Here the request's status
+// writes are refused: the deletion's passes delete nothing - before, the first pass
+// deleted the DNS records and the namespace and only then lost its status write, so
+// that the next pass saw no deletion begun - and a switch to Retain made meanwhile
+// leaves the whole site in place, its claims kept and the ledger saying Retained.
+func TestDeletionDecisionWrittenFirst(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("catat", "catat.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.31.0/24"} }))
+	create(t, newRequest("catat", "catat", "catat", approved("kadis")))
+	r := waitPhase(t, "catat", sdv1.PhaseReady)
+	addressClaim := naming.AddressClaimName(netip.MustParseAddr(r.Status.Address))
+	lift := refusingPolicyIn(t, sdv1.GroupVersion.Group, sdv1.GroupVersion.Version, "test-no-status-catat", "subdomainrequests/status",
+		[]admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+		admissionregistrationv1.Validation{Expression: "object.metadata.name != 'catat'", Message: "no status writes for catat"}, nil)
+	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
+		probe := getRequest(t, "catat")
+		probe.Status.Phase = sdv1.PhaseFailed
+		err := k8s.Status().Update(ctx, probe, client.DryRunAll)
+		return err != nil && strings.Contains(err.Error(), "no status writes for catat"), nil
+	}); err != nil {
+		t.Fatalf("the policy never refused the status write: %v", err)
+	}
+	if err := k8s.Delete(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitReconciled(t, "catat", requestReconciles("catat"))
+	waitReconciled(t, "catat", requestReconciles("catat"))
+	ns := &corev1.Namespace{}
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-catat"}, ns); err != nil || !ns.DeletionTimestamp.IsZero() {
+		t.Fatalf("the namespace was deleted before the decision was written: %v %v", err, ns.DeletionTimestamp)
+	}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "subdomain-system", Name: "catat"}, &dnsv1.DNSEndpoint{}); err != nil {
+		t.Fatalf("the DNSEndpoint was deleted before the decision was written: %v", err)
+	}
+	editRequest(t, "catat", func(r *sdv1.SubdomainRequest) { r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain })
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "catat"}})
+	lift()
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-catat"}, ns); err != nil || !ns.DeletionTimestamp.IsZero() {
+		t.Errorf("Retain: the namespace must stay: %v %v", err, ns.DeletionTimestamp)
+	}
+	for _, name := range []string{"catat.catat.go.id", addressClaim} {
+		if err := k8s.Get(ctx, types.NamespacedName{Name: name}, &sdv1.SubdomainClaim{}); err != nil {
+			t.Errorf("Retain: claim %s must stay: %v", name, err)
+		}
+	}
+	entries := ledgerOf(t, "catat", "catat")
+	if n := countEntries(entries, sdv1.LedgerRetained, func(sdv1.LedgerEntry) string { return "" })[""]; n != 1 ||
+		slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool { return e.Type == sdv1.LedgerDeleted }) {
+		t.Errorf("want one Retained entry and no Deleted one: %+v", entries)
+	}
+}
+
 // TestFinalizerRemovedByHand: a request whose finalizer someone removed by hand (tired
 // of a deletion waiting for the window, say) goes without the operator's deletion. Its
 // claims are released once garbage collection has deleted what it made, and the ledger

@@ -124,8 +124,10 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 			if err := r.recordUnservedApproval(ctx, s); err != nil {
 				return err
 			}
+			if err := r.beginDeletion(ctx, s); err != nil {
+				return err
+			}
 		}
-		s.req.Status.DeletionPolicy = sdv1.DeletionPolicyDelete
 		if err := r.deleteChildren(ctx, s, children); err != nil {
 			return err
 		}
@@ -159,11 +161,34 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	return nil
 }
 
+// beginDeletion writes status.deletionPolicy Delete - the decision to take the site
+// down - before anything is deleted, on its own: the pass's status is written at its
+// end, and a pass that deleted the records, Service and namespace but lost that write
+// (a conflict, the API server failing, the manager killed) would leave the next pass
+// nothing that says the deletion began - it would hold the site's remains for the
+// window, or switch to Retain and keep the claims of a site already gone. Refused, the
+// pass deletes nothing and is retried.
+func (r *SubdomainRequestReconciler) beginDeletion(ctx context.Context, s *requestScope) error {
+	from := s.req.DeepCopy()
+	s.req.Status.DeletionPolicy = sdv1.DeletionPolicyDelete
+	if err := r.Status().Patch(ctx, s.req, client.MergeFromWithOptions(from, client.MergeFromWithOptimisticLock{})); err != nil {
+		s.req.Status.DeletionPolicy = from.Status.DeletionPolicy
+		return err
+	}
+	s.wrote = append(s.wrote, s.req.ResourceVersion)
+	return nil
+}
+
 // deletionBegun tells whether an earlier pass, in the window, began to remove the
-// site: the phase is Terminating and the hosting namespace is being deleted or gone.
-// The phase alone does not tell it: a pass that an unusable change window held
-// (InvalidChangeWindow) writes Terminating too, and its site is still up.
+// site: status.deletionPolicy is Delete (beginDeletion), or the phase is Terminating
+// and the hosting namespace is being deleted or gone (an operator that did not write
+// the decision first). The phase alone does not tell it: a pass that an unusable
+// change window held (InvalidChangeWindow) writes Terminating too, and its site is
+// still up.
 func deletionBegun(req *sdv1.SubdomainRequest, children []client.Object) bool {
+	if req.Status.DeletionPolicy == sdv1.DeletionPolicyDelete {
+		return true
+	}
 	if req.Status.Phase != sdv1.PhaseTerminating {
 		return false
 	}
@@ -182,8 +207,8 @@ func namespaceIn(children []client.Object) *corev1.Namespace {
 }
 
 // takingDown tells whether an earlier pass of a Delete deletion began to take the
-// site down: status.deletionPolicy says so (set by that pass, whatever became of it),
-// or, for a pass whose status write was lost (or an operator that did not set it), the
+// site down: status.deletionPolicy says so (beginDeletion, written before anything is
+// deleted), or, for an operator that did not write it first, the
 // phase is Terminating and the hosting namespace is being deleted or the last pass
 // waited for that (reason DeletingNamespace). Unlike deletionBegun, a namespace that is
 // simply not there does not count: a Retain deletion whose pass failed is Terminating too.
