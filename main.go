@@ -38,6 +38,12 @@ func main() {
 	flag.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&cfg.LeaderElection, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles.")
 	flag.StringVar(&cfg.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.DurationVar(&cfg.LeaseDuration, "leader-election-lease-duration", manager.DefaultLeaseDuration,
+		"How long a follower waits after the leader's last renewal before it takes the Lease.")
+	flag.DurationVar(&cfg.RenewDeadline, "leader-election-renew-deadline", manager.DefaultRenewDeadline,
+		"How long the leader keeps trying to renew its Lease (an API server down, say) before it gives up and exits.")
+	flag.DurationVar(&cfg.RetryPeriod, "leader-election-retry-period", manager.DefaultRetryPeriod,
+		"How often the leader renews its Lease, and a follower tries to take it.")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
 	flag.IntVar(&cfg.Burst, "kube-api-burst", 100, "Burst of queries to the API server.")
 	flag.BoolVar(&cfg.Compression, "kube-api-compression", false,

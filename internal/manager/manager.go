@@ -74,8 +74,13 @@ type Config struct {
 	LeaderElection          bool
 	LeaderElectionNamespace string
 	LeaderElectionID        string
-	QPS                     float32
-	Burst                   int
+	// LeaseDuration, RenewDeadline and RetryPeriod time the leader election (zero:
+	// DefaultLeaseDuration, DefaultRenewDeadline, DefaultRetryPeriod).
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
+	QPS           float32
+	Burst         int
 	// Compression asks the API server for gzip-compressed responses, watch streams
 	// included. Off by default, as kube-controller-manager and kube-scheduler have it:
 	// next to the API server, compressing every watch event costs CPU on both sides
@@ -89,6 +94,19 @@ type Config struct {
 	// SkipNameValidation lets tests run several managers in one process.
 	SkipNameValidation bool
 }
+
+// The leader election's timing. A leader that cannot renew its Lease for
+// RenewDeadline gives up and the process exits (another replica may lead by then);
+// controller-runtime's 10 s turns an API server restart of more than that - a
+// control-plane upgrade, a static pod restarted - into a restart of the operator. As
+// Flux's controllers do, the leader keeps trying for 30 s, every 5 s; a follower takes
+// over a leader that died without releasing the Lease after 35 s (one that stops
+// cleanly releases it at once). One Lease write every 5 s instead of every 2.
+const (
+	DefaultLeaseDuration = 35 * time.Second
+	DefaultRenewDeadline = 30 * time.Second
+	DefaultRetryPeriod   = 5 * time.Second
+)
 
 // inFlightTTL bounds how long a reconcile trusts that an object this process created is
 // there although the cache does not show it. Cache lag is real time, so the real clock
@@ -150,6 +168,9 @@ func New(ctx context.Context, restCfg *rest.Config, cfg Config) (ctrl.Manager, e
 		LeaderElectionID:              cfg.LeaderElectionID,
 		LeaderElectionNamespace:       cfg.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 orDefault(cfg.LeaseDuration, DefaultLeaseDuration),
+		RenewDeadline:                 orDefault(cfg.RenewDeadline, DefaultRenewDeadline),
+		RetryPeriod:                   orDefault(cfg.RetryPeriod, DefaultRetryPeriod),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
@@ -222,4 +243,12 @@ func metricsOptions(cfg Config) metricsserver.Options {
 		o.FilterProvider = metricsauth.NewFilterProvider(clock.RealClock{})
 	}
 	return o
+}
+
+// orDefault is d, or def when d is zero; as a pointer, as the manager's options take it.
+func orDefault(d, def time.Duration) *time.Duration {
+	if d == 0 {
+		d = def
+	}
+	return &d
 }
