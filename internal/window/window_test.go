@@ -61,12 +61,42 @@ func TestOpen(t *testing.T) {
 	}
 }
 
+// TestOpenLunchBreak: two windows on one day, listed latest first - before the first
+// one opens, the next opening is the earlier one's start, not the first listed.
+func TestOpenLunchBreak(t *testing.T) {
+	s, err := Parse(&sdv1.ChangeWindow{TimeZone: "Asia/Makassar", Windows: []sdv1.Window{
+		{Days: []sdv1.Weekday{"Mon"}, Start: "13:00", End: "16:00"},
+		{Days: []sdv1.Weekday{"Mon"}, Start: "08:00", End: "12:00"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wita := time.FixedZone("WITA", 8*3600)
+	at := func(d, h, mi int) time.Time { return time.Date(2026, 11, d, h, mi, 0, 0, wita) }
+	for _, tc := range []struct {
+		now  time.Time
+		open bool
+		next time.Time
+	}{
+		{at(23, 7, 0), false, at(23, 8, 0)},
+		{at(23, 10, 0), true, time.Time{}},
+		{at(23, 12, 30), false, at(23, 13, 0)},
+		{at(23, 16, 0), false, at(30, 8, 0)},
+	} {
+		open, next := s.Open(tc.now)
+		if open != tc.open || (!open && !next.Equal(tc.next)) {
+			t.Errorf("Open(%s) = %v, %s; want %v, %s", tc.now, open, next, tc.open, tc.next)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, cw := range []*sdv1.ChangeWindow{
 		{TimeZone: "Mars/Olympus", Windows: sop.Windows},
 		{TimeZone: "Local", Windows: sop.Windows},
 		{TimeZone: "", Windows: sop.Windows},
 		{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "16:00", End: "08:00"}}},
+		{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "08:00", End: "08:00"}}},
 		{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Someday"}, Start: "08:00", End: "09:00"}}},
 		{TimeZone: "UTC", Windows: []sdv1.Window{{Days: []sdv1.Weekday{"Mon"}, Start: "8:00", End: "09:00"}}},
 		{TimeZone: "UTC"},
@@ -189,6 +219,8 @@ func FuzzWindow(f *testing.F) {
 	f.Add("Europe/Berlin", "Sun", "01:00", "05:00", int64(1792836000))    // Saturday 2026-10-24: the clocks go back tomorrow
 	f.Add("America/Santiago", "Sun", "02:00", "06:00", int64(1788357600)) // Wednesday 2026-09-02 10:00 -04: the clocks jump at Sunday's midnight
 	f.Add("America/Havana", "Sun", "00:00", "01:00", int64(1772881200))   // Saturday 2026-03-07 06:00 -05: the same in March
+	f.Add("Europe/Berlin", "Sun", "02:00", "02:30", int64(1774144800))    // Sunday 2026-03-22 03:00 CET: next Sunday's window is in the skipped hour, so two weeks on
+	f.Add("UTC", "Mon", "08:00", "08:00", int64(0))                       // an empty window: refused
 	f.Add("bogus", "Xyz", "9", "25:61", int64(42))
 	f.Fuzz(func(t *testing.T, tz, day, start, end string, unix int64) {
 		s, err := Parse(&sdv1.ChangeWindow{TimeZone: tz, Windows: []sdv1.Window{{Days: []sdv1.Weekday{sdv1.Weekday(day)}, Start: start, End: end}}})
@@ -231,6 +263,45 @@ func FuzzWindow(f *testing.F) {
 		}
 		if o, _ := s.Open(next); !o {
 			t.Fatalf("closed at its own next opening %s", next)
+		}
+	})
+}
+
+// FuzzWindows: a change window of two windows is the union of the two: open exactly
+// when one of them is, and when closed, its next opening is the earlier of theirs -
+// whatever the order they are listed in, on one day or on two (a lunch break).
+func FuzzWindows(f *testing.F) {
+	f.Add("Asia/Makassar", "Mon", "13:00", "16:00", "Mon", "08:00", "12:00", int64(1763938800)) // Monday 2025-11-24 07:00 WITA: 08:00, not 13:00
+	f.Add("Asia/Makassar", "Mon", "08:00", "12:00", "Mon", "12:00", "16:00", int64(1763956800)) // back to back, Monday 12:00
+	f.Add("Asia/Makassar", "Fri", "08:00", "11:30", "Mon", "08:00", "16:00", int64(1764300600)) // Friday 2025-11-28 11:30: Monday 08:00
+	f.Add("UTC", "Sun", "00:00", "24:00", "Sun", "00:00", "24:00", int64(0))
+	f.Add("Europe/Berlin", "Sun", "02:00", "02:30", "Sun", "01:00", "02:15", int64(1774144800)) // one window in the skipped hour
+	f.Fuzz(func(t *testing.T, tz, d1, s1, e1, d2, s2, e2 string, unix int64) {
+		w1 := sdv1.Window{Days: []sdv1.Weekday{sdv1.Weekday(d1)}, Start: s1, End: e1}
+		w2 := sdv1.Window{Days: []sdv1.Weekday{sdv1.Weekday(d2)}, Start: s2, End: e2}
+		both, err := Parse(&sdv1.ChangeWindow{TimeZone: tz, Windows: []sdv1.Window{w1, w2}})
+		if err != nil {
+			return
+		}
+		// Parse accepted both, so each alone parses too.
+		a, _ := Parse(&sdv1.ChangeWindow{TimeZone: tz, Windows: []sdv1.Window{w1}})
+		b, _ := Parse(&sdv1.ChangeWindow{TimeZone: tz, Windows: []sdv1.Window{w2}})
+		now := time.Unix(unix%(1<<40), 0)
+		open, next := both.Open(now)
+		openA, nextA := a.Open(now)
+		openB, nextB := b.Open(now)
+		if open != (openA || openB) {
+			t.Fatalf("Open(%s) = %v, but the windows alone say %v and %v", now, open, openA, openB)
+		}
+		if open {
+			return
+		}
+		want := nextA
+		if want.IsZero() || (!nextB.IsZero() && nextB.Before(want)) {
+			want = nextB
+		}
+		if !next.Equal(want) {
+			t.Fatalf("next opening %s for %s; the windows alone open at %s and %s", next, now, nextA, nextB)
 		}
 	})
 }
