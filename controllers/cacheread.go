@@ -34,6 +34,10 @@ import (
 // copies every claim of the zone.
 const indexZoneAddresses = "subdomain.kominfo.go.id/zone-addresses"
 
+// indexZoneNames indexes FQDN claims by their zone (spec.zone): the zone's status
+// lists the names its requests hold (status.claimedNames).
+const indexZoneNames = "subdomain.kominfo.go.id/zone-names"
+
 // cachedIndexer is the client-go indexer behind the cache's informer for obj's kind.
 // Counting and scanning through it copies no object: a cache List copies every item
 // into the list's slice, even with UnsafeDisableDeepCopy. What it returns is the
@@ -107,15 +111,21 @@ func sharers(zones toolscache.Indexer, claim string) ([]string, error) {
 	return names, nil
 }
 
-// addZoneAddressIndex adds indexZoneAddresses to the claims informer and returns its
-// indexer; it must run before the cache starts.
-func addZoneAddressIndex(ctx context.Context, c cache.Informers) (toolscache.Indexer, error) {
-	return addIndex(ctx, c, &sdv1.SubdomainClaim{}, indexZoneAddresses, func(o any) ([]string, error) {
-		if c, ok := o.(*sdv1.SubdomainClaim); ok && c.Spec.Type == sdv1.ClaimTypeAddress {
-			return []string{c.Spec.Zone}, nil
+// addZoneClaimIndexes adds indexZoneAddresses and indexZoneNames to the claims
+// informer and returns its indexer; it must run before the cache starts.
+func addZoneClaimIndexes(ctx context.Context, c cache.Informers) (toolscache.Indexer, error) {
+	byZone := func(typ sdv1.ClaimType) toolscache.IndexFunc {
+		return func(o any) ([]string, error) {
+			if c, ok := o.(*sdv1.SubdomainClaim); ok && c.Spec.Type == typ {
+				return []string{c.Spec.Zone}, nil
+			}
+			return nil, nil
 		}
-		return nil, nil
-	})
+	}
+	if _, err := addIndex(ctx, c, &sdv1.SubdomainClaim{}, indexZoneNames, byZone(sdv1.ClaimTypeFQDN)); err != nil {
+		return nil, err
+	}
+	return addIndex(ctx, c, &sdv1.SubdomainClaim{}, indexZoneAddresses, byZone(sdv1.ClaimTypeAddress))
 }
 
 // servedNames is the index, in the Ingress and DNSEndpoint informers, of the host

@@ -144,6 +144,33 @@ func TestRename(t *testing.T) {
 	waitPhase(t, "other", sdv1.PhaseReady)
 }
 
+// TestZoneClaimedNames: a zone's status lists the names its requests hold, each with
+// its request - the index the claimed-hostnames policy reads: the served name, then
+// after a rename the old name in its grace period beside the new one, and nothing
+// once the request is deleted and its claims are released.
+func TestZoneClaimedNames(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("daftar", "daftar.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.32.0/24"} }))
+	create(t, newRequest("pelancong", "daftar", "pelancong", approved("kadis")))
+	waitPhase(t, "pelancong", sdv1.PhaseReady)
+	names := func(want string) {
+		t.Helper()
+		z, err := zoneWhen("daftar", func(z *sdv1.SubdomainZone) bool { return z.Status.ClaimedNames == want })
+		if err != nil {
+			t.Fatalf("zone daftar: claimedNames %q, want %q: %v", z.Status.ClaimedNames, want, err)
+		}
+	}
+	names(" pelancong.daftar.go.id=pelancong ")
+	renameApproved(t, "pelancong", "wisata")
+	r := waitServing(t, "pelancong", "wisata.daftar.go.id")
+	names(" pelancong.daftar.go.id=pelancong wisata.daftar.go.id=pelancong ")
+	if err := k8s.Delete(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "pelancong"}})
+	names("")
+}
+
 // TestRenameBackAndConflict: renaming to a taken name is a Conflict that leaves the old
 // name serving; renaming back within the grace period takes the old name back.
 func TestRenameBackAndConflict(t *testing.T) {

@@ -117,7 +117,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 }
 
 // readiness holds the shared address's claim of a shared zone, counts the zone's
-// address claims (the status's figures) and checks its settings against what the CRD
+// address claims and lists its claimed names (the status's figures) and checks its settings against what the CRD
 // cannot see (unusableSettings). It says whether the zone serves, and if not why:
 // InvalidAddressPool from the pool, AddressConflict while a request holds the shared
 // address, InvalidTimeZone or NamespaceMissing from the settings, the later quoting
@@ -136,6 +136,9 @@ func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.Subd
 		return false, false, "", "", false, err
 	}
 	held := slices.DeleteFunc(slices.Clone(indexed), func(o any) bool { return sharedAddressClaim(o) })
+	if zone.Status.ClaimedNames, err = r.claimedNames(zone); err != nil {
+		return false, false, "", "", false, err
+	}
 	if zone.Spec.SharedAddress != "" {
 		ready, reason, msg = sharedStatus(zone, held, holder, holds)
 	} else if ready, reason, msg, err = r.poolStatus(zone, held); err != nil {
@@ -153,6 +156,23 @@ func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.Subd
 		ready, reason, msg = false, unusable, why
 	}
 	return ready, stalled || badWindow, reason, msg, unusable == reasonNamespaceMissing, nil
+}
+
+// claimedNames is the index of the zone's FQDN claims, each value with its request
+// (status.claimedNames), read in place from the cache's index.
+func (r *SubdomainZoneReconciler) claimedNames(zone *sdv1.SubdomainZone) (string, error) {
+	indexed, err := r.claims.ByIndex(indexZoneNames, zone.Name)
+	if err != nil || len(indexed) == 0 {
+		return "", err
+	}
+	entries := make([]string, 0, len(indexed))
+	for _, o := range indexed {
+		if c, ok := o.(*sdv1.SubdomainClaim); ok {
+			entries = append(entries, c.Spec.Value+"="+c.Spec.Request)
+		}
+	}
+	slices.Sort(entries)
+	return " " + strings.Join(entries, " ") + " ", nil
 }
 
 // zoneStalled are the pool's or shared address's Ready reasons of a zone that stays as
@@ -317,11 +337,11 @@ func (r *SubdomainZoneReconciler) poolStatus(zone *sdv1.SubdomainZone, held []an
 // of N allocations then costs about one zone status write per interval, not N.
 const statusCoalesce = time.Second
 
-// SetupWithManager watches zones, address claims, and requests (for zones being deleted).
+// SetupWithManager watches zones, claims, and requests (for zones being deleted).
 func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	enqueueZone := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		c, ok := o.(*sdv1.SubdomainClaim)
-		if !ok || c.Spec.Type != sdv1.ClaimTypeAddress {
+		if !ok || c.Spec.Zone == "" {
 			return
 		}
 		// AddAfter keeps one pending item per zone however many claims arrive.
@@ -341,7 +361,7 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 	}
 	var err error
-	if r.claims, err = addZoneAddressIndex(context.Background(), mgr.GetCache()); err != nil {
+	if r.claims, err = addZoneClaimIndexes(context.Background(), mgr.GetCache()); err != nil {
 		return err
 	}
 	if _, err = addIndex(context.Background(), mgr.GetCache(), &sdv1.SubdomainClaim{}, indexSharedAddressOwners, sharedAddressOwners); err != nil {

@@ -262,6 +262,19 @@ type SubdomainZoneStatus struct {
 	// +optional
 	// +kubebuilder:default=0
 	Capacity int64 `json:"capacity"`
+	// ClaimedNames are the names the zone's requests hold - the values of their FQDN
+	// SubdomainClaims: served names, old names in their rename grace period, names
+	// of sites retained on deletion - each as name=request, sorted, separated and
+	// enclosed by single spaces (" dinkes.pontianak.go.id=dinkes "). It is the index
+	// the admission policy subdomain-claimed-hostnames reads, with the zones as its
+	// params, to refuse outside hosting namespaces an Ingress or route that adds one
+	// of these names or a name under it: the API server copies a param through JSON
+	// on every evaluation, and one string costs a fraction of a map of as many
+	// entries (whose managedFields would name every key besides); a policy whose
+	// params were the claims themselves was evaluated once per claim on every such
+	// write. Counted with the claims (about once a second during a batch).
+	// +optional
+	ClaimedNames string `json:"claimedNames,omitempty"`
 }
 
 // SubdomainZone is one parent domain whose subdomains the operator manages.

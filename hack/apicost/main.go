@@ -31,10 +31,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -75,7 +78,7 @@ func main() {
 			fail(err)
 		}
 	}
-	if err := env.CreateNamespaces(ctx, "subdomain-system"); err != nil {
+	if err := env.CreateNamespaces(ctx, "subdomain-system", "apps"); err != nil {
 		fail(err)
 	}
 	if err := c.Create(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "bench"},
@@ -88,6 +91,24 @@ func main() {
 	defer stopWriter()
 	go func() { _ = w.Start(wctx) }()
 
+	// The zone's status.claimedNames, as the operator writes it for the n claims.
+	claimedOnce := sync.OnceValue(func() error {
+		var names strings.Builder
+		for i := range *n {
+			fmt.Fprintf(&names, " %s.bench.go.id=%s", name(i), name(i))
+		}
+		z := &sdv1.SubdomainZone{}
+		if err := c.Get(ctx, types.NamespacedName{Name: "bench"}, z); err != nil {
+			return err
+		}
+		from := z.DeepCopy()
+		z.Status.ClaimedNames = names.String() + " "
+		if err := c.Status().Patch(ctx, z, client.MergeFrom(from)); err != nil {
+			return err
+		}
+		time.Sleep(2 * time.Second) // the policy's param informer
+		return nil
+	})
 	ops := []struct {
 		what string
 		op   func(i int) error
@@ -111,6 +132,15 @@ func main() {
 		}},
 		{fmt.Sprintf("list a request's claims by spec.request (of %d)", *n), func(i int) error {
 			return c.List(ctx, &sdv1.SubdomainClaimList{}, client.MatchingFields{"spec.request": name(i)})
+		}},
+		{fmt.Sprintf("create Ingress outside hosting namespaces (%d names claimed)", *n), func(i int) error {
+			// With -policies, subdomain-claimed-hostnames checks its host, a free name
+			// of the zone, against the zone's claimed names, as the operator lists them.
+			if err := claimedOnce(); err != nil {
+				return err
+			}
+			return c.Create(ctx, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: name(i)},
+				Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "free-" + name(i) + ".bench.go.id"}}}})
 		}},
 		{"create Namespace", func(i int) error {
 			return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-" + name(i)}})
