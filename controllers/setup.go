@@ -130,6 +130,9 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	if r.published, err = addIndex(ctx, mgr.GetCache(), &sdv1.SubdomainRequest{}, publishedAddresses, requestAddress); err != nil {
 		return err
 	}
+	if _, err = addIndex(ctx, mgr.GetCache(), &sdv1.SubdomainRequest{}, waitingRequests, requestWaiting); err != nil {
+		return err
+	}
 	if r.sharedZones, err = addSharedAddressIndex(ctx, mgr.GetCache()); err != nil {
 		return err
 	}
@@ -329,6 +332,52 @@ func recordServedNames(o any) ([]string, error) {
 	return names, nil
 }
 
+// waitingRequests is the index, in the requests informer, of the requests that may
+// wait for a name or an address to be released: by their zone those in phase Conflict
+// or Failed, under nameConflictKey those whose name a foreign object holds
+// (NameConflict), and under addressWaitKey those waiting for an address (a full
+// pool, PoolExhausted; their shared zone's address held, AddressConflict). A release or a foreign object's change wakes them by reading it in
+// place, rather than copying every request of a zone, or of the cluster, per event.
+const waitingRequests = "subdomain.kominfo.go.id/waiting"
+
+// nameConflictKey and addressWaitKey are waitingRequests' keys of the requests in
+// NameConflict and of those waiting for an address; no zone name has a slash.
+const (
+	nameConflictKey = "/NameConflict"
+	addressWaitKey  = "/Address"
+)
+
+func requestWaiting(o any) ([]string, error) {
+	req, ok := o.(*sdv1.SubdomainRequest)
+	if !ok || (req.Status.Phase != sdv1.PhaseConflict && req.Status.Phase != sdv1.PhaseFailed) {
+		return nil, nil
+	}
+	keys := []string{req.Spec.Zone}
+	if c := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionNameAvailable); req.Status.Phase == sdv1.PhaseConflict && c != nil && c.Reason == reasonNameConflict {
+		keys = append(keys, nameConflictKey)
+	}
+	if a := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionAddressAssigned); a != nil &&
+		(a.Reason == reasonPoolExhausted || a.Reason == reasonAddressConflict) {
+		keys = append(keys, addressWaitKey)
+	}
+	return keys, nil
+}
+
+// waiting names the requests waitingRequests holds under key, read in place.
+func (r *SubdomainRequestReconciler) waiting(key string) []reconcile.Request {
+	objs, err := r.published.ByIndex(waitingRequests, key)
+	if err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(objs))
+	for _, o := range objs {
+		if req, ok := o.(*sdv1.SubdomainRequest); ok {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: req.Name}})
+		}
+	}
+	return out
+}
+
 // publishedAddresses is the index, in the requests informer, of the addresses the
 // requests report (status.address), by the name of the address's claim.
 const publishedAddresses = "subdomain.kominfo.go.id/published-addresses"
@@ -410,11 +459,8 @@ func foreignChanged() predicate.Predicate {
 // waitingForName maps a foreign Ingress or DNSEndpoint that went or changed to the
 // requests whose name a foreign object held (phase Conflict, reason NameConflict):
 // few, and cheaper to look at again than to match by name.
-func (r *SubdomainRequestReconciler) waitingForName(ctx context.Context, _ client.Object) []reconcile.Request {
-	return r.listRequests(ctx, &client.ListOptions{}, func(req *sdv1.SubdomainRequest) bool {
-		c := meta.FindStatusCondition(req.Status.Conditions, sdv1.ConditionNameAvailable)
-		return req.Status.Phase == sdv1.PhaseConflict && c != nil && c.Reason == reasonNameConflict
-	})
+func (r *SubdomainRequestReconciler) waitingForName(context.Context, client.Object) []reconcile.Request {
+	return r.waiting(nameConflictKey)
 }
 
 // requestsOfZone maps a zone to its requests.
@@ -455,9 +501,7 @@ func (r *SubdomainRequestReconciler) waitingForClaim(ctx context.Context, o clie
 		return nil
 	}
 	r.freed.Add(1)
-	out := r.listRequests(ctx, client.MatchingFields{indexRequestZone: c.Spec.Zone}, func(req *sdv1.SubdomainRequest) bool {
-		return req.Status.Phase == sdv1.PhaseConflict || req.Status.Phase == sdv1.PhaseFailed
-	})
+	out := r.waiting(c.Spec.Zone)
 	// A claim deleted by hand, not released by its holder, is taken again at once:
 	// until then the admission policies let an Ingress in any namespace serve the name.
 	// A release the holder made looks again and writes nothing.
@@ -488,13 +532,17 @@ func (r *SubdomainRequestReconciler) waitingForAddress(context.Context, client.O
 // waitingForAnAddress resets the allocation hints (an address is free again) and names
 // the requests, of zones other than except, whose pool was full (PoolExhausted) and,
 // with sharing, those whose zone's shared address another request held
-// (AddressConflict). It reads the informer's own objects in place: a zone switch or a
-// deletion moves many requests at once, and a cache List per event would copy every
-// request each time.
+// (AddressConflict). It reads the informer's index in place (waitingRequests): a zone
+// switch or a deletion moves many requests at once, and a cache List per event would
+// copy every request each time.
 func (r *SubdomainRequestReconciler) waitingForAnAddress(except string, sharing bool) []reconcile.Request {
 	r.hints.forgetAll()
 	var out []reconcile.Request
-	for _, o := range r.published.List() {
+	waiting, err := r.published.ByIndex(waitingRequests, addressWaitKey)
+	if err != nil {
+		return nil
+	}
+	for _, o := range waiting {
 		req, ok := o.(*sdv1.SubdomainRequest)
 		if !ok || req.Spec.Zone == except {
 			continue
