@@ -32,6 +32,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sdv1 "github.com/kominfo/subdomain-operator/api/v1alpha1"
@@ -152,6 +153,60 @@ func TestDeletedToldOnce(t *testing.T) {
 			t.Fatalf("%d Deleted Events for one deletion, want 1", n)
 		}
 		time.Sleep(interval)
+	}
+}
+
+// TestRetainedToldAsRetain: a Retain deletion whose finalizer removal fails the first
+// time (a 409) is told, by the retry, as what it is - a Normal Retained Event for
+// deletionPolicy Retain. Before, the retry found the children the first pass had
+// disowned and took them for an orphaning deletion: a Warning that the deletion
+// "asked to orphan the request's objects", which nobody had asked.
+func TestRetainedToldAsRetain(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("lestari", "lestari.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.33.0/24"} }))
+	create(t, newRequest("lestari", "lestari", "lestari", approved("kadis"), func(r *sdv1.SubdomainRequest) {
+		r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
+	}))
+	waitPhase(t, "lestari", sdv1.PhaseReady)
+	var once sync.Once
+	var refused atomic.Bool
+	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		if req.Method != http.MethodPatch || !strings.HasSuffix(req.URL.Path, "/subdomainrequests/lestari") || req.Body == nil {
+			return next.RoundTrip(req)
+		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		refuse := false
+		if strings.Contains(string(body), `"finalizers":null`) || strings.Contains(string(body), `"finalizers":[]`) {
+			once.Do(func() { refuse = true; refused.Store(true) })
+		}
+		if !refuse {
+			return next.RoundTrip(req)
+		}
+		return apiFailure(req, http.StatusConflict, metav1.StatusReasonConflict, "the object has been modified (test)", nil), nil
+	})
+	if err := k8s.Delete(ctx, getRequest(t, "lestari")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "lestari"}})
+	if !refused.Load() {
+		t.Fatal("the finalizer's removal was never refused: the test proves nothing")
+	}
+	assertEventNote(t, "lestari", "Retained", "deletionPolicy Retain")
+	list := &eventsv1.EventList{}
+	if err := k8s.List(ctx, list); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range list.Items {
+		if e.Regarding.Name == "lestari" && e.Reason == "Retained" && (e.Type != corev1.EventTypeNormal || strings.Contains(e.Note, "orphan")) {
+			t.Errorf("a Retain deletion told as an orphaning one: %s %q", e.Type, e.Note)
+		}
+	}
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-lestari"}, &corev1.Namespace{}); err != nil {
+		t.Errorf("Retain: the namespace must stay: %v", err)
 	}
 }
 

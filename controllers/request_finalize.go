@@ -82,12 +82,18 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 			return nil
 		}
 	}
-	orphan := r.orphaned(s.req, left)
 	// The policy is the one the deletion began with: a Delete deletion that has begun
 	// taking the site down goes on as Delete when the spec says Retain since - keeping
 	// the claims of a site whose namespace is going would hold its name and address for
 	// nothing, and record it as left in place.
 	retain := s.req.Spec.DeletionPolicy == sdv1.DeletionPolicyRetain && !takingDown(s.req, children)
+	orphan := ""
+	if !retain {
+		// Under Retain, children without the request's owner reference are this
+		// deletion's own work (an earlier pass disowned them, and its finalizer's
+		// removal or ledger record failed): no orphaning asked for.
+		orphan = r.orphaned(s.req, left)
+	}
 	if retain || orphan != "" {
 		// Garbage collection follows owner references, not labels: what carries the
 		// request's reference at its names and places is disowned too, read live - a
