@@ -406,45 +406,45 @@ func TestDeletionPolicyKeptOnceBegun(t *testing.T) {
 // leaves the whole site in place, its claims kept and the ledger saying Retained.
 func TestDeletionDecisionWrittenFirst(t *testing.T) {
 	ctx := context.Background()
-	create(t, newZone("catat", "catat.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.31.0/24"} }))
-	create(t, newRequest("catat", "catat", "catat", approved("kadis")))
-	r := waitPhase(t, "catat", sdv1.PhaseReady)
+	create(t, newZone("putusan", "putusan.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.31.0/24"} }))
+	create(t, newRequest("putusan", "putusan", "putusan", approved("kadis")))
+	r := waitPhase(t, "putusan", sdv1.PhaseReady)
 	addressClaim := naming.AddressClaimName(netip.MustParseAddr(r.Status.Address))
-	lift := refusingPolicyIn(t, sdv1.GroupVersion.Group, sdv1.GroupVersion.Version, "test-no-status-catat", "subdomainrequests/status",
+	lift := refusingPolicyIn(t, sdv1.GroupVersion.Group, sdv1.GroupVersion.Version, "test-no-status-putusan", "subdomainrequests/status",
 		[]admissionregistrationv1.OperationType{admissionregistrationv1.Update},
-		admissionregistrationv1.Validation{Expression: "object.metadata.name != 'catat'", Message: "no status writes for catat"}, nil)
+		admissionregistrationv1.Validation{Expression: "object.metadata.name != 'putusan'", Message: "no status writes for putusan"}, nil)
 	if err := testenv.Eventually(ctx, timeout, interval, func() (bool, error) {
-		probe := getRequest(t, "catat")
+		probe := getRequest(t, "putusan")
 		probe.Status.Phase = sdv1.PhaseFailed
 		err := k8s.Status().Update(ctx, probe, client.DryRunAll)
-		return err != nil && strings.Contains(err.Error(), "no status writes for catat"), nil
+		return err != nil && strings.Contains(err.Error(), "no status writes for putusan"), nil
 	}); err != nil {
 		t.Fatalf("the policy never refused the status write: %v", err)
 	}
 	if err := k8s.Delete(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	waitReconciled(t, "catat", requestReconciles("catat"))
-	waitReconciled(t, "catat", requestReconciles("catat"))
+	waitReconciled(t, "putusan", requestReconciles("putusan"))
+	waitReconciled(t, "putusan", requestReconciles("putusan"))
 	ns := &corev1.Namespace{}
-	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-catat"}, ns); err != nil || !ns.DeletionTimestamp.IsZero() {
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-putusan"}, ns); err != nil || !ns.DeletionTimestamp.IsZero() {
 		t.Fatalf("the namespace was deleted before the decision was written: %v %v", err, ns.DeletionTimestamp)
 	}
-	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "subdomain-system", Name: "catat"}, &dnsv1.DNSEndpoint{}); err != nil {
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: "subdomain-system", Name: "putusan"}, &dnsv1.DNSEndpoint{}); err != nil {
 		t.Fatalf("the DNSEndpoint was deleted before the decision was written: %v", err)
 	}
-	editRequest(t, "catat", func(r *sdv1.SubdomainRequest) { r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain })
-	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "catat"}})
+	editRequest(t, "putusan", func(r *sdv1.SubdomainRequest) { r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain })
+	waitGone(t, &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "putusan"}})
 	lift()
-	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-catat"}, ns); err != nil || !ns.DeletionTimestamp.IsZero() {
+	if err := k8s.Get(ctx, types.NamespacedName{Name: "opd-putusan"}, ns); err != nil || !ns.DeletionTimestamp.IsZero() {
 		t.Errorf("Retain: the namespace must stay: %v %v", err, ns.DeletionTimestamp)
 	}
-	for _, name := range []string{"catat.catat.go.id", addressClaim} {
+	for _, name := range []string{"putusan.putusan.go.id", addressClaim} {
 		if err := k8s.Get(ctx, types.NamespacedName{Name: name}, &sdv1.SubdomainClaim{}); err != nil {
 			t.Errorf("Retain: claim %s must stay: %v", name, err)
 		}
 	}
-	entries := ledgerOf(t, "catat", "catat")
+	entries := ledgerOf(t, "putusan", "putusan")
 	if n := countEntries(entries, sdv1.LedgerRetained, func(sdv1.LedgerEntry) string { return "" })[""]; n != 1 ||
 		slices.ContainsFunc(entries, func(e sdv1.LedgerEntry) bool { return e.Type == sdv1.LedgerDeleted }) {
 		t.Errorf("want one Retained entry and no Deleted one: %+v", entries)
