@@ -19,6 +19,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -49,6 +50,13 @@ func TestCreated(t *testing.T) {
 		return r
 	}
 	all := conds(sdv1.ConditionHostingReady, sdv1.ConditionIngressReady, sdv1.ConditionDNSReady, sdv1.ConditionCredentialsReady, sdv1.ConditionAddressAssigned)
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	// renamed is rsud renamed from rs, whose grace period ends at expires.
+	renamed := func(released bool, expires time.Time) *sdv1.SubdomainRequest {
+		r := req(all)
+		r.Status.PreviousNames = []sdv1.PreviousName{{FQDN: "rs.pontianak.go.id", ExpiresAt: metav1.NewTime(expires), Released: released}}
+		return r
+	}
 	for _, tc := range []struct {
 		name      string
 		r         *sdv1.SubdomainRequest
@@ -65,13 +73,18 @@ func TestCreated(t *testing.T) {
 		{"only hosting so far", req(conds(sdv1.ConditionHostingReady)), zone(nil), []string{"NetworkPolicy  opd-rsud/subdomain-hosting"},
 			[]string{"Ingress", "DNSEndpoint", "Secret"}},
 		{"nothing yet", req(nil), zone(nil), nil, []string{"Created"}},
+		{"an old name in its grace period", renamed(false, now.Add(time.Hour)), zone(nil),
+			[]string{"(hosts rsud.pontianak.go.id, rs.pontianak.go.id ->", "CNAME rs.pontianak.go.id -> rsud.pontianak.go.id"}, nil},
+		{"an old name past its grace period, its claim kept", renamed(false, now.Add(-time.Hour)), zone(nil),
+			[]string{"(hosts rsud.pontianak.go.id ->"}, []string{"rs.pontianak.go.id"}},
+		{"an old name released", renamed(true, now.Add(-time.Hour)), zone(nil), nil, []string{"rs.pontianak.go.id"}},
 		{"zone unreadable", req(all), nil,
 			[]string{"(ingress from the namespace and the zone's ingress.controllerNamespace)", "DNSEndpoint    <the zone's dns.namespace>/rsud"},
 			[]string{"Service", "and )", " /rsud"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
-			created(&b, tc.r, tc.z)
+			created(&b, tc.r, tc.z, now)
 			for _, w := range tc.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("lacks %q:\n%s", w, b.String())

@@ -359,13 +359,19 @@ func describe(ctx context.Context, c client.Client, args []string, out io.Writer
 		from := metav1.NewTime(window.ChangeFrom(zone.Spec.ChangeWindow, st.Approval.ApprovedAt.Time))
 		stage("renamed", &from, &st.PreviousNames[n-1].RetiredAt, provStd)
 	}
-	created(w, r, zone)
+	now := time.Now()
+	created(w, r, zone, now)
 	if len(st.PreviousNames) > 0 {
 		fmt.Fprintf(w, "\nRenamed from:\n")
 		for _, p := range st.PreviousNames {
 			state := "serving until " + p.ExpiresAt.UTC().Format(time.RFC3339)
-			if p.Released {
+			switch {
+			case p.Released:
 				state = "released at " + p.ExpiresAt.UTC().Format(time.RFC3339)
+			case !p.ExpiresAt.After(now):
+				// Its host and record are gone; the claim stays while the hosting
+				// namespace serves the name itself (NameAvailable says so).
+				state = "grace period over at " + p.ExpiresAt.UTC().Format(time.RFC3339) + ", its claim not released yet"
 			}
 			fmt.Fprintf(w, "  %s (retired %s, %s)\n", p.FQDN, p.RetiredAt.UTC().Format(time.RFC3339), state)
 		}
@@ -400,7 +406,7 @@ func inert(r *sdv1.SubdomainRequest) {
 // zone, each object once its condition says it is in place: the reader of the change
 // report needs no rights beyond reading requests and zones. zone is nil when it cannot
 // be read: the places it sets are then named by the field that sets them.
-func created(w io.Writer, r *sdv1.SubdomainRequest, zone *sdv1.SubdomainZone) {
+func created(w io.Writer, r *sdv1.SubdomainRequest, zone *sdv1.SubdomainZone, now time.Time) {
 	st := r.Status
 	controllerNS, dnsNS := "the zone's ingress.controllerNamespace", "<the zone's dns.namespace>"
 	if zone != nil {
@@ -419,7 +425,7 @@ func created(w io.Writer, r *sdv1.SubdomainRequest, zone *sdv1.SubdomainZone) {
 	}
 	var old []string
 	for _, p := range st.PreviousNames {
-		if !p.Released {
+		if !p.Released && p.ExpiresAt.After(now) { // as the operator keeps them (activePreviousNames)
 			old = append(old, p.FQDN)
 		}
 	}
