@@ -33,7 +33,8 @@ import (
 	"github.com/kominfo/subdomain-operator/internal/naming"
 )
 
-// markRetained marks the claims req holds as a Retain deletion's: they stay after the
+// markRetained marks the claims req holds as a Retain deletion's (annotation and label
+// LabelRetained, which subdomain-retained-hostnames selects): they stay after the
 // request is gone, and sweepClaims leaves them. It finds them as sweepClaims does, by
 // spec.request (from the API server: the cache may lag), not by a label someone may
 // have taken off.
@@ -44,11 +45,12 @@ func (r *SubdomainRequestReconciler) markRetained(ctx context.Context, req *sdv1
 	}
 	for i := range list.Items {
 		c := &list.Items[i]
-		if !claimOf(c, req) || c.Annotations[sdv1.AnnotationRetained] != "" {
+		if !claimOf(c, req) || c.Annotations[sdv1.AnnotationRetained] != "" && c.Labels[sdv1.LabelRetained] != "" {
 			continue
 		}
 		base := c.DeepCopy()
 		metav1.SetMetaDataAnnotation(&c.ObjectMeta, sdv1.AnnotationRetained, "true")
+		metav1.SetMetaDataLabel(&c.ObjectMeta, sdv1.LabelRetained, "true")
 		if err := r.Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(err) != nil {
 			return err
 		}

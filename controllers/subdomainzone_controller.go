@@ -125,6 +125,10 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 // (zoneStalled), quoted or not; recheck while a namespace is missing. Returns early
 // on an error.
 func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.SubdomainZone) (ready, stalled bool, reason, msg string, recheck bool, err error) {
+	// First: an error below must not leave the names the policy guards behind.
+	if zone.Status.ClaimedNames, err = r.claimedNames(zone); err != nil {
+		return false, false, "", "", false, err
+	}
 	holder, holds, err := r.holdSharedAddress(ctx, zone)
 	if err != nil {
 		return false, false, "", "", false, err
@@ -136,9 +140,6 @@ func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.Subd
 		return false, false, "", "", false, err
 	}
 	held := slices.DeleteFunc(slices.Clone(indexed), func(o any) bool { return sharedAddressClaim(o) })
-	if zone.Status.ClaimedNames, err = r.claimedNames(zone); err != nil {
-		return false, false, "", "", false, err
-	}
 	if zone.Spec.SharedAddress != "" {
 		ready, reason, msg = sharedStatus(zone, held, holder, holds)
 	} else if ready, reason, msg, err = r.poolStatus(zone, held); err != nil {
@@ -158,21 +159,20 @@ func (r *SubdomainZoneReconciler) readiness(ctx context.Context, zone *sdv1.Subd
 	return ready, stalled || badWindow, reason, msg, unusable == reasonNamespaceMissing, nil
 }
 
-// claimedNames is the index of the zone's FQDN claims, each value with its request
-// (status.claimedNames), read in place from the cache's index.
-func (r *SubdomainZoneReconciler) claimedNames(zone *sdv1.SubdomainZone) (string, error) {
+// claimedNames are the values of the zone's FQDN claims, each with its request
+// (status.claimedNames), read in place from the cache's index; nil when there are none.
+func (r *SubdomainZoneReconciler) claimedNames(zone *sdv1.SubdomainZone) (map[string]string, error) {
 	indexed, err := r.claims.ByIndex(indexZoneNames, zone.Name)
 	if err != nil || len(indexed) == 0 {
-		return "", err
+		return nil, err
 	}
-	entries := make([]string, 0, len(indexed))
+	names := make(map[string]string, len(indexed))
 	for _, o := range indexed {
 		if c, ok := o.(*sdv1.SubdomainClaim); ok {
-			entries = append(entries, c.Spec.Value+"="+c.Spec.Request)
+			names[c.Spec.Value] = c.Spec.Request
 		}
 	}
-	slices.Sort(entries)
-	return " " + strings.Join(entries, " ") + " ", nil
+	return names, nil
 }
 
 // zoneStalled are the pool's or shared address's Ready reasons of a zone that stays as

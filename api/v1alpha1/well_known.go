@@ -49,6 +49,11 @@ const (
 	// the claim stays until someone deletes it.
 	AnnotationRetained = "subdomain.kominfo.go.id/retained"
 
+	// LabelRetained is AnnotationRetained as a label, on a retained FQDN claim: the
+	// admission policy subdomain-retained-hostnames selects those claims as its
+	// params, which guard the name when no zone lists it any more.
+	LabelRetained = "subdomain.kominfo.go.id/retained"
+
 	// Finalizer holds a request until its children and claims are released or retained.
 	Finalizer = "subdomain.kominfo.go.id/finalizer"
 	// ZoneFinalizer holds a zone being deleted until no request names it: its sites

@@ -31,7 +31,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -93,16 +92,16 @@ func main() {
 
 	// The zone's status.claimedNames, as the operator writes it for the n claims.
 	claimedOnce := sync.OnceValue(func() error {
-		var names strings.Builder
+		names := make(map[string]string, *n)
 		for i := range *n {
-			fmt.Fprintf(&names, " %s.bench.go.id=%s", name(i), name(i))
+			names[name(i)+".bench.go.id"] = name(i)
 		}
 		z := &sdv1.SubdomainZone{}
 		if err := c.Get(ctx, types.NamespacedName{Name: "bench"}, z); err != nil {
 			return err
 		}
 		from := z.DeepCopy()
-		z.Status.ClaimedNames = names.String() + " "
+		z.Status.ClaimedNames = names
 		if err := c.Status().Patch(ctx, z, client.MergeFrom(from)); err != nil {
 			return err
 		}

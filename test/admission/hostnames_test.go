@@ -27,6 +27,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -216,4 +217,97 @@ func TestRoutesWithoutRights(t *testing.T) {
 	if err := waitReady(u, "dinkes"); err != nil {
 		t.Fatalf("the operator does not work without rights on routes: %v", err)
 	}
+}
+
+// TestClaimedHostnamesManyNames: with thousands of names claimed in a zone, an Ingress
+// outside the hosting namespaces with one claimed host among many free ones is still
+// refused. The policy looks each host up in the zone's status.claimedNames, a map:
+// the cost does not grow with the names. (A string of names searched per host cost
+// about the string's length per host, ran past CEL's per-call cost limit on an Ingress
+// of a few dozen hosts at 3,000 names, and failurePolicy Ignore let it in.)
+func TestClaimedHostnamesManyNames(t *testing.T) {
+	env, u := start(t)
+	ctx := context.Background()
+	if err := u.admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-x"}}); err != nil {
+		t.Fatal(err)
+	}
+	runOperator(t, env, u)
+	const n = 3000
+	fqdn := func(i int) string { return fmt.Sprintf("filler%05d.pontianak.go.id", i) }
+	// Claims as requests' names would hold them (no request behind them: the zone
+	// counts them all the same, and nothing sweeps a claim without its request's UID).
+	err := testenv.ForEach(n, 8, func(i int) error {
+		return u.admin.Create(ctx, &sdv1.SubdomainClaim{ObjectMeta: metav1.ObjectMeta{Name: fqdn(i),
+			Labels: map[string]string{sdv1.LabelZone: "pontianak", sdv1.LabelClaimType: string(sdv1.ClaimTypeFQDN)}},
+			Spec: sdv1.SubdomainClaimSpec{Type: sdv1.ClaimTypeFQDN, Value: fqdn(i), Zone: "pontianak", Request: fmt.Sprintf("filler%05d", i)}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := fqdn(n - 1)
+	err = testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+		err := u.admin.Create(ctx, testenv.Ingress("team-x", "probe", last), client.DryRunAll)
+		return err != nil && strings.Contains(err.Error(), last+" is claimed by SubdomainRequest filler02999"), nil
+	})
+	if err != nil {
+		t.Fatalf("the zone's last claimed name is not guarded: %v", err)
+	}
+	ing := testenv.Ingress("team-x", "many", "free-0.pontianak.go.id")
+	for i := 1; i < 60; i++ {
+		ing.Spec.Rules = append(ing.Spec.Rules, testenv.Ingress("", "", fmt.Sprintf("free-%d.pontianak.go.id", i)).Spec.Rules...)
+	}
+	ing.Spec.Rules = append(ing.Spec.Rules, testenv.Ingress("", "", fqdn(1234)).Spec.Rules...)
+	wantDenied(t, u.admin.Create(ctx, ing), fqdn(1234)+" is claimed by SubdomainRequest filler01234")
+	ing.Spec.Rules = ing.Spec.Rules[:60]
+	if err := u.admin.Create(ctx, ing); err != nil {
+		t.Errorf("an Ingress of 60 free names refused: %v", err)
+	}
+}
+
+// TestRetainedHostnames: a site retained on deletion keeps its name guarded after its
+// zone is deleted too - no zone lists the name any more, and subdomain-retained-hostnames,
+// whose params are the retained FQDN claims, refuses an Ingress for it outside the
+// hosting namespace.
+func TestRetainedHostnames(t *testing.T) {
+	env, u := start(t)
+	ctx := context.Background()
+	if err := u.admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-x"}}); err != nil {
+		t.Fatal(err)
+	}
+	runOperator(t, env, u)
+	r := request("arsip", "arsip")
+	r.Annotations = map[string]string{sdv1.AnnotationApproved: "arsip"}
+	r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
+	if err := u.approver.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitReady(u, "arsip"); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []client.Object{&sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "arsip"}},
+		&sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "pontianak"}}} {
+		if err := u.admin.Delete(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		err := testenv.Eventually(ctx, 60*time.Second, 200*time.Millisecond, func() (bool, error) {
+			err := u.admin.Get(ctx, client.ObjectKeyFromObject(o), o)
+			return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+		})
+		if err != nil {
+			t.Fatalf("%T %s not gone: %v", o, o.GetName(), err)
+		}
+	}
+	claim := &sdv1.SubdomainClaim{}
+	if err := u.admin.Get(ctx, types.NamespacedName{Name: "arsip.pontianak.go.id"}, claim); err != nil || claim.Labels[sdv1.LabelRetained] != "true" {
+		t.Fatalf("the retained claim, labelled: %v %v", err, claim.Labels)
+	}
+	err := testenv.Eventually(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
+		err := u.admin.Create(ctx, testenv.Ingress("team-x", "steal", "arsip.pontianak.go.id"), client.DryRunAll)
+		return err != nil && strings.Contains(err.Error(), "arsip.pontianak.go.id is claimed by SubdomainRequest arsip"), nil
+	})
+	if err != nil {
+		t.Fatalf("a retained name whose zone is gone is not guarded: %v", err)
+	}
+	wantDenied(t, u.admin.Create(ctx, testenv.Ingress("team-x", "under", "www.arsip.pontianak.go.id")),
+		"www.arsip.pontianak.go.id is claimed by SubdomainRequest arsip")
 }

@@ -172,8 +172,8 @@ func TestChart(t *testing.T) {
 			kept++
 		}
 	}
-	if kept != 4+2*9+3 {
-		t.Errorf("%d objects kept on uninstall, want 25: 4 CRDs, 9 policies and their bindings, 3 roles", kept)
+	if kept != 4+2*10+3 {
+		t.Errorf("%d objects kept on uninstall, want 27: 4 CRDs, 10 policies and their bindings, 3 roles", kept)
 	}
 	env := testenv.StartForTest(t, testenv.Options{})
 	file := filepath.Join(t.TempDir(), "chart.yaml")
