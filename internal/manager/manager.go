@@ -19,6 +19,7 @@ limitations under the License.
 package manager
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -247,8 +248,6 @@ func metricsOptions(cfg Config) metricsserver.Options {
 
 // orDefault is d, or def when d is zero; as a pointer, as the manager's options take it.
 func orDefault(d, def time.Duration) *time.Duration {
-	if d == 0 {
-		d = def
-	}
+	d = cmp.Or(d, def)
 	return &d
 }
