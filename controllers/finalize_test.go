@@ -100,19 +100,15 @@ func TestWaitingDeletionWritesNoLedger(t *testing.T) {
 	}
 }
 
-// TestDeletedToldOnce: a deletion whose finalizer removal fails the first time (a 409:
-// someone wrote the request meanwhile) is told once, by the pass that removes the
-// finalizer. Before, the Deleted Event came before the removal, and again from the
-// retry.
-func TestDeletedToldOnce(t *testing.T) {
-	ctx := context.Background()
-	create(t, newZone("sekali", "sekali.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.7.0/24"} }))
-	create(t, newRequest("sekali", "sekali", "sekali", approved("kadis")))
-	waitPhase(t, "sekali", sdv1.PhaseReady)
+// refuseFinalizerRemovalOnce answers the operator's first patch removing request
+// name's finalizer with a 409, as if someone had written the request meanwhile; the
+// returned flag says whether it did.
+func refuseFinalizerRemovalOnce(t *testing.T, name string) *atomic.Bool {
+	t.Helper()
 	var once sync.Once
-	var refused atomic.Bool
+	refused := &atomic.Bool{}
 	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
-		if req.Method != http.MethodPatch || !strings.HasSuffix(req.URL.Path, "/subdomainrequests/sekali") || req.Body == nil {
+		if req.Method != http.MethodPatch || !strings.HasSuffix(req.URL.Path, "/subdomainrequests/"+name) || req.Body == nil {
 			return next.RoundTrip(req)
 		}
 		body, err := io.ReadAll(req.Body)
@@ -129,6 +125,19 @@ func TestDeletedToldOnce(t *testing.T) {
 		}
 		return apiFailure(req, http.StatusConflict, metav1.StatusReasonConflict, "the object has been modified (test)", nil), nil
 	})
+	return refused
+}
+
+// TestDeletedToldOnce: a deletion whose finalizer removal fails the first time (a 409:
+// someone wrote the request meanwhile) is told once, by the pass that removes the
+// finalizer. Before, the Deleted Event came before the removal, and again from the
+// retry.
+func TestDeletedToldOnce(t *testing.T) {
+	ctx := context.Background()
+	create(t, newZone("sekali", "sekali.go.id", func(z *sdv1.SubdomainZone) { z.Spec.AddressPool = []string{"10.178.7.0/24"} }))
+	create(t, newRequest("sekali", "sekali", "sekali", approved("kadis")))
+	waitPhase(t, "sekali", sdv1.PhaseReady)
+	refused := refuseFinalizerRemovalOnce(t, "sekali")
 	if err := k8s.Delete(ctx, getRequest(t, "sekali")); err != nil {
 		t.Fatal(err)
 	}
@@ -168,26 +177,7 @@ func TestRetainedToldAsRetain(t *testing.T) {
 		r.Spec.DeletionPolicy = sdv1.DeletionPolicyRetain
 	}))
 	waitPhase(t, "lestari", sdv1.PhaseReady)
-	var once sync.Once
-	var refused atomic.Bool
-	withHook(t, 5*time.Second, func(req *http.Request, next http.RoundTripper) (*http.Response, error) {
-		if req.Method != http.MethodPatch || !strings.HasSuffix(req.URL.Path, "/subdomainrequests/lestari") || req.Body == nil {
-			return next.RoundTrip(req)
-		}
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, err
-		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		refuse := false
-		if strings.Contains(string(body), `"finalizers":null`) || strings.Contains(string(body), `"finalizers":[]`) {
-			once.Do(func() { refuse = true; refused.Store(true) })
-		}
-		if !refuse {
-			return next.RoundTrip(req)
-		}
-		return apiFailure(req, http.StatusConflict, metav1.StatusReasonConflict, "the object has been modified (test)", nil), nil
-	})
+	refused := refuseFinalizerRemovalOnce(t, "lestari")
 	if err := k8s.Delete(ctx, getRequest(t, "lestari")); err != nil {
 		t.Fatal(err)
 	}
