@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -94,6 +96,33 @@ func zoneSharedAddress(o any) ([]string, error) {
 		}
 	}
 	return nil, nil
+}
+
+// zoneCopy is a deep copy of zone but for status.claimedNames, which the copy shares:
+// that map is only ever replaced whole (the zone reconciler's claimedNames, a decode),
+// never changed in place, so a copy need not copy its thousands of names. A deep copy
+// on each request's pass was a quarter of what the manager allocated in a batch of
+// 5,000 requests, and the zone pass copied them twice more.
+func zoneCopy(zone *sdv1.SubdomainZone) *sdv1.SubdomainZone {
+	z := *zone
+	z.Status.ClaimedNames = nil
+	out := z.DeepCopy()
+	out.Status.ClaimedNames = zone.Status.ClaimedNames
+	return out
+}
+
+// cachedZone reads zone name from the zones informer's indexer (what a cache Get
+// reads), as a zoneCopy; a NotFound error when the cache has no such zone.
+func cachedZone(zones toolscache.Indexer, name string) (*sdv1.SubdomainZone, error) {
+	o, exists, err := zones.GetByKey(name)
+	if err != nil {
+		return nil, err
+	}
+	z, ok := o.(*sdv1.SubdomainZone)
+	if !exists || !ok {
+		return nil, apierrors.NewNotFound(schema.GroupResource{Group: sdv1.GroupVersion.Group, Resource: "subdomainzones"}, name)
+	}
+	return zoneCopy(z), nil
 }
 
 // sharers names the zones whose sharedAddress has the address claim named claim.

@@ -251,7 +251,7 @@ func (r *SubdomainRequestReconciler) allocate(ctx context.Context, s *requestSco
 	// live request still publishes it (a site of a zone that moved its sharedAddress,
 	// or whose claim was released moments before its shared zone took it over).
 	usedElsewhere := func(name string) (bool, error) {
-		if zones, err := sharers(r.sharedZones, name); err != nil || len(zones) > 0 {
+		if zones, err := sharers(r.zones, name); err != nil || len(zones) > 0 {
 			return err == nil, err
 		}
 		users, err := r.published.ByIndex(publishedAddresses, name)

@@ -100,7 +100,7 @@ func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
 			apiReader := &countingReader{Reader: server}
 			r := &SubdomainRequestReconciler{Client: c, APIReader: apiReader,
 				published:   toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{publishedAddresses: requestAddress}),
-				sharedZones: toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{indexSharedAddress: zoneSharedAddress})}
+				zones: toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{indexSharedAddress: zoneSharedAddress})}
 			s := &requestScope{zone: zone, req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", UID: "uid-dinkes"}}}
 			var first string
 			if tc.leaderBefore {
@@ -360,14 +360,14 @@ func TestAllocateSkipsSharedPrevious(t *testing.T) {
 			ctx := context.Background()
 			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(zone.DeepCopy()).
 				WithIndex(&sdv1.SubdomainClaim{}, indexClaimRequest, claimRequest).Build()
-			sharedZones := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{indexSharedAddress: zoneSharedAddress})
+			zones := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{indexSharedAddress: zoneSharedAddress})
 			if tc.shared {
-				if err := sharedZones.Add(&sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "s"},
+				if err := zones.Add(&sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "s"},
 					Spec: sdv1.SubdomainZoneSpec{Domain: "s.go.id", SharedAddress: "10.0.0.3"}}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			r := &SubdomainRequestReconciler{Client: c, APIReader: c, sharedZones: sharedZones,
+			r := &SubdomainRequestReconciler{Client: c, APIReader: c, zones: zones,
 				published: toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{publishedAddresses: requestAddress})}
 			req := &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", UID: "uid-dinkes"}}
 			req.Status.Address = "10.0.0.3"

@@ -31,7 +31,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	dnsv1 "sigs.k8s.io/external-dns/apis/v1alpha1"
@@ -59,8 +58,7 @@ func (r *SubdomainRequestReconciler) finalize(ctx context.Context, s *requestSco
 	}
 	// The zone, when there is one, holds the window and the places of the DNSEndpoint
 	// and the load balancer Service.
-	zone := &sdv1.SubdomainZone{}
-	if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err == nil {
+	if zone, err := cachedZone(r.zones, s.req.Spec.Zone); err == nil {
 		s.zone = zone
 	} else if !apierrors.IsNotFound(err) {
 		return err

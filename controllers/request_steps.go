@@ -29,7 +29,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -51,7 +50,8 @@ func (s *requestScope) setCondition(typ string, ok bool, reason, msg string) {
 	})
 }
 
-// loadZone reads the request's zone.
+// loadZone reads the request's zone from the cache (cachedZone: its claimedNames not
+// copied).
 // Ends with an Invalid error (Ready=False, reason ZoneNotFound) when the zone does not
 // exist; the zone watch retries when it appears. Ends with an Invalid error (reason
 // ZoneDomainChanged) when the request's name is not under the zone's domain: the zone
@@ -60,8 +60,8 @@ func (s *requestScope) setCondition(typ string, ok bool, reason, msg string) {
 // Invalid error (reason ZoneDeleting) when the zone is being deleted and the request
 // never served.
 func (r *SubdomainRequestReconciler) loadZone(ctx context.Context, s *requestScope) (bool, error) {
-	zone := &sdv1.SubdomainZone{}
-	if err := r.Get(ctx, types.NamespacedName{Name: s.req.Spec.Zone}, zone); err != nil {
+	zone, err := cachedZone(r.zones, s.req.Spec.Zone)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return true, reconcileerr.NewInvalid("", "ZoneNotFound",
 				"SubdomainZone %q does not exist; create it or fix spec.zone", s.req.Spec.Zone)

@@ -133,7 +133,7 @@ func (r *SubdomainRequestReconciler) SetupWithManager(ctx context.Context, mgr c
 	if _, err = addIndex(ctx, mgr.GetCache(), &sdv1.SubdomainRequest{}, waitingRequests, requestWaiting); err != nil {
 		return err
 	}
-	if r.sharedZones, err = addSharedAddressIndex(ctx, mgr.GetCache()); err != nil {
+	if r.zones, err = addSharedAddressIndex(ctx, mgr.GetCache()); err != nil {
 		return err
 	}
 	idx := mgr.GetFieldIndexer()
@@ -566,7 +566,7 @@ func (r *SubdomainRequestReconciler) sharingTaken(ctx context.Context, o client.
 	if !ok {
 		return nil
 	}
-	zones, err := sharers(r.sharedZones, c.Name)
+	zones, err := sharers(r.zones, c.Name)
 	if err != nil {
 		return nil
 	}

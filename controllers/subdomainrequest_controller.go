@@ -88,8 +88,8 @@ type SubdomainRequestReconciler struct {
 	routeHosts []toolscache.Indexer
 	// published is the requests informer's indexer, with the publishedAddresses index.
 	published toolscache.Indexer
-	// sharedZones is the zones informer's indexer, with indexSharedAddress.
-	sharedZones toolscache.Indexer
+	// zones is the zones informer's indexer, with indexSharedAddress.
+	zones toolscache.Indexer
 	// freed counts the releases of claims and addresses this process has seen
 	// (waitingForClaim, waitingForAddress). They wake the requests waiting for one by
 	// the phase the cache shows; a pass that was ending in such a wait meanwhile is

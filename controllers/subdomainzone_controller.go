@@ -25,7 +25,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,8 +73,8 @@ type SubdomainZoneReconciler struct {
 // being deleted has requests (quoting any other reason). Requeues after
 // namespaceRecheck while a namespace is missing.
 func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Request) (ctrl.Result, error) {
-	zone := &sdv1.SubdomainZone{}
-	if err := r.Get(ctx, key.NamespacedName, zone); err != nil {
+	zone, err := cachedZone(r.zones, key.Name)
+	if err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	// A finalizer that could not be added (the role not yet updated, say) must not
@@ -84,7 +83,7 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 	if gone || protectErr != nil && !zone.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, protectErr
 	}
-	base := zone.DeepCopy()
+	base := zoneCopy(zone)
 	ready, stalled, reason, msg, recheck, err := r.readiness(ctx, zone)
 	if apierrors.IsConflict(err) {
 		// A write from a cached copy that was behind (zones sharing an address take
@@ -110,8 +109,8 @@ func (r *SubdomainZoneReconciler) Reconcile(ctx context.Context, key ctrl.Reques
 		// No watch sees a namespace that is not the operator's come: look again.
 		result.RequeueAfter = namespaceRecheck
 	}
-	if !equality.Semantic.DeepEqual(base.Status, zone.Status) {
-		err = errors.Join(err, client.IgnoreNotFound(r.Status().Patch(ctx, zone, client.MergeFrom(base))))
+	if zoneStatusChanged(&base.Status, &zone.Status) {
+		err = errors.Join(err, client.IgnoreNotFound(r.Status().Patch(ctx, zone, zoneStatusPatch{base: base})))
 	}
 	return result, errors.Join(protectErr, err)
 }

@@ -478,6 +478,9 @@ func runOne(bin string, n int, qps float64, burst int, quiet time.Duration) resu
 		m2.printReconcileStats("after 20 single requests (restarted manager)")
 	}
 	m2.halt()
+	if os.Getenv("BENCH_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "   peak RSS / heap MiB: batch manager %.0f / %.0f, restarted manager %.0f / %.0f\n", res.rssMiB, res.heapMiB, m2.peakRSS, m2.peakHeap)
+	}
 	// Peak RSS and heap are the larger of the batch's manager and the restarted one,
 	// which loaded every cached object at once.
 	res.rssMiB, res.heapMiB = max(res.rssMiB, m2.peakRSS), max(res.heapMiB, m2.peakHeap)
