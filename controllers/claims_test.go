@@ -99,8 +99,8 @@ func TestAllocateReadsTheAPIServerOnlyWhenUnsure(t *testing.T) {
 			})
 			apiReader := &countingReader{Reader: server}
 			r := &SubdomainRequestReconciler{Client: c, APIReader: apiReader,
-				published:   toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{publishedAddresses: requestAddress}),
-				zones: toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{indexSharedAddress: zoneSharedAddress})}
+				published: toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{publishedAddresses: requestAddress}),
+				zones:     toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{indexSharedAddress: zoneSharedAddress})}
 			s := &requestScope{zone: zone, req: &sdv1.SubdomainRequest{ObjectMeta: metav1.ObjectMeta{Name: "dinkes", UID: "uid-dinkes"}}}
 			var first string
 			if tc.leaderBefore {
