@@ -141,6 +141,15 @@ func main() {
 			return c.Create(ctx, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: name(i)},
 				Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "free-" + name(i) + ".bench.go.id"}}}})
 		}},
+		{fmt.Sprintf("zone status write, a name added (%d names)", *n), func(i int) error {
+			// As the zone reconciler writes it (zoneStatusPatch): one name more, one at
+			// a time. The API server's own watcher of zones (the policy's params) reads it.
+			if err := claimedOnce(); err != nil {
+				return err
+			}
+			patch := fmt.Sprintf(`{"status":{"claimedNames":{"extra%05d.bench.go.id":"extra%05d"}}}`, i, i)
+			return c.Status().Patch(ctx, &sdv1.SubdomainZone{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}, client.RawPatch(types.MergePatchType, []byte(patch)))
+		}},
 		{"create Namespace", func(i int) error {
 			return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "opd-" + name(i)}})
 		}},
@@ -174,8 +183,8 @@ func main() {
 	fmt.Fprintf(tw, "operation\tAPI server CPU per op\twall for %d\t\n", *n)
 	for _, o := range ops {
 		workers := 8
-		if o.what[:6] == "ledger" {
-			workers = 1 // one batch at a time, as the writer does
+		if o.what[:6] == "ledger" || o.what[:4] == "zone" {
+			workers = 1 // one batch at a time, as the writer does; one zone pass at a time
 		}
 		cpu, wall, err := measure(env, *n, workers, o.op)
 		if err != nil {
