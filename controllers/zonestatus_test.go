@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -125,5 +126,15 @@ func TestZoneCopyShares(t *testing.T) {
 	}
 	if len(c.Status.ClaimedNames) != 1 {
 		t.Errorf("zoneCopy lost claimedNames: %v", c.Status.ClaimedNames)
+	}
+}
+
+// TestStatusCoalesce: a second per started 1,000 names, from 1 s to 10 s.
+func TestStatusCoalesce(t *testing.T) {
+	for names, want := range map[int]time.Duration{0: time.Second, 1: time.Second, 1000: time.Second, 1001: 2 * time.Second,
+		5000: 5 * time.Second, 9999: 10 * time.Second, 25000: 10 * time.Second} {
+		if got := statusCoalesce(names); got != want {
+			t.Errorf("statusCoalesce(%d) = %s, want %s", names, got, want)
+		}
 	}
 }

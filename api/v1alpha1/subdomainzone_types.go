@@ -271,8 +271,10 @@ type SubdomainZoneStatus struct {
 	// few dozen hosts, and the policy, failing open, let it in; a policy whose params
 	// were the claims themselves was evaluated once per claim on every write). An
 	// atomic map: managedFields name the field, not each of its keys. Counted with the
-	// claims (about once a second during a batch). About 50 bytes a name: a zone
-	// holds up to about 25,000 before its object reaches etcd's 1.5 MiB.
+	// claims, a second after a claim is made or gone, or as many seconds as the zone
+	// lists started thousands of names, up to 10 (each write carries the whole map).
+	// About 50 bytes a name: a zone holds up to about 25,000 before its object
+	// reaches etcd's 1.5 MiB.
 	// +optional
 	// +mapType=atomic
 	ClaimedNames map[string]string `json:"claimedNames,omitempty"`
