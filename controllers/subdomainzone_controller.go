@@ -624,6 +624,12 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 		return "", false, nil
 	}
 	if apierrors.IsNotFound(err) {
+		// The cache may show the claim gone before the zone's deletion - a foreground
+		// deletion's collector took the claim, and the claims informer heard of it
+		// first -: ask the API server (the zone's metadata only) before making it again.
+		if deleting, err = r.zoneDeleting(ctx, zone.Name); err != nil || deleting {
+			return "", false, client.IgnoreNotFound(err)
+		}
 		c = newSharedAddressClaim(want, value, zone.Name)
 		c.OwnerReferences = []metav1.OwnerReference{zoneOwner(zone)}
 		if err = r.Create(ctx, c); err == nil || !apierrors.IsAlreadyExists(err) {
@@ -656,6 +662,17 @@ func (r *SubdomainZoneReconciler) holdSharedAddress(ctx context.Context, zone *s
 	c.OwnerReferences = append(c.OwnerReferences, zoneOwner(zone))
 	err = r.Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 	return "", err == nil, err
+}
+
+// zoneDeleting reads the live zone's metadata: whether its deletion has begun. A
+// NotFound error when it is gone.
+func (r *SubdomainZoneReconciler) zoneDeleting(ctx context.Context, name string) (bool, error) {
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(sdv1.GroupVersion.WithKind("SubdomainZone"))
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: name}, live); err != nil {
+		return false, err
+	}
+	return !live.DeletionTimestamp.IsZero(), nil
 }
 
 // disownSharedClaim takes zone off the owners of a shared address's claim, and
