@@ -111,15 +111,21 @@ func zoneCopy(zone *sdv1.SubdomainZone) *sdv1.SubdomainZone {
 	return out
 }
 
-// cachedZone reads zone name from the zones informer's indexer (what a cache Get
-// reads), as a zoneCopy; a NotFound error when the cache has no such zone.
-func cachedZone(zones toolscache.Indexer, name string) (*sdv1.SubdomainZone, error) {
+// zoneInCache is zone name as the zones informer's indexer holds it (what a cache Get
+// reads), nil when it holds none: the cache's own object - read it, never change it.
+func zoneInCache(zones toolscache.Indexer, name string) *sdv1.SubdomainZone {
 	o, exists, err := zones.GetByKey(name)
-	if err != nil {
-		return nil, err
+	if z, ok := o.(*sdv1.SubdomainZone); err == nil && exists && ok {
+		return z
 	}
-	z, ok := o.(*sdv1.SubdomainZone)
-	if !exists || !ok {
+	return nil
+}
+
+// cachedZone is zoneInCache as a zoneCopy; a NotFound error when the cache has no
+// such zone.
+func cachedZone(zones toolscache.Indexer, name string) (*sdv1.SubdomainZone, error) {
+	z := zoneInCache(zones, name)
+	if z == nil {
 		return nil, apierrors.NewNotFound(schema.GroupResource{Group: sdv1.GroupVersion.Group, Resource: "subdomainzones"}, name)
 	}
 	return zoneCopy(z), nil

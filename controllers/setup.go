@@ -443,10 +443,7 @@ func (r *SubdomainRequestReconciler) foreignHandler(names toolscache.IndexFunc) 
 // foreignChanged passes the creation, the deletion, or a change of spec, of an object
 // that no SubdomainRequest controls.
 func foreignChanged() predicate.Predicate {
-	foreign := func(o client.Object) bool {
-		owner := metav1.GetControllerOf(o)
-		return owner == nil || owner.Kind != "SubdomainRequest" || owner.APIVersion != sdv1.GroupVersion.String()
-	}
+	foreign := func(o client.Object) bool { return controllingRequest(o) == "" }
 	return predicate.Funcs{
 		CreateFunc:  func(e event.CreateEvent) bool { return foreign(e.Object) && !acmeSolver(e.Object) },
 		GenericFunc: func(event.GenericEvent) bool { return false },
@@ -479,17 +476,25 @@ func (r *SubdomainRequestReconciler) requestsOfZone(ctx context.Context, o clien
 // allocated in a batch.
 var ownedBy = handler.EnqueueRequestsFromMapFunc(ownerRequest)
 
-// ownerRequest maps an object to the SubdomainRequest named by its controller owner
-// reference, if any.
+// ownerRequest maps an object to the SubdomainRequest that controls it, if any.
 func ownerRequest(_ context.Context, o client.Object) []reconcile.Request {
+	if name := controllingRequest(o); name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+	}
+	return nil
+}
+
+// controllingRequest names the SubdomainRequest, of any version of the API group,
+// that is o's controller owner; "" when none is (a foreign object, to the operator).
+func controllingRequest(o client.Object) string {
 	ref := metav1.GetControllerOfNoCopy(o)
 	if ref == nil || ref.Kind != "SubdomainRequest" {
-		return nil
+		return ""
 	}
 	if group, _, _ := strings.Cut(ref.APIVersion, "/"); group != sdv1.GroupVersion.Group {
-		return nil
+		return ""
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: ref.Name}}}
+	return ref.Name
 }
 
 // requestLabel is the index value of an object: its request label.

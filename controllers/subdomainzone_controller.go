@@ -352,10 +352,8 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		// AddAfter keeps one pending item per zone however many claims arrive.
 		names := 0
-		if o, exists, err := r.zones.GetByKey(c.Spec.Zone); err == nil && exists {
-			if z, ok := o.(*sdv1.SubdomainZone); ok {
-				names = len(z.Status.ClaimedNames)
-			}
+		if z := zoneInCache(r.zones, c.Spec.Zone); z != nil {
+			names = len(z.Status.ClaimedNames)
 		}
 		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Name: c.Spec.Zone}}, statusCoalesce(names))
 	}
@@ -428,8 +426,7 @@ func (r *SubdomainZoneReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // started to is one more its message names. It reads the zones informer in place:
 // it runs for every request created.
 func (r *SubdomainZoneReconciler) enqueueIfDeleting(name string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	o, exists, err := r.zones.GetByKey(name)
-	if z, ok := o.(*sdv1.SubdomainZone); err == nil && exists && ok && !z.DeletionTimestamp.IsZero() {
+	if z := zoneInCache(r.zones, name); z != nil && !z.DeletionTimestamp.IsZero() {
 		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
 	}
 }
